@@ -1,0 +1,20 @@
+//! Schema history for Portcullis. Migrations are frozen once released: never edit one, add a new
+//! file. They use sea-query only (never the application's entities, which change over time) so
+//! the same history applies to SQLite and PostgreSQL.
+//!
+//! Timestamps are stored as Unix seconds (`BIGINT`): comparisons in SQL are then identical on
+//! both backends and cheap to index.
+
+pub use sea_orm_migration::prelude::*;
+
+mod m20261122_000001_create_foundation;
+
+/// Applies every migration in order; called at server start and by `portcullis migrate`.
+pub struct Migrator;
+
+#[async_trait::async_trait]
+impl MigratorTrait for Migrator {
+    fn migrations() -> Vec<Box<dyn MigrationTrait>> {
+        vec![Box::new(m20261122_000001_create_foundation::Migration)]
+    }
+}

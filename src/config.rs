@@ -1,0 +1,236 @@
+//! Runtime configuration: command-line flags over `PORTCULLIS_*` environment variables, parsed
+//! once at startup into typed values. Server secrets are not configuration: they are generated
+//! on first run and kept in the database (see `storage::secrets`).
+
+use std::fmt;
+use std::net::SocketAddr;
+use std::str::FromStr;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use url::Url;
+
+/// `portcullis` command line.
+#[derive(Debug, Parser)]
+#[command(
+    name = "portcullis",
+    version,
+    about = "Self-hosted OAuth 2.0 authorization server and API-credential platform",
+    long_about = "Self-hosted OAuth 2.0 authorization server and API-credential platform.\n\n\
+                  With no subcommand, `portcullis` serves HTTP on the embedded SQLite database, \
+                  applying migrations first. Every option can also be set through the \
+                  PORTCULLIS_* environment variable named in its help."
+)]
+pub struct Cli {
+    #[command(flatten)]
+    pub settings: Settings,
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+/// Subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the HTTP server (the default when no subcommand is given).
+    Serve,
+    /// Apply pending database migrations and exit.
+    Migrate,
+    /// Manage accounts.
+    #[command(subcommand)]
+    User(UserCommand),
+}
+
+/// `portcullis user ...`
+#[derive(Debug, Subcommand)]
+pub enum UserCommand {
+    /// Create an account. The password is read from standard input when it is not a terminal
+    /// (one line), otherwise prompted for twice; it is never accepted as a flag.
+    Create(UserCreate),
+}
+
+/// Arguments of `portcullis user create`.
+#[derive(Debug, Args)]
+pub struct UserCreate {
+    /// Email address used to sign in.
+    #[arg(long)]
+    pub email: String,
+    /// Display name.
+    #[arg(long)]
+    pub name: String,
+    /// Make the account an administrator.
+    #[arg(long)]
+    pub admin: bool,
+}
+
+/// Settings shared by every subcommand.
+#[derive(Debug, Clone, Args)]
+pub struct Settings {
+    /// Address and port to listen on.
+    #[arg(
+        long,
+        env = "PORTCULLIS_BIND",
+        default_value = "127.0.0.1:8080",
+        global = true
+    )]
+    pub bind: SocketAddr,
+
+    /// Public base URL of this server, used as the OAuth issuer and in links
+    /// [default: http://<bind address>].
+    #[arg(long, env = "PORTCULLIS_ISSUER", global = true)]
+    pub issuer: Option<Url>,
+
+    /// Database URL: `sqlite://path?mode=rwc` or `postgres://user@host/db`.
+    #[arg(
+        long,
+        env = "PORTCULLIS_DATABASE_URL",
+        default_value = "sqlite://portcullis.db?mode=rwc",
+        global = true
+    )]
+    pub database_url: DatabaseUrl,
+
+    /// Allow anyone to create an account on the sign-up page. The first account is always
+    /// allowed and becomes an administrator.
+    #[arg(long, env = "PORTCULLIS_SIGNUP", default_value_t = true, action = clap::ArgAction::Set, global = true)]
+    pub signup: bool,
+
+    /// Minutes of inactivity after which a browser session ends.
+    #[arg(
+        long,
+        env = "PORTCULLIS_SESSION_IDLE_MINUTES",
+        default_value_t = 120,
+        global = true
+    )]
+    pub session_idle_minutes: u32,
+
+    /// Hours after sign-in after which a browser session ends, active or not.
+    #[arg(
+        long,
+        env = "PORTCULLIS_SESSION_MAX_HOURS",
+        default_value_t = 12,
+        global = true
+    )]
+    pub session_max_hours: u32,
+
+    /// HTTP worker threads [default: one per core].
+    #[arg(long, env = "PORTCULLIS_WORKERS", global = true)]
+    pub workers: Option<usize>,
+
+    /// Log filter, in `tracing` env-filter syntax (e.g. `info`, `portcullis=debug`).
+    #[arg(long, env = "PORTCULLIS_LOG", default_value = "info", global = true)]
+    pub log: String,
+
+    /// Log line format.
+    #[arg(long, env = "PORTCULLIS_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text, global = true)]
+    pub log_format: LogFormat,
+}
+
+/// How log lines are written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum LogFormat {
+    /// Human-readable lines.
+    Text,
+    /// One JSON object per line.
+    Json,
+}
+
+impl Settings {
+    /// Settings with every default, for tests and embedding.
+    pub fn defaults() -> Self {
+        Cli::parse_from(["portcullis"]).settings
+    }
+
+    /// The issuer URL without a trailing slash, as it appears in `iss` claims.
+    pub fn issuer(&self) -> String {
+        match &self.issuer {
+            Some(url) => url.as_str().trim_end_matches('/').to_owned(),
+            None => format!("http://{}", self.bind),
+        }
+    }
+
+    /// Whether cookies must carry `Secure` (the public URL is https).
+    pub fn https(&self) -> bool {
+        self.issuer.as_ref().is_some_and(|u| u.scheme() == "https")
+    }
+}
+
+/// A database URL whose `Debug` output hides any password.
+#[derive(Clone, PartialEq, Eq)]
+pub struct DatabaseUrl(String);
+
+impl DatabaseUrl {
+    /// The full URL, password included: only for opening the connection.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+
+    /// Whether this URL names a SQLite database.
+    pub fn is_sqlite(&self) -> bool {
+        self.0.starts_with("sqlite:")
+    }
+
+    /// The URL with the password replaced by `***`, safe to log.
+    pub fn redacted(&self) -> String {
+        match Url::parse(&self.0) {
+            Ok(mut url) if url.password().is_some() => {
+                let _ = url.set_password(Some("***"));
+                url.to_string()
+            }
+            Ok(url) => url.to_string(),
+            Err(_) => "<unparseable database url>".to_owned(),
+        }
+    }
+}
+
+impl FromStr for DatabaseUrl {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let scheme = s.split(':').next().unwrap_or_default();
+        match scheme {
+            "sqlite" | "postgres" | "postgresql" => Ok(Self(s.to_owned())),
+            _ => Err("expected a sqlite:// or postgres:// URL".to_owned()),
+        }
+    }
+}
+
+impl From<String> for DatabaseUrl {
+    fn from(s: String) -> Self {
+        Self(s)
+    }
+}
+
+impl fmt::Debug for DatabaseUrl {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "DatabaseUrl({})", self.redacted())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn database_url_debug_hides_the_password() {
+        let url: DatabaseUrl = "postgres://app:hunter2secret@db.example/portcullis"
+            .parse()
+            .unwrap();
+        let settings = Settings {
+            database_url: url,
+            ..Settings::defaults()
+        };
+        let shown = format!("{settings:?}");
+        assert!(!shown.contains("hunter2secret"), "{shown}");
+        assert!(shown.contains("db.example"));
+    }
+
+    #[test]
+    fn issuer_defaults_to_the_bind_address() {
+        let settings = Settings::defaults();
+        assert_eq!(settings.issuer(), "http://127.0.0.1:8080");
+        assert!(!settings.https());
+    }
+
+    #[test]
+    fn database_url_rejects_unknown_schemes() {
+        assert!("mysql://x".parse::<DatabaseUrl>().is_err());
+    }
+}

@@ -1,0 +1,69 @@
+//! Creating accounts and signing in.
+
+use crate::domain::password::{self, PasswordHash};
+use crate::domain::user::{DisplayName, Email, User};
+use crate::error::{AppError, Result};
+use crate::secret::Password;
+use crate::storage::{self, Db};
+
+/// What a sign-up form or `portcullis user create` supplies.
+#[derive(Debug)]
+pub struct NewAccount {
+    /// Raw email as typed.
+    pub email: String,
+    /// Raw display name as typed.
+    pub name: String,
+    /// The chosen password.
+    pub password: Password,
+}
+
+/// Who may create an account through the public sign-up page.
+#[derive(Debug, Clone, Copy)]
+pub enum SignupPolicy {
+    /// Anyone.
+    Open,
+    /// Only the very first account (which becomes the administrator).
+    FirstAccountOnly,
+}
+
+/// Creates an account from the sign-up page. The first account ever created is an administrator.
+pub async fn sign_up(db: &Db, policy: SignupPolicy, input: NewAccount) -> Result<User> {
+    let first = storage::users::count_users(db).await? == 0;
+    if !first && matches!(policy, SignupPolicy::FirstAccountOnly) {
+        return Err(AppError::Forbidden(
+            "Sign-up is closed on this server. Ask an administrator for an account.".into(),
+        ));
+    }
+    create(db, input, first).await
+}
+
+/// Creates an account directly (administrators, the CLI).
+pub async fn create(db: &Db, input: NewAccount, is_admin: bool) -> Result<User> {
+    let email = Email::parse(&input.email)?;
+    let name = DisplayName::parse(&input.name)?;
+    password::validate(&input.password)?;
+    let hash = password::hash(input.password).await?;
+    storage::users::insert_user(db, &email, &name, &hash, is_admin).await
+}
+
+/// Checks an email and password. Every failure (malformed email, unknown account, wrong
+/// password) is the same `Unauthenticated` error and costs one argon2 verification, so the
+/// answer reveals nothing about which accounts exist.
+pub async fn sign_in(db: &Db, email: &str, password: Password) -> Result<User> {
+    let found = match Email::parse(email) {
+        Ok(email) => storage::users::find_with_hash_by_email(db, &email).await?,
+        Err(_) => None,
+    };
+    let (user, hash): (Option<User>, Option<PasswordHash>) = match found {
+        Some((user, hash)) => (Some(user), Some(hash)),
+        None => (None, None),
+    };
+    if password::verify(password, hash).await? {
+        if let Some(user) = user {
+            return Ok(user);
+        }
+    }
+    Err(AppError::Unauthenticated(
+        "Incorrect email or password.".into(),
+    ))
+}

@@ -1,0 +1,49 @@
+//! The one error type of the domain and storage layers. Its `Display` text is safe to show a
+//! user; the source chain of `Internal` is logged once, by the HTTP responder that renders it.
+//! How each variant maps to HTTP lives in `http::error`.
+
+/// Result alias used across the crate.
+pub type Result<T, E = AppError> = std::result::Result<T, E>;
+
+/// What went wrong, in terms a caller can act on.
+#[derive(Debug, thiserror::Error)]
+pub enum AppError {
+    /// Input that breaks a rule; `field` names the input.
+    #[error("{message}")]
+    Validation {
+        /// The offending input field.
+        field: &'static str,
+        /// What is wrong with it, in plain words.
+        message: String,
+    },
+    /// No or bad credentials.
+    #[error("{0}")]
+    Unauthenticated(String),
+    /// Authenticated, but not allowed to do this.
+    #[error("{0}")]
+    Forbidden(String),
+    /// The thing asked for does not exist (or is not visible to the caller).
+    #[error("{0} not found")]
+    NotFound(&'static str),
+    /// The request clashes with existing state (a duplicate, say).
+    #[error("{0}")]
+    Conflict(String),
+    /// Anything else: details go to the log, never to the caller.
+    #[error("internal error")]
+    Internal(#[from] anyhow::Error),
+}
+
+impl AppError {
+    /// Shorthand for a validation error.
+    pub fn validation(field: &'static str, message: impl Into<String>) -> Self {
+        Self::Validation {
+            field,
+            message: message.into(),
+        }
+    }
+
+    /// Wraps any error as internal.
+    pub fn internal(err: impl Into<anyhow::Error>) -> Self {
+        Self::Internal(err.into())
+    }
+}

@@ -1,0 +1,128 @@
+//! Who is signed in. The session holds the account id and the sign-in time; the idle timeout is
+//! the session store's TTL (extended on every request), the absolute timeout is checked here.
+
+use std::future::Future;
+use std::pin::Pin;
+
+use actix_session::{Session, SessionExt};
+use actix_web::{FromRequest, HttpRequest, dev::Payload, web};
+
+use super::csrf;
+use super::error::PageError;
+use crate::domain::user::User;
+use crate::error::{AppError, Result};
+use crate::state::AppState;
+use crate::storage;
+
+const USER_ID: &str = "uid";
+const SIGNED_IN_AT: &str = "auth_at";
+
+/// Starts a signed-in session: a new session key (against fixation) and a new CSRF token.
+pub fn start(session: &Session, user: &User) -> Result<(), PageError> {
+    session.renew();
+    session
+        .insert(USER_ID, &user.id)
+        .and_then(|()| session.insert(SIGNED_IN_AT, storage_now()))
+        .map_err(|e| AppError::internal(anyhow::anyhow!("{e}")))?;
+    csrf::rotate(session)?;
+    Ok(())
+}
+
+fn storage_now() -> i64 {
+    time::OffsetDateTime::now_utc().unix_timestamp()
+}
+
+/// The signed-in account, if any; ends sessions past their absolute lifetime.
+pub async fn signed_in_user(session: &Session, state: &AppState) -> Result<Option<User>> {
+    let Ok(Some(id)) = session.get::<String>(USER_ID) else {
+        return Ok(None);
+    };
+    let at = session.get::<i64>(SIGNED_IN_AT).ok().flatten().unwrap_or(0);
+    if storage_now() - at > state.session_max_secs() {
+        session.purge();
+        return Ok(None);
+    }
+    let user = storage::users::find_user(&state.db, &id).await?;
+    if user.is_none() {
+        session.purge();
+    }
+    Ok(user)
+}
+
+/// What every page's layout needs: the account (if any) and the form token.
+pub struct Layout {
+    /// Signed-in account.
+    pub user: Option<User>,
+    /// Anti-CSRF token for the page's forms.
+    pub csrf: String,
+}
+
+impl Layout {
+    fn build(session: &Session, user: Option<User>) -> Result<Self, PageError> {
+        let csrf = csrf::token(session)?.expose().to_owned();
+        Ok(Self { user, csrf })
+    }
+}
+
+/// Extractor for pages anyone may see.
+pub struct MaybeUser(pub Layout);
+
+/// Extractor for pages that need a signed-in account; sends others to sign in first.
+pub struct CurrentUser {
+    /// The account.
+    pub user: User,
+    /// The layout context.
+    pub layout: Layout,
+}
+
+fn parts(req: &HttpRequest) -> (Session, Option<web::Data<AppState>>) {
+    (
+        req.get_session(),
+        req.app_data::<web::Data<AppState>>().cloned(),
+    )
+}
+
+fn missing_state() -> PageError {
+    AppError::internal(anyhow::anyhow!("AppState not registered")).into()
+}
+
+impl FromRequest for MaybeUser {
+    type Error = PageError;
+    type Future = Pin<Box<dyn Future<Output = Result<Self, PageError>>>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let (session, state) = parts(req);
+        Box::pin(async move {
+            let state = state.ok_or_else(missing_state)?;
+            let user = signed_in_user(&session, &state).await?;
+            Ok(Self(Layout::build(&session, user)?))
+        })
+    }
+}
+
+impl FromRequest for CurrentUser {
+    type Error = PageError;
+    type Future = Pin<Box<dyn Future<Output = Result<Self, PageError>>>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let (session, state) = parts(req);
+        // Only a page someone navigated to is worth returning to; after a form post, go home.
+        let return_to = if req.method() == actix_web::http::Method::GET {
+            req.uri()
+                .path_and_query()
+                .map_or_else(|| "/".to_owned(), |p| p.as_str().to_owned())
+        } else {
+            "/account".to_owned()
+        };
+        Box::pin(async move {
+            let state = state.ok_or_else(missing_state)?;
+            match signed_in_user(&session, &state).await? {
+                Some(user) => {
+                    let layout = Layout::build(&session, Some(user.clone()))?;
+                    Ok(Self { user, layout })
+                }
+                None => Err(PageError::SignInRequired { return_to }),
+            }
+        })
+    }
+}

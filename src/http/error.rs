@@ -1,0 +1,213 @@
+//! `AppError` mapped to HTTP, once, for each kind of caller:
+//! - `PageError` renders `error.html` (or sends a signed-out person to the sign-in page);
+//! - `ApiError` answers the REST shape `{"error":{"code","message","status"}}`.
+//!
+//! Internal errors are logged here with their source chain, and never shown.
+
+use actix_web::http::StatusCode;
+use actix_web::http::header::{self, ContentType};
+use actix_web::{HttpResponse, ResponseError};
+use askama::Template;
+use serde_json::json;
+
+use super::request_id;
+use crate::error::AppError;
+
+/// Logs an internal error once, with its whole source chain.
+fn log_internal(err: &anyhow::Error) {
+    tracing::error!(error = format!("{err:#}"), "request failed");
+}
+
+/// Error of a browser-facing page.
+#[derive(Debug)]
+pub enum PageError {
+    /// A domain or storage error.
+    App(AppError),
+    /// Not signed in: go to the sign-in page, then come back to `return_to`.
+    SignInRequired {
+        /// Same-site path to return to after signing in.
+        return_to: String,
+    },
+    /// A form arrived without a valid anti-CSRF token.
+    Csrf,
+    /// A request this server does not understand.
+    BadRequest(String),
+}
+
+impl From<AppError> for PageError {
+    fn from(err: AppError) -> Self {
+        Self::App(err)
+    }
+}
+
+impl std::fmt::Display for PageError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::App(e) => e.fmt(f),
+            Self::SignInRequired { .. } => f.write_str("sign-in required"),
+            Self::Csrf => f.write_str("invalid or missing CSRF token"),
+            Self::BadRequest(m) => f.write_str(m),
+        }
+    }
+}
+
+/// `templates/error.html`.
+#[derive(Template)]
+#[template(path = "error.html")]
+struct ErrorPage<'a> {
+    status: u16,
+    title: &'a str,
+    message: &'a str,
+    request_id: String,
+}
+
+/// Renders the friendly error page.
+pub fn error_page(status: StatusCode, title: &str, message: &str) -> HttpResponse {
+    let page = ErrorPage {
+        status: status.as_u16(),
+        title,
+        message,
+        request_id: request_id::current().unwrap_or_default(),
+    };
+    match page.render() {
+        Ok(body) => HttpResponse::build(status)
+            .content_type(ContentType::html())
+            .body(body),
+        Err(_) => HttpResponse::build(status).body(message.to_owned()),
+    }
+}
+
+impl ResponseError for PageError {
+    fn status_code(&self) -> StatusCode {
+        match self {
+            Self::App(e) => app_status(e),
+            Self::SignInRequired { .. } => StatusCode::SEE_OTHER,
+            Self::Csrf => StatusCode::FORBIDDEN,
+            Self::BadRequest(_) => StatusCode::BAD_REQUEST,
+        }
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        let status = self.status_code();
+        match self {
+            Self::SignInRequired { return_to } => {
+                let target = format!(
+                    "/signin?{}",
+                    serde_urlencoded::to_string([("return_to", return_to)]).unwrap_or_default()
+                );
+                HttpResponse::SeeOther()
+                    .insert_header((header::LOCATION, target))
+                    .finish()
+            }
+            Self::Csrf => error_page(
+                status,
+                "Form expired",
+                "This form could not be verified. Go back, reload the page and try again.",
+            ),
+            Self::BadRequest(m) => error_page(status, "Bad request", m),
+            Self::App(AppError::Internal(e)) => {
+                log_internal(e);
+                error_page(
+                    status,
+                    "Something went wrong",
+                    "The server could not complete this request. Try again in a moment.",
+                )
+            }
+            Self::App(e) => error_page(status, title_for(status), &e.to_string()),
+        }
+    }
+}
+
+fn title_for(status: StatusCode) -> &'static str {
+    match status {
+        StatusCode::NOT_FOUND => "Not found",
+        StatusCode::FORBIDDEN => "Not allowed",
+        StatusCode::UNAUTHORIZED => "Sign-in failed",
+        StatusCode::CONFLICT => "Already exists",
+        _ => "Something is not right",
+    }
+}
+
+fn app_status(err: &AppError) -> StatusCode {
+    match err {
+        AppError::Validation { .. } => StatusCode::UNPROCESSABLE_ENTITY,
+        AppError::Unauthenticated(_) => StatusCode::UNAUTHORIZED,
+        AppError::Forbidden(_) => StatusCode::FORBIDDEN,
+        AppError::NotFound(_) => StatusCode::NOT_FOUND,
+        AppError::Conflict(_) => StatusCode::CONFLICT,
+        AppError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+    }
+}
+
+/// Error of the REST API: `{"error":{"code","message","status"}}`.
+#[derive(Debug)]
+pub struct ApiError {
+    status: StatusCode,
+    code: &'static str,
+    message: String,
+    field: Option<&'static str>,
+}
+
+impl ApiError {
+    /// An error with an explicit status, code and message.
+    pub fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
+        Self {
+            status,
+            code,
+            message: message.into(),
+            field: None,
+        }
+    }
+}
+
+impl From<AppError> for ApiError {
+    fn from(err: AppError) -> Self {
+        let status = app_status(&err);
+        let (code, field) = match &err {
+            AppError::Validation { field, .. } => ("validation_failed", Some(*field)),
+            AppError::Unauthenticated(_) => ("authentication_failed", None),
+            AppError::Forbidden(_) => ("insufficient_permissions", None),
+            AppError::NotFound(_) => ("not_found", None),
+            AppError::Conflict(_) => ("conflict", None),
+            AppError::Internal(e) => {
+                log_internal(e);
+                ("internal_error", None)
+            }
+        };
+        Self {
+            status,
+            code,
+            message: err.to_string(),
+            field,
+        }
+    }
+}
+
+impl std::fmt::Display for ApiError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl ResponseError for ApiError {
+    fn status_code(&self) -> StatusCode {
+        self.status
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        let mut error = json!({
+            "code": self.code,
+            "message": self.message,
+            "status": self.status.as_u16(),
+        });
+        if let Some(field) = self.field {
+            error["fields"] = json!({ field: self.message });
+        }
+        if let Some(id) = request_id::current() {
+            error["request_id"] = json!(id);
+        }
+        HttpResponse::build(self.status)
+            .insert_header((header::CACHE_CONTROL, "no-store"))
+            .json(json!({ "error": error }))
+    }
+}

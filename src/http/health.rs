@@ -1,0 +1,18 @@
+//! `GET /healthz`: 200 when the database answers, 503 otherwise. Small enough for load balancers
+//! to poll often.
+
+use actix_web::{HttpResponse, web};
+use serde_json::json;
+
+use crate::state::AppState;
+use crate::storage;
+
+/// `GET /healthz`
+pub async fn healthz_get(state: web::Data<AppState>) -> HttpResponse {
+    if storage::ping(&state.db).await {
+        HttpResponse::Ok().json(json!({"status": "ok", "database": "ok"}))
+    } else {
+        HttpResponse::ServiceUnavailable()
+            .json(json!({"status": "unavailable", "database": "unreachable"}))
+    }
+}

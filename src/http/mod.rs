@@ -1,0 +1,37 @@
+//! HTTP: actix routing, extractors and responders. Handlers are thin: extract, call the domain,
+//! render. Nothing here talks to the database directly.
+
+pub mod assets;
+pub mod auth;
+pub mod csrf;
+pub mod error;
+pub mod health;
+pub mod pages;
+pub mod request_id;
+pub mod security_headers;
+
+use actix_web::http::StatusCode;
+use actix_web::{HttpResponse, web};
+
+/// Registers every route.
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    use pages::{account, auth};
+    cfg.route("/healthz", web::get().to(health::healthz_get))
+        .route("/static/{file}", web::get().to(assets::static_get))
+        .route("/", web::get().to(account::home_get))
+        .route("/signin", web::get().to(auth::signin_get))
+        .route("/signin", web::post().to(auth::signin_post))
+        .route("/signup", web::get().to(auth::signup_get))
+        .route("/signup", web::post().to(auth::signup_post))
+        .route("/signout", web::post().to(auth::signout_post))
+        .route("/account", web::get().to(account::account_get));
+}
+
+/// Any unknown path: the friendly 404 page.
+pub async fn not_found() -> HttpResponse {
+    error::error_page(
+        StatusCode::NOT_FOUND,
+        "Not found",
+        "There is nothing at this address.",
+    )
+}

@@ -1,0 +1,220 @@
+//! Sign-up, sign-in and sign-out pages.
+
+use actix_session::Session;
+use actix_web::http::{StatusCode, header};
+use actix_web::{HttpResponse, web};
+use askama::Template;
+use askama_web::WebTemplate;
+use serde::Deserialize;
+
+use crate::domain::accounts::{self, NewAccount, SignupPolicy};
+use crate::domain::return_to::safe_return_path;
+use crate::error::AppError;
+use crate::http::auth::{self, Layout, MaybeUser};
+use crate::http::csrf::CsrfForm;
+use crate::http::error::PageError;
+use crate::secret::Password;
+use crate::state::AppState;
+use crate::storage;
+
+/// `templates/signin.html`.
+#[derive(Template, WebTemplate)]
+#[template(path = "signin.html")]
+pub struct SignInPage {
+    layout: Layout,
+    email: String,
+    return_to: String,
+    error: Option<String>,
+    first_run: bool,
+    signup_open: bool,
+}
+
+/// `templates/signup.html`.
+#[derive(Template, WebTemplate)]
+#[template(path = "signup.html")]
+pub struct SignUpPage {
+    layout: Layout,
+    email: String,
+    name: String,
+    error: Option<String>,
+    first_run: bool,
+}
+
+/// Query of `GET /signin`.
+#[derive(Deserialize)]
+pub struct ReturnTo {
+    return_to: Option<String>,
+}
+
+fn keep_return_to(raw: Option<&str>) -> String {
+    raw.and_then(safe_return_path)
+        .unwrap_or_default()
+        .to_owned()
+}
+
+fn see_other(location: &str) -> HttpResponse {
+    HttpResponse::SeeOther()
+        .insert_header((header::LOCATION, location))
+        .finish()
+}
+
+async fn signin_page(
+    state: &AppState,
+    layout: Layout,
+    email: String,
+    return_to: String,
+    error: Option<String>,
+) -> Result<SignInPage, PageError> {
+    let first_run = storage::users::count_users(&state.db).await? == 0;
+    Ok(SignInPage {
+        layout,
+        email,
+        return_to,
+        error,
+        first_run,
+        signup_open: first_run || matches!(state.signup_policy(), SignupPolicy::Open),
+    })
+}
+
+/// `GET /signin`
+pub async fn signin_get(
+    MaybeUser(layout): MaybeUser,
+    query: web::Query<ReturnTo>,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, PageError> {
+    let return_to = keep_return_to(query.return_to.as_deref());
+    if layout.user.is_some() {
+        return Ok(see_other(if return_to.is_empty() {
+            "/account"
+        } else {
+            &return_to
+        }));
+    }
+    let page = signin_page(&state, layout, String::new(), return_to, None).await?;
+    Ok(html(StatusCode::OK, &page)?)
+}
+
+/// Form of `POST /signin`.
+#[derive(Deserialize)]
+pub struct SignInForm {
+    email: String,
+    password: Password,
+    #[serde(default)]
+    return_to: String,
+}
+
+/// `POST /signin`
+pub async fn signin_post(
+    CsrfForm(form): CsrfForm<SignInForm>,
+    MaybeUser(layout): MaybeUser,
+    session: Session,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, PageError> {
+    let return_to = keep_return_to(Some(&form.return_to));
+    match accounts::sign_in(&state.db, &form.email, form.password).await {
+        Ok(user) => {
+            auth::start(&session, &user)?;
+            tracing::info!(user_id = %user.id, "signed in");
+            Ok(see_other(if return_to.is_empty() {
+                "/account"
+            } else {
+                &return_to
+            }))
+        }
+        Err(AppError::Unauthenticated(message)) => {
+            tracing::info!("sign-in failed");
+            let page = signin_page(&state, layout, form.email, return_to, Some(message)).await?;
+            Ok(html(StatusCode::UNAUTHORIZED, &page)?)
+        }
+        Err(other) => Err(other.into()),
+    }
+}
+
+/// `GET /signup`
+pub async fn signup_get(
+    MaybeUser(layout): MaybeUser,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, PageError> {
+    let first_run = storage::users::count_users(&state.db).await? == 0;
+    if !first_run && matches!(state.signup_policy(), SignupPolicy::FirstAccountOnly) {
+        return Err(signup_closed().into());
+    }
+    let page = SignUpPage {
+        layout,
+        email: String::new(),
+        name: String::new(),
+        error: None,
+        first_run,
+    };
+    Ok(html(StatusCode::OK, &page)?)
+}
+
+fn signup_closed() -> AppError {
+    AppError::Forbidden(
+        "Sign-up is closed on this server. Ask an administrator for an account.".into(),
+    )
+}
+
+/// Form of `POST /signup`.
+#[derive(Deserialize)]
+pub struct SignUpForm {
+    email: String,
+    name: String,
+    password: Password,
+}
+
+/// `POST /signup`
+pub async fn signup_post(
+    CsrfForm(form): CsrfForm<SignUpForm>,
+    MaybeUser(layout): MaybeUser,
+    session: Session,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, PageError> {
+    let input = NewAccount {
+        email: form.email.clone(),
+        name: form.name.clone(),
+        password: form.password,
+    };
+    match accounts::sign_up(&state.db, state.signup_policy(), input).await {
+        Ok(user) => {
+            auth::start(&session, &user)?;
+            tracing::info!(user_id = %user.id, admin = user.is_admin, "account created");
+            Ok(see_other("/account"))
+        }
+        Err(err @ (AppError::Validation { .. } | AppError::Conflict(_))) => {
+            let status = if matches!(err, AppError::Conflict(_)) {
+                StatusCode::CONFLICT
+            } else {
+                StatusCode::UNPROCESSABLE_ENTITY
+            };
+            let first_run = storage::users::count_users(&state.db).await? == 0;
+            let page = SignUpPage {
+                layout,
+                email: form.email,
+                name: form.name,
+                error: Some(err.to_string()),
+                first_run,
+            };
+            Ok(html(status, &page)?)
+        }
+        Err(other) => Err(other.into()),
+    }
+}
+
+/// Form of `POST /signout` (only the CSRF token).
+#[derive(Deserialize)]
+pub struct EmptyForm {}
+
+/// `POST /signout`
+pub async fn signout_post(_: CsrfForm<EmptyForm>, session: Session) -> HttpResponse {
+    session.purge();
+    see_other("/signin")
+}
+
+/// Renders a template with a status.
+pub fn html(status: StatusCode, page: &impl Template) -> Result<HttpResponse, AppError> {
+    let body = page.render().map_err(AppError::internal)?;
+    Ok(HttpResponse::build(status)
+        .content_type(actix_web::http::header::ContentType::html())
+        .body(body))
+}

@@ -1,0 +1,34 @@
+//! The `portcullis` binary: parse the command line, set up logging, dispatch.
+
+use clap::Parser;
+use portcullis::config::{Cli, Command, UserCommand};
+use portcullis::startup::Application;
+use portcullis::{cli, telemetry};
+
+#[actix_web::main]
+async fn main() -> std::process::ExitCode {
+    let args = Cli::parse();
+    telemetry::init(&args.settings);
+    let result = match args.command.unwrap_or(Command::Serve) {
+        Command::Serve => serve(args.settings).await,
+        Command::Migrate => cli::migrate(&args.settings).await,
+        Command::User(UserCommand::Create(create)) => {
+            cli::user_create(&args.settings, create).await
+        }
+    };
+    match result {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(err) => {
+            eprintln!("error: {err:#}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+async fn serve(settings: portcullis::config::Settings) -> anyhow::Result<()> {
+    tracing::info!(bind = %settings.bind, database = %settings.database_url.redacted(), "starting");
+    let app = Application::build(settings).await?;
+    tracing::info!(port = app.port(), "listening");
+    app.run_until_stopped().await?;
+    Ok(())
+}

@@ -1,0 +1,100 @@
+//! Secret-bearing newtypes and the random material they are made from. Every type here has a
+//! hand-written `Debug` that prints only its name, no `Display`, and constant-time equality.
+
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use secrecy::{ExposeSecret, SecretString};
+use subtle::ConstantTimeEq;
+
+/// Defines a string newtype whose `Debug` is `Name(REDACTED)`.
+macro_rules! secret_string {
+    ($(#[$meta:meta])* $name:ident) => {
+        $(#[$meta])*
+        #[derive(Clone)]
+        pub struct $name(SecretString);
+
+        impl $name {
+            /// Wraps a secret value.
+            pub fn new(value: String) -> Self {
+                Self(SecretString::from(value))
+            }
+
+            /// The secret itself: call only where it must leave the process or be hashed.
+            pub fn expose(&self) -> &str {
+                self.0.expose_secret()
+            }
+
+            /// Constant-time comparison with a presented value.
+            pub fn matches(&self, presented: &str) -> bool {
+                ct_eq(self.expose(), presented)
+            }
+        }
+
+        impl std::fmt::Debug for $name {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(concat!(stringify!($name), "(REDACTED)"))
+            }
+        }
+
+        impl<'de> serde::Deserialize<'de> for $name {
+            fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+                String::deserialize(d).map(Self::new)
+            }
+        }
+    };
+}
+
+secret_string!(
+    /// A human password in flight (sign-up, sign-in, CLI). Never stored: see `PasswordHash`.
+    Password
+);
+secret_string!(
+    /// The per-session anti-CSRF token embedded in every form.
+    CsrfToken
+);
+
+/// `n` bytes from the operating system's CSPRNG.
+pub fn random_bytes<const N: usize>() -> [u8; N] {
+    let mut bytes = [0u8; N];
+    rand::fill(&mut bytes);
+    bytes
+}
+
+/// A URL-safe random string carrying `N` bytes of entropy.
+pub fn random_token<const N: usize>() -> String {
+    URL_SAFE_NO_PAD.encode(random_bytes::<N>())
+}
+
+/// Constant-time string equality (length is not hidden, content is).
+pub fn ct_eq(a: &str, b: &str) -> bool {
+    a.as_bytes().ct_eq(b.as_bytes()).into()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn debug_output_never_contains_the_secret() {
+        let password = Password::new("correct horse battery".into());
+        let csrf = CsrfToken::new("tok-abc123".into());
+        assert_eq!(format!("{password:?}"), "Password(REDACTED)");
+        assert_eq!(format!("{csrf:?}"), "CsrfToken(REDACTED)");
+    }
+
+    #[test]
+    fn matches_compares_whole_values() {
+        let csrf = CsrfToken::new("abc".into());
+        assert!(csrf.matches("abc"));
+        assert!(!csrf.matches("abd"));
+        assert!(!csrf.matches("ab"));
+    }
+
+    #[test]
+    fn random_tokens_differ_and_have_the_expected_length() {
+        let a = random_token::<32>();
+        let b = random_token::<32>();
+        assert_ne!(a, b);
+        assert_eq!(a.len(), 43);
+    }
+}

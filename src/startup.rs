@@ -1,0 +1,115 @@
+//! Building and running the HTTP server: open the database, apply migrations, load the server's
+//! secrets, wire middleware and routes.
+
+use std::net::TcpListener;
+use std::sync::Arc;
+
+use actix_session::SessionMiddleware;
+use actix_session::config::{BrowserSession, TtlExtensionPolicy};
+use actix_web::cookie::{Key, SameSite, time::Duration};
+use actix_web::dev::{Server, ServerHandle};
+use actix_web::middleware::from_fn;
+use actix_web::{App, HttpServer, web};
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD;
+use tracing_actix_web::TracingLogger;
+
+use crate::config::Settings;
+use crate::http;
+use crate::state::AppState;
+use crate::storage::{self, Db, sessions::DbSessionStore};
+
+/// Name of the browser-session cookie.
+pub const SESSION_COOKIE: &str = "portcullis_session";
+
+/// A bound, not yet running, server.
+pub struct Application {
+    port: u16,
+    server: Server,
+    db: Db,
+}
+
+impl Application {
+    /// Connects, migrates, binds and builds the server (it starts when `run_until_stopped` is
+    /// awaited or the server future is spawned).
+    pub async fn build(settings: Settings) -> anyhow::Result<Self> {
+        let db = storage::connect(&settings.database_url).await?;
+        storage::migrate(&db).await?;
+        let session_key = load_session_key(&db).await?;
+        if storage::users::count_users(&db).await? == 0 {
+            tracing::warn!(
+                "no accounts yet: open {}/signup to create the administrator account, \
+                 or run `portcullis user create --admin`",
+                settings.issuer()
+            );
+        }
+        let listener = TcpListener::bind(settings.bind)?;
+        let port = listener.local_addr()?.port();
+        let workers = settings
+            .workers
+            .unwrap_or_else(|| std::thread::available_parallelism().map_or(2, usize::from));
+        let https = settings.https();
+        let idle = Duration::minutes(i64::from(settings.session_idle_minutes));
+        let state = web::Data::new(AppState {
+            db: db.clone(),
+            settings: Arc::new(settings),
+        });
+        let store = DbSessionStore::new(db.clone());
+        let server = HttpServer::new(move || {
+            let sessions = SessionMiddleware::builder(store.clone(), session_key.clone())
+                .cookie_name(SESSION_COOKIE.to_owned())
+                .cookie_http_only(true)
+                .cookie_same_site(SameSite::Lax)
+                .cookie_secure(https)
+                .session_lifecycle(
+                    BrowserSession::default()
+                        .state_ttl(idle)
+                        .state_ttl_extension_policy(TtlExtensionPolicy::OnEveryRequest),
+                )
+                .build();
+            App::new()
+                .app_data(state.clone())
+                .wrap(sessions)
+                .wrap(http::security_headers::default_headers(https))
+                .wrap(from_fn(http::request_id::scope))
+                .wrap(TracingLogger::default())
+                .configure(http::routes)
+                .default_service(web::to(http::not_found))
+        })
+        .workers(workers)
+        .listen(listener)?
+        .run();
+        Ok(Self { port, server, db })
+    }
+
+    /// The port actually bound (useful with port 0).
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// The database pool the server uses.
+    pub fn db(&self) -> &Db {
+        &self.db
+    }
+
+    /// A handle that stops the server.
+    pub fn handle(&self) -> ServerHandle {
+        self.server.handle()
+    }
+
+    /// Serves until stopped by a signal or the handle.
+    pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        self.server.await
+    }
+}
+
+/// The session-cookie signing/encryption key, generated on first run and kept in the database so
+/// a restart (or another node) keeps people signed in.
+async fn load_session_key(db: &Db) -> anyhow::Result<Key> {
+    let encoded = storage::secrets::get_or_create(db, "session_key", || {
+        STANDARD.encode(crate::secret::random_bytes::<64>())
+    })
+    .await?;
+    let bytes = STANDARD.decode(encoded)?;
+    Ok(Key::try_from(bytes.as_slice())?)
+}

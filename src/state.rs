@@ -1,0 +1,31 @@
+//! State shared by every request handler.
+
+use std::sync::Arc;
+
+use crate::config::Settings;
+use crate::domain::accounts::SignupPolicy;
+use crate::storage::Db;
+
+/// Everything a handler may need, built once at startup.
+pub struct AppState {
+    /// Database pool.
+    pub db: Db,
+    /// Parsed configuration.
+    pub settings: Arc<Settings>,
+}
+
+impl AppState {
+    /// Who may use the public sign-up page.
+    pub fn signup_policy(&self) -> SignupPolicy {
+        if self.settings.signup {
+            SignupPolicy::Open
+        } else {
+            SignupPolicy::FirstAccountOnly
+        }
+    }
+
+    /// Absolute lifetime of a signed-in browser session, in seconds.
+    pub fn session_max_secs(&self) -> i64 {
+        i64::from(self.settings.session_max_hours) * 3600
+    }
+}

@@ -1,0 +1,61 @@
+//! Persistence: the only module that speaks sea-orm. Repositories take a `&Db`, return domain
+//! types and map `DbErr` to `AppError` (a unique violation becomes `Conflict`).
+
+mod entity;
+pub mod secrets;
+pub mod sessions;
+pub mod users;
+
+use std::time::Duration;
+
+use migration::{Migrator, MigratorTrait};
+use sea_orm::sqlx::sqlite::{SqliteJournalMode, SqliteSynchronous};
+use sea_orm::{ConnectOptions, Database, DatabaseConnection, DbErr, SqlErr};
+
+use crate::config::DatabaseUrl;
+use crate::error::AppError;
+
+/// A pooled database connection (cheap to clone).
+pub type Db = DatabaseConnection;
+
+/// Opens the pool. SQLite gets WAL, `synchronous=NORMAL` (durable across process crashes, which
+/// is what WAL guarantees), foreign keys and a busy timeout so concurrent writers queue rather
+/// than fail.
+pub async fn connect(url: &DatabaseUrl) -> anyhow::Result<Db> {
+    let mut opts = ConnectOptions::new(url.expose().to_owned());
+    opts.sqlx_logging(false)
+        .acquire_timeout(Duration::from_secs(10))
+        .max_connections(if url.is_sqlite() { 8 } else { 16 })
+        .min_connections(1)
+        .map_sqlx_sqlite_opts(|o| {
+            o.journal_mode(SqliteJournalMode::Wal)
+                .synchronous(SqliteSynchronous::Normal)
+                .foreign_keys(true)
+                .busy_timeout(Duration::from_secs(10))
+        });
+    Ok(Database::connect(opts).await?)
+}
+
+/// Applies pending migrations.
+pub async fn migrate(db: &Db) -> anyhow::Result<()> {
+    Migrator::up(db, None).await?;
+    Ok(())
+}
+
+/// Cheap round trip used by the health check.
+pub async fn ping(db: &Db) -> bool {
+    db.ping().await.is_ok()
+}
+
+/// Maps a database error: unique violations become `Conflict`, everything else `Internal`.
+pub(crate) fn map_err(err: DbErr) -> AppError {
+    match err.sql_err() {
+        Some(SqlErr::UniqueConstraintViolation(_)) => AppError::Conflict("already exists".into()),
+        _ => AppError::internal(err),
+    }
+}
+
+/// Current Unix time in seconds.
+pub(crate) fn now() -> i64 {
+    time::OffsetDateTime::now_utc().unix_timestamp()
+}

@@ -1,0 +1,42 @@
+//! The server's own secrets (session-cookie key, HMAC key, ...), generated on first run and kept
+//! in the database so every restart and every node share them.
+
+use sea_orm::{ActiveValue::Set, EntityTrait};
+
+use super::entity::server_secrets;
+use super::{Db, map_err, now};
+use crate::error::Result;
+
+/// Returns the secret called `name`, creating it with `generate` if it does not exist yet. Safe
+/// under concurrent first starts: the insert ignores a conflict and the stored value wins.
+pub async fn get_or_create(
+    db: &Db,
+    name: &str,
+    generate: impl FnOnce() -> String,
+) -> Result<String> {
+    if let Some(row) = server_secrets::Entity::find_by_id(name.to_owned())
+        .one(db)
+        .await
+        .map_err(map_err)?
+    {
+        return Ok(row.value);
+    }
+    let row = server_secrets::ActiveModel {
+        name: Set(name.to_owned()),
+        value: Set(generate()),
+        created_at: Set(now()),
+    };
+    server_secrets::Entity::insert(row)
+        .on_conflict_do_nothing()
+        .exec(db)
+        .await
+        .map_err(map_err)?;
+    let row = server_secrets::Entity::find_by_id(name.to_owned())
+        .one(db)
+        .await
+        .map_err(map_err)?
+        .ok_or_else(|| {
+            crate::error::AppError::internal(anyhow::anyhow!("secret {name} vanished"))
+        })?;
+    Ok(row.value)
+}

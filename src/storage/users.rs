@@ -1,0 +1,80 @@
+//! Accounts.
+
+use sea_orm::{
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter,
+};
+
+use super::entity::users;
+use super::{Db, map_err, now};
+use crate::domain::password::PasswordHash;
+use crate::domain::user::{DisplayName, Email, User};
+use crate::error::{AppError, Result};
+
+fn to_domain(m: users::Model) -> User {
+    User {
+        id: m.id,
+        email: m.email,
+        name: m.name,
+        is_admin: m.is_admin,
+        created_at: m.created_at,
+    }
+}
+
+/// Inserts an account; a taken email is `Conflict`.
+pub async fn insert_user(
+    db: &Db,
+    email: &Email,
+    name: &DisplayName,
+    hash: &PasswordHash,
+    is_admin: bool,
+) -> Result<User> {
+    let at = now();
+    let model = users::ActiveModel {
+        id: Set(uuid::Uuid::now_v7().to_string()),
+        email: Set(email.as_str().to_owned()),
+        name: Set(name.as_str().to_owned()),
+        password_hash: Set(hash.as_str().to_owned()),
+        is_admin: Set(is_admin),
+        created_at: Set(at),
+        updated_at: Set(at),
+    }
+    .insert(db)
+    .await
+    .map_err(|e| match map_err(e) {
+        AppError::Conflict(_) => {
+            AppError::Conflict("An account with that email already exists.".into())
+        }
+        other => other,
+    })?;
+    Ok(to_domain(model))
+}
+
+/// The account with this email and its password hash, if any.
+pub async fn find_with_hash_by_email(
+    db: &Db,
+    email: &Email,
+) -> Result<Option<(User, PasswordHash)>> {
+    let found = users::Entity::find()
+        .filter(users::Column::Email.eq(email.as_str()))
+        .one(db)
+        .await
+        .map_err(map_err)?;
+    Ok(found.map(|m| {
+        let hash = PasswordHash::from_stored(m.password_hash.clone());
+        (to_domain(m), hash)
+    }))
+}
+
+/// The account with this id, if any.
+pub async fn find_user(db: &Db, id: &str) -> Result<Option<User>> {
+    let found = users::Entity::find_by_id(id.to_owned())
+        .one(db)
+        .await
+        .map_err(map_err)?;
+    Ok(found.map(to_domain))
+}
+
+/// How many accounts exist.
+pub async fn count_users(db: &Db) -> Result<u64> {
+    users::Entity::find().count(db).await.map_err(map_err)
+}
