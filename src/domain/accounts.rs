@@ -58,10 +58,10 @@ pub async fn sign_in(db: &Db, email: &str, password: Password) -> Result<User> {
         Some((user, hash)) => (Some(user), Some(hash)),
         None => (None, None),
     };
-    if password::verify(password, hash).await? {
-        if let Some(user) = user {
-            return Ok(user);
-        }
+    if password::verify(password, hash).await?
+        && let Some(user) = user
+    {
+        return Ok(user);
     }
     Err(AppError::Unauthenticated(
         "Incorrect email or password.".into(),

@@ -38,7 +38,7 @@ pub async fn signed_in_user(session: &Session, state: &AppState) -> Result<Optio
         return Ok(None);
     };
     let at = session.get::<i64>(SIGNED_IN_AT).ok().flatten().unwrap_or(0);
-    if storage_now() - at > state.session_max_secs() {
+    if storage_now() - at >= state.session_max_secs() {
         session.purge();
         return Ok(None);
     }

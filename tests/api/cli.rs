@@ -1,0 +1,141 @@
+//! The `portcullis` binary's subcommands.
+
+use std::io::Write;
+use std::process::{Command, Stdio};
+
+use crate::helpers::{Backend, location, spawn_with};
+
+fn portcullis() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_portcullis"))
+}
+
+#[tokio::test]
+async fn user_create_reads_the_password_from_stdin_and_prints_the_id() {
+    let tmp = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}/cli.db?mode=rwc", tmp.path().display());
+    let mut child = portcullis()
+        .args([
+            "user",
+            "create",
+            "--email",
+            "root@example.com",
+            "--name",
+            "Root",
+            "--admin",
+        ])
+        .env("PORTCULLIS_DATABASE_URL", &url)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(b"a long admin password\n")
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let id = String::from_utf8(out.stdout).unwrap().trim().to_owned();
+    assert!(uuid::Uuid::parse_str(&id).is_ok(), "prints the id: {id}");
+
+    let app = spawn_with(Backend::Sqlite, |s| s.database_url = url.clone().into())
+        .await
+        .unwrap();
+    let res = app
+        .sign_in("root@example.com", "a long admin password")
+        .await;
+    assert_eq!(res.status(), 303);
+    assert_eq!(location(&res), "/account");
+    assert!(app.get_html("/account").await.contains("Administrator"));
+}
+
+#[test]
+fn user_create_refuses_a_short_password() {
+    let tmp = tempfile::tempdir().unwrap();
+    let mut child = portcullis()
+        .args(["user", "create", "--email", "a@example.com", "--name", "A"])
+        .env(
+            "PORTCULLIS_DATABASE_URL",
+            format!("sqlite://{}/c.db?mode=rwc", tmp.path().display()),
+        )
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child.stdin.take().unwrap().write_all(b"short\n").unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("at least 8 characters"));
+}
+
+#[test]
+fn user_create_has_no_password_flag() {
+    let out = portcullis()
+        .args([
+            "user",
+            "create",
+            "--email",
+            "a@example.com",
+            "--name",
+            "A",
+            "--password",
+            "x",
+        ])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+}
+
+#[test]
+fn migrate_applies_migrations_and_exits() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = portcullis()
+        .arg("migrate")
+        .env(
+            "PORTCULLIS_DATABASE_URL",
+            format!("sqlite://{}/m.db?mode=rwc", tmp.path().display()),
+        )
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(tmp.path().join("m.db").exists());
+}
+
+#[test]
+fn help_describes_every_subcommand_and_setting() {
+    let top = portcullis().arg("--help").output().unwrap();
+    let text = String::from_utf8(top.stdout).unwrap();
+    for word in [
+        "serve",
+        "migrate",
+        "user",
+        "PORTCULLIS_BIND",
+        "PORTCULLIS_DATABASE_URL",
+        "PORTCULLIS_ISSUER",
+        "PORTCULLIS_LOG",
+    ] {
+        assert!(text.contains(word), "--help lacks {word}");
+    }
+    let create = portcullis()
+        .args(["user", "create", "--help"])
+        .output()
+        .unwrap();
+    let text = String::from_utf8(create.stdout).unwrap();
+    assert!(
+        text.contains("--email") && text.contains("--admin") && text.contains("standard input")
+    );
+    for sub in [&["serve", "--help"][..], &["migrate", "--help"]] {
+        assert!(portcullis().args(sub).output().unwrap().status.success());
+    }
+}

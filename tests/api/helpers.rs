@@ -1,0 +1,234 @@
+//! Test harness: `spawn_app` starts Portcullis on `127.0.0.1:0` with a fresh SQLite file (or, with
+//! `PORTCULLIS_TEST_POSTGRES_URL` set, a fresh PostgreSQL database) and returns an HTTP client
+//! with cookies on and redirects off.
+
+#![allow(dead_code)]
+
+use std::sync::Once;
+
+use portcullis::config::{DatabaseUrl, Settings};
+use portcullis::startup::Application;
+use portcullis::storage::Db;
+use reqwest::redirect::Policy;
+use sea_orm::{ConnectionTrait, Database};
+
+/// Environment variable naming the PostgreSQL server for the PostgreSQL variants of the tests.
+pub const PG_ENV: &str = "PORTCULLIS_TEST_POSTGRES_URL";
+
+/// Which database a test runs on.
+#[derive(Clone, Copy, Debug)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+/// A running server and a client for it.
+pub struct TestApp {
+    pub address: String,
+    pub port: u16,
+    pub client: reqwest::Client,
+    pub db: Db,
+    pub settings: Settings,
+    handle: actix_web::dev::ServerHandle,
+    _tmp: tempfile::TempDir,
+}
+
+fn init_logs() {
+    static ONCE: Once = Once::new();
+    ONCE.call_once(|| {
+        if std::env::var("TEST_LOG").is_ok() {
+            let mut s = Settings::defaults();
+            s.log = "debug".into();
+            portcullis::telemetry::init(&s);
+        }
+    });
+}
+
+/// A client with a cookie jar that never follows redirects.
+pub fn client() -> reqwest::Client {
+    reqwest::Client::builder()
+        .cookie_store(true)
+        .redirect(Policy::none())
+        .build()
+        .unwrap()
+}
+
+/// Starts an app on SQLite.
+pub async fn spawn_app() -> TestApp {
+    spawn_with(Backend::Sqlite, |_| {}).await.unwrap()
+}
+
+/// Starts an app on the given backend with adjusted settings; `None` when the backend is not
+/// available (PostgreSQL without `PORTCULLIS_TEST_POSTGRES_URL`).
+pub async fn spawn_with(backend: Backend, adjust: impl FnOnce(&mut Settings)) -> Option<TestApp> {
+    init_logs();
+    let tmp = tempfile::Builder::new().prefix("pc").tempdir().unwrap();
+    let url = match backend {
+        Backend::Sqlite => format!("sqlite://{}/t.db?mode=rwc", tmp.path().display()),
+        Backend::Postgres => fresh_postgres_database().await?,
+    };
+    let mut settings = Settings::defaults();
+    settings.bind = "127.0.0.1:0".parse().unwrap();
+    settings.database_url = DatabaseUrl::from(url);
+    settings.workers = Some(2);
+    adjust(&mut settings);
+    Some(start(settings, tmp, client()).await)
+}
+
+async fn start(settings: Settings, tmp: tempfile::TempDir, client: reqwest::Client) -> TestApp {
+    let app = Application::build(settings.clone()).await.unwrap();
+    let port = app.port();
+    let db = app.db().clone();
+    let handle = app.handle();
+    tokio::spawn(app.run_until_stopped());
+    TestApp {
+        address: format!("http://127.0.0.1:{port}"),
+        port,
+        client,
+        db,
+        settings,
+        handle,
+        _tmp: tmp,
+    }
+}
+
+/// Creates an empty database on the PostgreSQL server named by `PORTCULLIS_TEST_POSTGRES_URL`.
+async fn fresh_postgres_database() -> Option<String> {
+    let base = std::env::var(PG_ENV).ok()?;
+    let name = format!("pc_{}", uuid::Uuid::new_v4().simple());
+    let admin = Database::connect(&base).await.unwrap();
+    admin
+        .execute_unprepared(&format!("CREATE DATABASE \"{name}\""))
+        .await
+        .unwrap();
+    admin.close().await.unwrap();
+    let mut url = url::Url::parse(&base).unwrap();
+    url.set_path(&name);
+    Some(url.to_string())
+}
+
+impl TestApp {
+    /// Absolute URL of a path.
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{}", self.address, path)
+    }
+
+    /// Stops the server and starts a new one on the same database and settings, keeping the
+    /// client (and so its cookies).
+    pub async fn restart(self) -> TestApp {
+        self.handle.stop(true).await;
+        let TestApp {
+            settings,
+            _tmp,
+            client,
+            ..
+        } = self;
+        start(settings, _tmp, client).await
+    }
+
+    pub async fn get(&self, path: &str) -> reqwest::Response {
+        self.client.get(self.url(path)).send().await.unwrap()
+    }
+
+    pub async fn get_html(&self, path: &str) -> String {
+        self.get(path).await.text().await.unwrap()
+    }
+
+    /// Posts a form, adding the CSRF token found on `form_page`.
+    pub async fn post_form(
+        &self,
+        form_page: &str,
+        action: &str,
+        fields: &[(&str, &str)],
+    ) -> reqwest::Response {
+        let csrf = csrf_token(&self.get_html(form_page).await);
+        let mut all: Vec<(&str, &str)> = fields.to_vec();
+        all.push(("csrf_token", &csrf));
+        self.client
+            .post(self.url(action))
+            .form(&all)
+            .send()
+            .await
+            .unwrap()
+    }
+
+    pub async fn sign_up(&self, email: &str, name: &str, password: &str) -> reqwest::Response {
+        self.post_form(
+            "/signup",
+            "/signup",
+            &[("email", email), ("name", name), ("password", password)],
+        )
+        .await
+    }
+
+    pub async fn sign_in(&self, email: &str, password: &str) -> reqwest::Response {
+        self.post_form(
+            "/signin",
+            "/signin",
+            &[("email", email), ("password", password)],
+        )
+        .await
+    }
+
+    /// Signs up a fresh account with this client and returns its email.
+    pub async fn signed_in_user(&self) -> String {
+        let email = format!("user-{}@example.com", uuid::Uuid::new_v4().simple());
+        let res = self
+            .sign_up(&email, "Test User", "correct horse battery")
+            .await;
+        assert_eq!(res.status(), 303, "sign-up failed");
+        email
+    }
+
+    pub async fn sign_out(&self) -> reqwest::Response {
+        self.post_form("/account", "/signout", &[]).await
+    }
+}
+
+/// The value of the first `csrf_token` hidden input in a page.
+pub fn csrf_token(html: &str) -> String {
+    let marker = "name=\"csrf_token\" value=\"";
+    let start = html.find(marker).expect("page has no CSRF field") + marker.len();
+    let end = html[start..].find('"').unwrap() + start;
+    html[start..end].to_owned()
+}
+
+/// The `Location` header of a response.
+pub fn location(res: &reqwest::Response) -> String {
+    res.headers()
+        .get("location")
+        .expect("no Location header")
+        .to_str()
+        .unwrap()
+        .to_owned()
+}
+
+/// Runs a test body on SQLite and, when configured, on PostgreSQL.
+#[macro_export]
+macro_rules! on_both_backends {
+    ($name:ident, $body:expr) => {
+        mod $name {
+            use super::*;
+
+            #[tokio::test]
+            async fn sqlite() {
+                let app = $crate::helpers::spawn_with($crate::helpers::Backend::Sqlite, |_| {})
+                    .await
+                    .unwrap();
+                ($body)(app).await;
+            }
+
+            #[tokio::test]
+            async fn postgres() {
+                match $crate::helpers::spawn_with($crate::helpers::Backend::Postgres, |_| {}).await
+                {
+                    Some(app) => ($body)(app).await,
+                    None => eprintln!(
+                        "skipped: {} is not set, so the PostgreSQL variant did not run",
+                        $crate::helpers::PG_ENV
+                    ),
+                }
+            }
+        }
+    };
+}

@@ -1,0 +1,9 @@
+//! Integration tests: each starts the real server on a random loopback port with its own fresh
+//! database and talks HTTP to it.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod browser;
+mod cli;
+mod foundation;
+mod helpers;
