@@ -4,6 +4,8 @@ use std::io::{BufRead, IsTerminal};
 
 use crate::config::{Settings, UserCreate};
 use crate::domain::accounts::{self, NewAccount};
+use crate::domain::client::{self, GrantType, NewClient};
+use crate::domain::tokens;
 use crate::secret::Password;
 use crate::storage;
 
@@ -47,4 +49,61 @@ fn read_password() -> anyhow::Result<Password> {
         anyhow::bail!("the passwords do not match");
     }
     Ok(Password::new(first))
+}
+
+/// `portcullis client create`
+pub async fn client_create(
+    settings: &Settings,
+    args: crate::config::ClientCreate,
+) -> anyhow::Result<()> {
+    let mut grants = Vec::new();
+    for g in &args.grants {
+        grants.push(GrantType::parse(g).ok_or_else(|| {
+            anyhow::anyhow!(
+                "unknown grant {g:?}: use authorization_code, refresh_token or client_credentials"
+            )
+        })?);
+    }
+    let db = storage::connect(&settings.database_url).await?;
+    storage::migrate(&db).await?;
+    let tokens = crate::startup::build_tokens(&db, settings).await?;
+    let new = NewClient {
+        name: args.name,
+        redirect_uris: args.redirect_uris,
+        scope: args.scope,
+        public: args.public,
+        grants,
+    };
+    let reg = client::register(&db, tokens.hasher(), None, new)
+        .await
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    let secret = reg.secret.as_ref().map(|s| s.expose().to_owned());
+    if args.json {
+        let mut out = serde_json::json!({"client_id": reg.client.id});
+        if let Some(s) = &secret {
+            out["client_secret"] = serde_json::json!(s);
+        }
+        println!("{out}");
+    } else {
+        println!("client_id:     {}", reg.client.id);
+        if let Some(s) = &secret {
+            println!("client_secret: {s}");
+            println!("(the secret is shown only now; store it safely)");
+        }
+    }
+    Ok(())
+}
+
+/// `portcullis keys rotate`
+pub async fn keys_rotate(settings: &Settings) -> anyhow::Result<()> {
+    let db = storage::connect(&settings.database_url).await?;
+    storage::migrate(&db).await?;
+    let kid = tokens::rotate_keys(&db)
+        .await
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    println!("new signing key: {kid}");
+    println!(
+        "running servers switch to it within a minute; the previous key stays published until its tokens expire"
+    );
+    Ok(())
 }

@@ -37,6 +37,50 @@ pub enum Command {
     /// Manage accounts.
     #[command(subcommand)]
     User(UserCommand),
+    /// Manage OAuth clients.
+    #[command(subcommand)]
+    Client(ClientCommand),
+    /// Manage token-signing keys.
+    #[command(subcommand)]
+    Keys(KeysCommand),
+}
+
+/// `portcullis client ...`
+#[derive(Debug, Subcommand)]
+pub enum ClientCommand {
+    /// Register an OAuth client and print its id and (once) its secret.
+    Create(ClientCreate),
+}
+
+/// Arguments of `portcullis client create`.
+#[derive(Debug, Args)]
+pub struct ClientCreate {
+    /// Display name shown on the consent page.
+    #[arg(long)]
+    pub name: String,
+    /// Redirect URI (repeat for several): https, or http on loopback.
+    #[arg(long = "redirect-uri")]
+    pub redirect_uris: Vec<String>,
+    /// Space-separated scopes the client may request [default: read].
+    #[arg(long, default_value = "")]
+    pub scope: String,
+    /// A public client (no secret; must use PKCE).
+    #[arg(long)]
+    pub public: bool,
+    /// Allowed grant (repeat for several; replaces the default authorization_code + refresh_token):
+    /// authorization_code, refresh_token, client_credentials.
+    #[arg(long = "grant")]
+    pub grants: Vec<String>,
+    /// Print JSON: {"client_id": ..., "client_secret": ...}.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// `portcullis keys ...`
+#[derive(Debug, Subcommand)]
+pub enum KeysCommand {
+    /// Add a new signing key; the previous one stays published until its tokens expire.
+    Rotate,
 }
 
 /// `portcullis user ...`
@@ -109,6 +153,24 @@ pub struct Settings {
         global = true
     )]
     pub session_max_hours: u32,
+
+    /// Lifetime of access tokens, in seconds.
+    #[arg(
+        long,
+        env = "PORTCULLIS_ACCESS_TOKEN_TTL",
+        default_value_t = 3600,
+        global = true
+    )]
+    pub access_token_ttl: u32,
+
+    /// Lifetime of refresh tokens, in days.
+    #[arg(
+        long,
+        env = "PORTCULLIS_REFRESH_TOKEN_TTL_DAYS",
+        default_value_t = 30,
+        global = true
+    )]
+    pub refresh_token_ttl_days: u32,
 
     /// HTTP worker threads [default: one per core].
     #[arg(long, env = "PORTCULLIS_WORKERS", global = true)]

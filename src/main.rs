@@ -1,7 +1,7 @@
 //! The `portcullis` binary: parse the command line, set up logging, dispatch.
 
 use clap::Parser;
-use portcullis::config::{Cli, Command, UserCommand};
+use portcullis::config::{Cli, ClientCommand, Command, KeysCommand, UserCommand};
 use portcullis::startup::Application;
 use portcullis::{cli, telemetry};
 
@@ -15,6 +15,10 @@ async fn main() -> std::process::ExitCode {
         Command::User(UserCommand::Create(create)) => {
             cli::user_create(&args.settings, create).await
         }
+        Command::Client(ClientCommand::Create(create)) => {
+            cli::client_create(&args.settings, create).await
+        }
+        Command::Keys(KeysCommand::Rotate) => cli::keys_rotate(&args.settings).await,
     };
     match result {
         Ok(()) => std::process::ExitCode::SUCCESS,

@@ -15,7 +15,10 @@ use base64::engine::general_purpose::STANDARD;
 use tracing_actix_web::TracingLogger;
 
 use crate::config::Settings;
+use crate::domain::jwt::Keys;
+use crate::domain::tokens::{self, TokenService};
 use crate::http;
+use crate::secret::SecretHasher;
 use crate::state::AppState;
 use crate::storage::{self, Db, sessions::DbSessionStore};
 
@@ -36,6 +39,8 @@ impl Application {
         let db = storage::connect(&settings.database_url).await?;
         storage::migrate(&db).await?;
         let session_key = load_session_key(&db).await?;
+        let tokens = build_tokens(&db, &settings).await?;
+        spawn_key_reloader(db.clone(), tokens.clone());
         if storage::users::count_users(&db).await? == 0 {
             tracing::warn!(
                 "no accounts yet: open {}/signup to create the administrator account, \
@@ -53,6 +58,8 @@ impl Application {
         let state = web::Data::new(AppState {
             db: db.clone(),
             settings: Arc::new(settings),
+            tokens,
+            oauth_addons: http::oauth::endpoint::addons(),
         });
         let store = DbSessionStore::new(db.clone());
         let server = HttpServer::new(move || {
@@ -101,6 +108,44 @@ impl Application {
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
         self.server.await
     }
+}
+
+/// The token service: the HMAC key for stored secrets and the JWT signing keys, both created on
+/// first start and kept in the database.
+pub async fn build_tokens(db: &Db, settings: &Settings) -> anyhow::Result<TokenService> {
+    let hmac_key = storage::secrets::get_or_create(db, "hmac_key", || {
+        STANDARD.encode(crate::secret::random_bytes::<32>())
+    })
+    .await?;
+    let hasher = SecretHasher::new(&STANDARD.decode(hmac_key)?);
+    let issuer = settings.issuer();
+    let ttl = i64::from(settings.access_token_ttl);
+    let keys = Keys::new(tokens::load_key_set(db, &issuer, ttl).await?);
+    Ok(TokenService::new(
+        db.clone(),
+        hasher,
+        keys,
+        issuer,
+        ttl,
+        i64::from(settings.refresh_token_ttl_days) * 86_400,
+    ))
+}
+
+/// Picks up keys added by `portcullis keys rotate` (or another node) once a minute, so signing
+/// moves to the newest key without a restart.
+fn spawn_key_reloader(db: Db, tokens: TokenService) {
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(std::time::Duration::from_secs(60));
+        tick.tick().await;
+        loop {
+            tick.tick().await;
+            if let Err(e) =
+                tokens::reload_keys(&db, tokens.keys(), tokens.issuer(), tokens.access_ttl()).await
+            {
+                tracing::warn!(error = %e, "could not reload signing keys");
+            }
+        }
+    });
 }
 
 /// The session-cookie signing/encryption key, generated on first run and kept in the database so

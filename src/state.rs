@@ -3,7 +3,10 @@
 use std::sync::Arc;
 
 use crate::config::Settings;
+use oxide_auth::frontends::simple::extensions::AddonList;
+
 use crate::domain::accounts::SignupPolicy;
+use crate::domain::tokens::TokenService;
 use crate::storage::Db;
 
 /// Everything a handler may need, built once at startup.
@@ -12,6 +15,10 @@ pub struct AppState {
     pub db: Db,
     /// Parsed configuration.
     pub settings: Arc<Settings>,
+    /// Token issuing and checking.
+    pub tokens: TokenService,
+    /// oxide-auth extensions (PKCE), shared by every flow.
+    pub oauth_addons: AddonList,
 }
 
 impl AppState {

@@ -67,3 +67,11 @@ pub async fn sign_in(db: &Db, email: &str, password: Password) -> Result<User> {
         "Incorrect email or password.".into(),
     ))
 }
+
+/// The account behind a public id (`usr_…`), if any.
+pub async fn find_by_public_id(db: &Db, public_id: &str) -> Result<Option<User>> {
+    match User::id_from_public(public_id) {
+        Some(id) => storage::users::find_user(db, &id).await,
+        None => Ok(None),
+    }
+}

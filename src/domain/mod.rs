@@ -2,6 +2,14 @@
 //! functions, and these functions call `storage` for persistence.
 
 pub mod accounts;
+pub mod client;
+pub mod consent;
+pub mod credential;
+pub mod jwt;
+pub mod oauth;
 pub mod password;
+pub mod redirect_uri;
 pub mod return_to;
+pub mod scope;
+pub mod tokens;
 pub mod user;

@@ -20,7 +20,18 @@ pub struct User {
 impl User {
     /// The id as the REST API shows it (`usr_` + 32 hex digits).
     pub fn public_id(&self) -> String {
-        format!("usr_{}", self.id.replace('-', ""))
+        Self::public_id_of(&self.id)
+    }
+
+    /// The public form of a stored user id.
+    pub fn public_id_of(id: &str) -> String {
+        format!("usr_{}", id.replace('-', ""))
+    }
+
+    /// The stored id behind a public one (`usr_…`), if it is well-formed.
+    pub fn id_from_public(public: &str) -> Option<String> {
+        let hex = public.strip_prefix("usr_")?;
+        uuid::Uuid::try_parse(hex).ok().map(|u| u.to_string())
     }
 }
 

@@ -65,7 +65,8 @@ impl<T: DeserializeOwned + 'static> FromRequest for CsrfForm<T> {
             if !verify(&session, presented) {
                 return Err(PageError::Csrf);
             }
-            serde_urlencoded::from_bytes(&body)
+            // serde_html_form reads repeated fields (checkbox groups) into a Vec.
+            serde_html_form::from_bytes(&body)
                 .map(CsrfForm)
                 .map_err(|_| PageError::BadRequest("The form is missing a field.".into()))
         })

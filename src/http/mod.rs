@@ -1,11 +1,13 @@
 //! HTTP: actix routing, extractors and responders. Handlers are thin: extract, call the domain,
 //! render. Nothing here talks to the database directly.
 
+pub mod api;
 pub mod assets;
 pub mod auth;
 pub mod csrf;
 pub mod error;
 pub mod health;
+pub mod oauth;
 pub mod pages;
 pub mod request_id;
 pub mod security_headers;
@@ -24,7 +26,10 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/signup", web::get().to(auth::signup_get))
         .route("/signup", web::post().to(auth::signup_post))
         .route("/signout", web::post().to(auth::signout_post))
-        .route("/account", web::get().to(account::account_get));
+        .route("/account", web::get().to(account::account_get))
+        .route("/v1/users/me", web::get().to(api::users::me_get))
+        .configure(oauth::routes)
+        .configure(pages::settings_routes);
 }
 
 /// Any unknown path: the friendly 404 page.

@@ -1,9 +1,14 @@
 //! Persistence: the only module that speaks sea-orm. Repositories take a `&Db`, return domain
 //! types and map `DbErr` to `AppError` (a unique violation becomes `Conflict`).
 
+pub mod clients;
+pub mod consents;
 mod entity;
+pub mod keys;
+pub mod oauth;
 pub mod secrets;
 pub mod sessions;
+pub mod tokens;
 pub mod users;
 
 use std::time::Duration;

@@ -1,5 +1,12 @@
 //! sea-orm entities, private to `storage`: nothing outside this module sees a `Model`.
 
+pub mod auth_codes;
+pub mod consents;
+pub mod oauth_clients;
+pub mod refresh_tokens;
+pub mod revoked_access_tokens;
 pub mod server_secrets;
 pub mod sessions;
+pub mod signing_keys;
+pub mod token_families;
 pub mod users;

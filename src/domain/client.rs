@@ -1,0 +1,252 @@
+//! OAuth clients ("developer apps"): registration rules, secrets and client authentication.
+
+use crate::domain::credential::{self, Kind};
+use crate::domain::redirect_uri;
+use crate::domain::scope::ScopeSet;
+use crate::domain::user::{DisplayName, User};
+use crate::error::{AppError, Result};
+use crate::secret::{ClientSecret, SecretHasher};
+use crate::storage::{self, Db};
+
+/// Grants a client may use at the token endpoint.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum GrantType {
+    /// `authorization_code` (with PKCE).
+    AuthorizationCode,
+    /// `refresh_token`.
+    RefreshToken,
+    /// `client_credentials`.
+    ClientCredentials,
+}
+
+impl GrantType {
+    /// The RFC 6749 name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::AuthorizationCode => "authorization_code",
+            Self::RefreshToken => "refresh_token",
+            Self::ClientCredentials => "client_credentials",
+        }
+    }
+
+    /// Parses an RFC 6749 name.
+    pub fn parse(raw: &str) -> Option<Self> {
+        match raw {
+            "authorization_code" => Some(Self::AuthorizationCode),
+            "refresh_token" => Some(Self::RefreshToken),
+            "client_credentials" => Some(Self::ClientCredentials),
+            _ => None,
+        }
+    }
+
+    /// What a client gets when it names no grant.
+    pub const DEFAULT: [GrantType; 2] = [Self::AuthorizationCode, Self::RefreshToken];
+}
+
+/// A registered client.
+#[derive(Debug, Clone)]
+pub struct Client {
+    /// Public identifier.
+    pub id: String,
+    /// The account that registered it (`None` when created from the CLI).
+    pub owner_id: Option<String>,
+    /// Display name shown on the consent page.
+    pub name: String,
+    /// Registered redirect URIs.
+    pub redirect_uris: Vec<String>,
+    /// Scopes the client may ask for.
+    pub scopes: ScopeSet,
+    /// Grants the client may use.
+    pub grant_types: Vec<GrantType>,
+    /// Public clients have no secret and must use PKCE.
+    pub is_public: bool,
+    /// Keyed hash of the secret (confidential clients).
+    pub secret_hash: Option<String>,
+    /// Unix seconds.
+    pub created_at: i64,
+}
+
+impl Client {
+    /// Whether the client may use this grant.
+    pub fn allows(&self, grant: GrantType) -> bool {
+        self.grant_types.contains(&grant)
+    }
+
+    /// The registered redirect URI a request resolves to: the requested one when it matches a
+    /// registration, or the only registered one when none was requested.
+    pub fn resolve_redirect(&self, requested: Option<&str>) -> Option<String> {
+        match requested {
+            Some(uri) => self
+                .redirect_uris
+                .iter()
+                .any(|reg| redirect_uri::matches(reg, uri))
+                .then(|| uri.to_owned()),
+            None if self.redirect_uris.len() == 1 => self.redirect_uris.first().cloned(),
+            None => None,
+        }
+    }
+
+    /// The grants as a space-separated string.
+    pub fn grant_list(&self) -> String {
+        self.grant_types
+            .iter()
+            .map(|g| g.as_str())
+            .collect::<Vec<_>>()
+            .join(" ")
+    }
+}
+
+/// What registering a client takes.
+#[derive(Debug, Clone)]
+pub struct NewClient {
+    /// Display name.
+    pub name: String,
+    /// Redirect URIs (required for the authorization-code grant).
+    pub redirect_uris: Vec<String>,
+    /// Space-separated allowed scopes; empty means `read`.
+    pub scope: String,
+    /// Public (no secret, PKCE required) rather than confidential.
+    pub public: bool,
+    /// Grants; empty means authorization_code and refresh_token.
+    pub grants: Vec<GrantType>,
+}
+
+/// A newly registered client and its secret, shown once.
+#[derive(Debug)]
+pub struct Registered {
+    /// The client.
+    pub client: Client,
+    /// The secret for confidential clients.
+    pub secret: Option<ClientSecret>,
+}
+
+/// Validates and stores a new client.
+pub async fn register(
+    db: &Db,
+    hasher: &SecretHasher,
+    owner: Option<&User>,
+    new: NewClient,
+) -> Result<Registered> {
+    let name = DisplayName::parse(&new.name)?;
+    let mut uris = Vec::with_capacity(new.redirect_uris.len());
+    for raw in new
+        .redirect_uris
+        .iter()
+        .map(|u| u.trim())
+        .filter(|u| !u.is_empty())
+    {
+        let uri = redirect_uri::validate(raw)?;
+        if !uris.contains(&uri) {
+            uris.push(uri);
+        }
+    }
+    let grants = if new.grants.is_empty() {
+        GrantType::DEFAULT.to_vec()
+    } else {
+        new.grants.clone()
+    };
+    if new.public && grants.contains(&GrantType::ClientCredentials) {
+        return Err(AppError::validation(
+            "grant_types",
+            "Public clients cannot use client_credentials: they have no secret.",
+        ));
+    }
+    if grants.contains(&GrantType::AuthorizationCode) && uris.is_empty() {
+        return Err(AppError::validation(
+            "redirect_uri",
+            "Add at least one redirect URI.",
+        ));
+    }
+    let scopes = if new.scope.trim().is_empty() {
+        ScopeSet::parse("read")?
+    } else {
+        ScopeSet::parse(&new.scope)?
+    };
+    let secret = (!new.public).then(|| ClientSecret::new(credential::generate(Kind::ClientSecret)));
+    let client = Client {
+        id: new_client_id(),
+        owner_id: owner.map(|u| u.id.clone()),
+        name: name.as_str().to_owned(),
+        redirect_uris: uris,
+        scopes,
+        grant_types: grants,
+        is_public: new.public,
+        secret_hash: secret.as_ref().map(|s| hasher.hash(s.expose())),
+        created_at: 0,
+    };
+    let client = storage::clients::insert_client(db, &client).await?;
+    Ok(Registered { client, secret })
+}
+
+fn new_client_id() -> String {
+    uuid::Uuid::new_v4().simple().to_string()
+}
+
+/// Replaces a confidential client's secret; the old one stops working at once.
+pub async fn rotate_secret(
+    db: &Db,
+    hasher: &SecretHasher,
+    actor: &User,
+    client_id: &str,
+) -> Result<(Client, ClientSecret)> {
+    let client = get_visible(db, actor, client_id).await?;
+    if client.is_public {
+        return Err(AppError::validation(
+            "client_id",
+            "Public clients have no secret.",
+        ));
+    }
+    let secret = ClientSecret::new(credential::generate(Kind::ClientSecret));
+    storage::clients::update_secret_hash(db, &client.id, &hasher.hash(secret.expose())).await?;
+    Ok((client, secret))
+}
+
+/// A client the actor may manage: their own, or any for an administrator.
+pub async fn get_visible(db: &Db, actor: &User, client_id: &str) -> Result<Client> {
+    match storage::clients::find_client(db, client_id).await? {
+        Some(c) if actor.is_admin || c.owner_id.as_deref() == Some(actor.id.as_str()) => Ok(c),
+        _ => Err(AppError::NotFound("App")),
+    }
+}
+
+/// The clients an account may manage.
+pub async fn list_visible(db: &Db, actor: &User) -> Result<Vec<Client>> {
+    let owner = (!actor.is_admin).then_some(actor.id.as_str());
+    storage::clients::list_clients(db, owner).await
+}
+
+/// How a client authenticated at the token, revocation or introspection endpoint.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AuthMethod {
+    /// HTTP Basic.
+    Basic,
+    /// `client_id`/`client_secret` in the form body.
+    Post,
+    /// Public client: `client_id` only.
+    None,
+}
+
+/// Checks a client's credentials: a confidential client must present its secret, a public client
+/// must present none. Every failure is the same `Unauthenticated`.
+pub async fn authenticate(
+    db: &Db,
+    hasher: &SecretHasher,
+    client_id: &str,
+    secret: Option<&str>,
+) -> Result<Client> {
+    let fail = || AppError::Unauthenticated("Client authentication failed.".into());
+    // A malformed secret is refused before any lookup.
+    if let Some(s) = secret
+        && credential::check(s) != Ok(Kind::ClientSecret)
+    {
+        return Err(fail());
+    }
+    let client = storage::clients::find_client(db, client_id)
+        .await?
+        .ok_or_else(fail)?;
+    match (&client.secret_hash, secret) {
+        (None, None) if client.is_public => Ok(client),
+        (Some(hash), Some(secret)) if hasher.verify(secret, hash) => Ok(client),
+        _ => Err(fail()),
+    }
+}

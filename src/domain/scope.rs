@@ -1,0 +1,125 @@
+//! The scopes Portcullis knows, with the plain words the consent page uses, and scope-string
+//! parsing (RFC 6749 §3.3: space-delimited, case-sensitive, order-insensitive).
+
+use std::collections::BTreeSet;
+
+use crate::error::{AppError, Result};
+
+/// Every scope, with its description for people.
+pub const SCOPES: &[(&str, &str)] = &[
+    ("read", "Read your data"),
+    ("write", "Create and change your data"),
+    ("delete", "Delete your data"),
+    ("email:read", "Read your email address"),
+    ("email:send", "Send email on your behalf"),
+    ("users:read", "See the people in your organisation"),
+    (
+        "admin",
+        "Administer your account, including its credentials",
+    ),
+];
+
+/// The plain-language description of a scope.
+pub fn describe(scope: &str) -> &'static str {
+    SCOPES
+        .iter()
+        .find(|(name, _)| *name == scope)
+        .map_or("Unknown permission", |(_, d)| d)
+}
+
+/// A set of known scopes, kept sorted so its string form is canonical.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ScopeSet(BTreeSet<&'static str>);
+
+impl ScopeSet {
+    /// Parses a space-delimited scope string; unknown scopes are a validation error naming them.
+    pub fn parse(raw: &str) -> Result<Self> {
+        let mut set = BTreeSet::new();
+        for word in raw.split(' ').filter(|w| !w.is_empty()) {
+            let known = SCOPES
+                .iter()
+                .find(|(name, _)| *name == word)
+                .ok_or_else(|| AppError::validation("scope", format!("Unknown scope: {word}")))?;
+            set.insert(known.0);
+        }
+        Ok(Self(set))
+    }
+
+    /// Whether every scope of `other` is in `self`.
+    pub fn contains_all(&self, other: &ScopeSet) -> bool {
+        other.0.is_subset(&self.0)
+    }
+
+    /// Scopes in `self` that are not in `other`.
+    pub fn minus(&self, other: &ScopeSet) -> ScopeSet {
+        ScopeSet(self.0.difference(&other.0).copied().collect())
+    }
+
+    /// Scopes in either.
+    pub fn union(&self, other: &ScopeSet) -> ScopeSet {
+        ScopeSet(self.0.union(&other.0).copied().collect())
+    }
+
+    /// Whether the set is empty.
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    /// Whether a scope is in the set.
+    pub fn has(&self, scope: &str) -> bool {
+        self.0.contains(scope)
+    }
+
+    /// The scopes, sorted.
+    pub fn iter(&self) -> impl Iterator<Item = &'static str> + '_ {
+        self.0.iter().copied()
+    }
+}
+
+impl std::fmt::Display for ScopeSet {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let mut first = true;
+        for s in &self.0 {
+            if !first {
+                f.write_str(" ")?;
+            }
+            f.write_str(s)?;
+            first = false;
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn scope_strings_are_parsed_deduplicated_and_sorted() {
+        let s = ScopeSet::parse("write  read write").unwrap();
+        assert_eq!(s.to_string(), "read write");
+        assert!(ScopeSet::parse("").unwrap().is_empty());
+    }
+
+    #[test]
+    fn unknown_scopes_are_named_in_the_error() {
+        let err = ScopeSet::parse("read launch:missiles").unwrap_err();
+        assert!(err.to_string().contains("launch:missiles"));
+    }
+
+    #[test]
+    fn subset_and_difference() {
+        let all = ScopeSet::parse("read write admin").unwrap();
+        let some = ScopeSet::parse("read").unwrap();
+        assert!(all.contains_all(&some));
+        assert!(!some.contains_all(&all));
+        assert_eq!(all.minus(&some).to_string(), "admin write");
+    }
+
+    #[test]
+    fn every_scope_has_a_description() {
+        for (name, _) in SCOPES {
+            assert_ne!(describe(name), "Unknown permission");
+        }
+    }
+}

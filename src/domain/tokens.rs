@@ -1,0 +1,368 @@
+//! Issuing, verifying, introspecting and revoking tokens. Access tokens are self-contained JWTs;
+//! what makes one inactive before its expiry is its family being revoked (authorization-code
+//! grants: code replay, refresh reuse, consent withdrawn) or its `jti` being revoked (RFC 7009).
+
+use crate::domain::jwt::{AccessClaims, KeySet, Keys, VerifyError};
+use crate::domain::user::User;
+use crate::error::{AppError, Result};
+use crate::secret::{RefreshToken, SecretHasher, random_token};
+use crate::storage::{self, Db, tokens::CodeOutcome};
+
+/// Lifetime of an authorization code (RFC 6749 §4.1.2 recommends at most 10 minutes).
+pub const CODE_TTL_SECS: i64 = 60;
+
+/// A stored authorization code.
+#[derive(Debug, Clone)]
+pub struct CodeRecord {
+    /// Client it was issued to.
+    pub client_id: String,
+    /// The approving person's id.
+    pub user_id: String,
+    /// Redirect URI it was issued for.
+    pub redirect_uri: String,
+    /// Approved scopes.
+    pub scope: String,
+    /// oxide-auth grant extensions (the PKCE challenge), JSON.
+    pub extensions: String,
+    /// Unix seconds.
+    pub expires_at: i64,
+    /// The family its tokens join.
+    pub family_id: String,
+}
+
+/// A stored refresh token.
+#[derive(Debug, Clone)]
+pub struct RefreshRecord {
+    /// Family.
+    pub family_id: String,
+    /// Client.
+    pub client_id: String,
+    /// Person.
+    pub user_id: String,
+    /// Scopes of the original grant.
+    pub scope: String,
+    /// Unix seconds.
+    pub expires_at: i64,
+    /// Already exchanged for a newer one.
+    pub rotated: bool,
+    /// Its family was revoked.
+    pub family_revoked: bool,
+}
+
+/// Everything needed to mint and check tokens; cheap to clone.
+#[derive(Clone)]
+pub struct TokenService {
+    db: Db,
+    hasher: SecretHasher,
+    keys: Keys,
+    issuer: String,
+    access_ttl: i64,
+    refresh_ttl: i64,
+}
+
+/// What introspection (RFC 7662) reports about an active token.
+#[derive(Debug, Clone)]
+pub struct ActiveToken {
+    /// `Bearer` for access tokens, `refresh_token` for refresh tokens.
+    pub token_type: &'static str,
+    /// Scopes.
+    pub scope: String,
+    /// Client.
+    pub client_id: String,
+    /// Subject (`usr_…` or the client id).
+    pub sub: String,
+    /// Expiry.
+    pub exp: i64,
+    /// Issue time (access tokens).
+    pub iat: Option<i64>,
+    /// Token id (access tokens).
+    pub jti: Option<String>,
+}
+
+/// Why a bearer token was refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BearerError {
+    /// Past its expiry.
+    Expired,
+    /// Malformed, forged, revoked.
+    Invalid,
+}
+
+impl TokenService {
+    /// Builds the service.
+    pub fn new(
+        db: Db,
+        hasher: SecretHasher,
+        keys: Keys,
+        issuer: String,
+        access_ttl: i64,
+        refresh_ttl: i64,
+    ) -> Self {
+        Self {
+            db,
+            hasher,
+            keys,
+            issuer,
+            access_ttl,
+            refresh_ttl,
+        }
+    }
+
+    /// Access-token lifetime in seconds.
+    pub fn access_ttl(&self) -> i64 {
+        self.access_ttl
+    }
+
+    /// The issuer URL.
+    pub fn issuer(&self) -> &str {
+        &self.issuer
+    }
+
+    /// The keyed hasher for secrets.
+    pub fn hasher(&self) -> &SecretHasher {
+        &self.hasher
+    }
+
+    /// Keys to publish in the JWKS: the active one and retired ones whose tokens may still live.
+    pub async fn published_keys(&self) -> Result<Vec<crate::domain::jwt::StoredKey>> {
+        storage::keys::list_keys(&self.db, now() - self.access_ttl).await
+    }
+
+    /// The signing keys.
+    pub fn keys(&self) -> &Keys {
+        &self.keys
+    }
+
+    /// Signs an access token. `owner_id` is a user id, or equals `client_id` for tokens a client
+    /// obtained for itself.
+    pub fn mint(
+        &self,
+        owner_id: &str,
+        client_id: &str,
+        scope: &str,
+        gid: Option<String>,
+    ) -> Result<(String, AccessClaims)> {
+        let now = now();
+        let sub = if owner_id == client_id {
+            client_id.to_owned()
+        } else {
+            User::public_id_of(owner_id)
+        };
+        let claims = AccessClaims {
+            iss: self.issuer.clone(),
+            sub,
+            aud: self.issuer.clone(),
+            exp: now + self.access_ttl,
+            iat: now,
+            jti: uuid::Uuid::now_v7().to_string(),
+            client_id: client_id.to_owned(),
+            scope: scope.to_owned(),
+            gid,
+        };
+        Ok((self.keys.current().sign(&claims)?, claims))
+    }
+
+    /// Stores a new authorization code and returns it.
+    pub async fn create_code(&self, mut record: CodeRecord) -> Result<String> {
+        let code = random_token::<32>();
+        record.expires_at = record.expires_at.min(now() + CODE_TTL_SECS);
+        record.family_id = uuid::Uuid::now_v7().to_string();
+        storage::tokens::insert_code(&self.db, &self.hasher.hash(&code), &record).await?;
+        Ok(code)
+    }
+
+    /// Redeems a code once. Unknown, expired and replayed codes give `None`; a replay also
+    /// revokes every token issued from the code.
+    pub async fn redeem_code(&self, code: &str) -> Result<Option<CodeRecord>> {
+        match storage::tokens::consume_code(&self.db, &self.hasher.hash(code)).await? {
+            CodeOutcome::Redeemed(rec) if rec.expires_at > now() => Ok(Some(rec)),
+            CodeOutcome::Redeemed(_) | CodeOutcome::Unknown => Ok(None),
+            CodeOutcome::Replayed => {
+                tracing::warn!("authorization code replayed: its token family was revoked");
+                Ok(None)
+            }
+        }
+    }
+
+    /// Issues a refresh token in a family.
+    pub async fn issue_refresh(
+        &self,
+        family_id: &str,
+        client_id: &str,
+        user_id: &str,
+        scope: &str,
+    ) -> Result<RefreshToken> {
+        let token = RefreshToken::new(random_token::<32>());
+        let rec = RefreshRecord {
+            family_id: family_id.to_owned(),
+            client_id: client_id.to_owned(),
+            user_id: user_id.to_owned(),
+            scope: scope.to_owned(),
+            expires_at: now() + self.refresh_ttl,
+            rotated: false,
+            family_revoked: false,
+        };
+        storage::tokens::insert_refresh(&self.db, &self.hasher.hash(token.expose()), &rec).await?;
+        Ok(token)
+    }
+
+    /// A usable refresh token's record. Presenting an already-rotated token is reuse: the whole
+    /// family is revoked.
+    pub async fn recover_refresh(&self, token: &str) -> Result<Option<RefreshRecord>> {
+        let Some(rec) = storage::tokens::find_refresh(&self.db, &self.hasher.hash(token)).await?
+        else {
+            return Ok(None);
+        };
+        if rec.rotated {
+            self.reuse_detected(&rec.family_id).await?;
+            return Ok(None);
+        }
+        Ok((!rec.family_revoked && rec.expires_at > now()).then_some(rec))
+    }
+
+    /// Spends a refresh token; a lost race (concurrent reuse) revokes the family.
+    pub async fn rotate_refresh(&self, token: &str) -> Result<Option<RefreshRecord>> {
+        let hash = self.hasher.hash(token);
+        let Some(rec) = storage::tokens::find_refresh(&self.db, &hash).await? else {
+            return Ok(None);
+        };
+        if !storage::tokens::rotate_refresh(&self.db, &hash).await? {
+            self.reuse_detected(&rec.family_id).await?;
+            return Ok(None);
+        }
+        Ok(Some(rec))
+    }
+
+    async fn reuse_detected(&self, family_id: &str) -> Result<()> {
+        tracing::warn!(
+            family_id,
+            "refresh token reused: its token family was revoked"
+        );
+        storage::tokens::revoke_family(&self.db, family_id).await
+    }
+
+    /// Verifies a bearer access token: signature, expiry and revocation.
+    pub async fn verify_bearer(&self, token: &str) -> Result<AccessClaims, BearerError> {
+        let claims = match self.verify_signature(token).await {
+            Ok(c) => c,
+            Err(VerifyError::Expired) => return Err(BearerError::Expired),
+            Err(VerifyError::Invalid) => return Err(BearerError::Invalid),
+        };
+        match self.is_revoked(&claims).await {
+            Ok(false) => Ok(claims),
+            Ok(true) => Err(BearerError::Invalid),
+            Err(e) => {
+                tracing::error!(error = %e, "revocation check failed");
+                Err(BearerError::Invalid)
+            }
+        }
+    }
+
+    /// Checks a JWT against the key set, reloading it once if the key id is new (another node,
+    /// or `portcullis keys rotate`, may have added a key).
+    async fn verify_signature(&self, token: &str) -> Result<AccessClaims, VerifyError> {
+        let set = self.keys.current();
+        if let Some(kid) = crate::domain::jwt::peek_kid(token)
+            && !set.knows(&kid)
+            && reload_keys(&self.db, &self.keys, &self.issuer, self.access_ttl)
+                .await
+                .is_err()
+        {
+            return Err(VerifyError::Invalid);
+        }
+        self.keys.current().verify(token)
+    }
+
+    async fn is_revoked(&self, claims: &AccessClaims) -> Result<bool> {
+        if let Some(gid) = &claims.gid
+            && storage::tokens::family_revoked(&self.db, gid).await?
+        {
+            return Ok(true);
+        }
+        storage::tokens::jti_revoked(&self.db, &claims.jti).await
+    }
+
+    /// RFC 7662: what is known about a token, `None` when it is not active.
+    pub async fn introspect(&self, token: &str) -> Result<Option<ActiveToken>> {
+        if token.contains('.') {
+            return Ok(self.verify_bearer(token).await.ok().map(|c| ActiveToken {
+                token_type: "Bearer",
+                scope: c.scope,
+                client_id: c.client_id,
+                sub: c.sub,
+                exp: c.exp,
+                iat: Some(c.iat),
+                jti: Some(c.jti),
+            }));
+        }
+        let Some(rec) = storage::tokens::find_refresh(&self.db, &self.hasher.hash(token)).await?
+        else {
+            return Ok(None);
+        };
+        let active = !rec.rotated && !rec.family_revoked && rec.expires_at > now();
+        Ok(active.then(|| ActiveToken {
+            token_type: "refresh_token",
+            scope: rec.scope,
+            client_id: rec.client_id,
+            sub: User::public_id_of(&rec.user_id),
+            exp: rec.expires_at,
+            iat: None,
+            jti: None,
+        }))
+    }
+
+    /// RFC 7009: revokes a token issued to `client_id`. Tokens that are unknown, invalid or
+    /// another client's are ignored (the endpoint answers 200 all the same).
+    pub async fn revoke(&self, client_id: &str, token: &str) -> Result<()> {
+        if token.contains('.') {
+            let claims = match self.verify_signature(token).await {
+                Ok(c) => c,
+                Err(_) => return Ok(()),
+            };
+            if claims.client_id == client_id {
+                storage::tokens::revoke_jti(&self.db, &claims.jti, claims.exp).await?;
+            }
+            return Ok(());
+        }
+        if let Some(rec) = storage::tokens::find_refresh(&self.db, &self.hasher.hash(token)).await?
+            && rec.client_id == client_id
+        {
+            // A refresh token stands for the whole grant: end its family.
+            storage::tokens::revoke_family(&self.db, &rec.family_id).await?;
+        }
+        Ok(())
+    }
+}
+
+/// Loads the published keys from storage into `keys`, creating the first key on a new database.
+pub async fn reload_keys(db: &Db, keys: &Keys, issuer: &str, access_ttl: i64) -> Result<()> {
+    keys.replace(load_key_set(db, issuer, access_ttl).await?);
+    Ok(())
+}
+
+/// Reads the keys still in use and parses them.
+pub async fn load_key_set(db: &Db, issuer: &str, access_ttl: i64) -> Result<KeySet> {
+    if !storage::keys::any_key(db).await? {
+        let key = crate::domain::jwt::generate_key(now())?;
+        storage::keys::insert_key_retiring_others(db, &key).await?;
+    }
+    let stored = storage::keys::list_keys(db, now() - access_ttl).await?;
+    KeySet::new(stored, issuer)
+}
+
+/// Adds a signing key; the previous one keeps verifying (and stays in the JWKS) until the
+/// tokens it signed have expired.
+pub async fn rotate_keys(db: &Db) -> Result<String> {
+    let key = crate::domain::jwt::generate_key(now())?;
+    storage::keys::insert_key_retiring_others(db, &key).await?;
+    Ok(key.kid)
+}
+
+/// Fails with `Internal` if something unexpected is None; keeps call sites short.
+pub fn internal(what: &str) -> AppError {
+    AppError::internal(anyhow::anyhow!("{what}"))
+}
+
+fn now() -> i64 {
+    time::OffsetDateTime::now_utc().unix_timestamp()
+}

@@ -1,0 +1,88 @@
+//! RFC 6749 §5.2 error responses for the token, revocation and introspection endpoints:
+//! `{"error","error_description"}`, 400 (or 401 with `WWW-Authenticate` for `invalid_client`
+//! over Basic), never cached.
+
+use actix_web::http::StatusCode;
+use actix_web::http::header::{CACHE_CONTROL, PRAGMA, WWW_AUTHENTICATE};
+use actix_web::{HttpResponse, ResponseError};
+use serde_json::json;
+
+use crate::error::AppError;
+
+/// An OAuth error as the wire shows it.
+#[derive(Debug)]
+pub struct OAuthError {
+    status: StatusCode,
+    error: &'static str,
+    description: Option<String>,
+    basic_challenge: bool,
+}
+
+impl OAuthError {
+    /// A 400 error.
+    pub fn bad(error: &'static str, description: impl Into<String>) -> Self {
+        Self {
+            status: StatusCode::BAD_REQUEST,
+            error,
+            description: Some(description.into()),
+            basic_challenge: false,
+        }
+    }
+
+    /// 401 `invalid_client`; `basic` adds the `WWW-Authenticate: Basic` challenge (RFC 6749
+    /// §5.2 requires it when the client tried HTTP Basic).
+    pub fn invalid_client(basic: bool) -> Self {
+        Self {
+            status: StatusCode::UNAUTHORIZED,
+            error: "invalid_client",
+            description: Some("Client authentication failed.".into()),
+            basic_challenge: basic,
+        }
+    }
+
+    /// 500 `server_error`, details only in the log.
+    pub fn server(err: &AppError) -> Self {
+        tracing::error!(error = format!("{err:#}"), "oauth endpoint failed");
+        Self {
+            status: StatusCode::INTERNAL_SERVER_ERROR,
+            error: "server_error",
+            description: None,
+            basic_challenge: false,
+        }
+    }
+}
+
+impl From<AppError> for OAuthError {
+    fn from(err: AppError) -> Self {
+        Self::server(&err)
+    }
+}
+
+impl std::fmt::Display for OAuthError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.error)
+    }
+}
+
+impl ResponseError for OAuthError {
+    fn status_code(&self) -> StatusCode {
+        self.status
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        let mut res = HttpResponse::build(self.status);
+        res.insert_header((CACHE_CONTROL, "no-store"))
+            .insert_header((PRAGMA, "no-cache"));
+        if self.basic_challenge {
+            res.insert_header((
+                WWW_AUTHENTICATE,
+                "Basic realm=\"portcullis\", charset=\"UTF-8\"",
+            ));
+        }
+        let body = match &self.description {
+            Some(d) => json!({"error": self.error, "error_description": d}),
+            None => json!({"error": self.error}),
+        };
+        res.json(body)
+    }
+}

@@ -1,0 +1,45 @@
+//! `GET /.well-known/oauth-authorization-server` (RFC 8414) and `GET /.well-known/jwks.json`.
+
+use actix_web::http::header::CACHE_CONTROL;
+use actix_web::{HttpResponse, web};
+use serde_json::json;
+
+use crate::domain::scope::SCOPES;
+use crate::http::error::ApiError;
+use crate::state::AppState;
+
+/// `GET /.well-known/oauth-authorization-server`
+pub async fn metadata_get(state: web::Data<AppState>) -> HttpResponse {
+    let iss = state.tokens.issuer();
+    HttpResponse::Ok()
+        .insert_header((CACHE_CONTROL, "public, max-age=300"))
+        .json(json!({
+            "issuer": iss,
+            "authorization_endpoint": format!("{iss}/oauth/authorize"),
+            "token_endpoint": format!("{iss}/oauth/token"),
+            "revocation_endpoint": format!("{iss}/oauth/revoke"),
+            "introspection_endpoint": format!("{iss}/oauth/introspect"),
+            "jwks_uri": format!("{iss}/.well-known/jwks.json"),
+            "scopes_supported": SCOPES.iter().map(|(s, _)| *s).collect::<Vec<_>>(),
+            "response_types_supported": ["code"],
+            "response_modes_supported": ["query"],
+            "grant_types_supported": ["authorization_code", "refresh_token", "client_credentials"],
+            "token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post", "none"],
+            "revocation_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post", "none"],
+            "introspection_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post"],
+            "code_challenge_methods_supported": ["S256"],
+            "authorization_response_iss_parameter_supported": true,
+        }))
+}
+
+/// `GET /.well-known/jwks.json`: every key that may still have live tokens.
+pub async fn jwks_get(state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
+    let keys = state.tokens.published_keys().await?;
+    let keys: Vec<_> = keys
+        .iter()
+        .map(|k| json!({"kty": "OKP", "crv": "Ed25519", "alg": "EdDSA", "use": "sig", "kid": k.kid, "x": k.public_key}))
+        .collect();
+    Ok(HttpResponse::Ok()
+        .insert_header((CACHE_CONTROL, "public, max-age=60"))
+        .json(json!({ "keys": keys })))
+}

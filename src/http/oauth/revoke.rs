@@ -1,0 +1,80 @@
+//! `POST /oauth/revoke` (RFC 7009) and `POST /oauth/introspect` (RFC 7662). Both authenticate
+//! the client first; revocation answers 200 whatever the token was (§2.2), introspection answers
+//! `{"active": false}` for anything not active.
+
+use actix_web::http::header::{CACHE_CONTROL, PRAGMA};
+use actix_web::{HttpResponse, web};
+use oxide_auth_actix::{OAuthRequest, WebError};
+use serde_json::json;
+
+use super::client_auth::{self, param};
+use super::error::OAuthError;
+use crate::state::AppState;
+
+fn token_param(
+    req: &Result<OAuthRequest, WebError>,
+) -> Result<(&OAuthRequest, String), OAuthError> {
+    let req = req.as_ref().map_err(|_| {
+        OAuthError::bad(
+            "invalid_request",
+            "Send one Authorization header and a form body.",
+        )
+    })?;
+    let token = param(req, "token")
+        .filter(|t| !t.is_empty())
+        .ok_or_else(|| OAuthError::bad("invalid_request", "token is required."))?;
+    Ok((req, token))
+}
+
+fn no_store(mut res: actix_web::HttpResponseBuilder) -> actix_web::HttpResponseBuilder {
+    res.insert_header((CACHE_CONTROL, "no-store"))
+        .insert_header((PRAGMA, "no-cache"));
+    res
+}
+
+/// `POST /oauth/revoke`
+pub async fn revoke_post(
+    req: Result<OAuthRequest, WebError>,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, OAuthError> {
+    let (req, token) = token_param(&req)?;
+    let (client, _) = client_auth::authenticate(&state, req).await?;
+    state.tokens.revoke(&client.id, &token).await?;
+    Ok(no_store(HttpResponse::Ok()).finish())
+}
+
+/// `POST /oauth/introspect`
+pub async fn introspect_post(
+    req: Result<OAuthRequest, WebError>,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, OAuthError> {
+    let (req, token) = token_param(&req)?;
+    let (client, _) = client_auth::authenticate(&state, req).await?;
+    if client.is_public {
+        // Only confidential clients (resource servers) may introspect.
+        return Err(OAuthError::invalid_client(false));
+    }
+    let body = match state.tokens.introspect(&token).await? {
+        None => json!({"active": false}),
+        Some(t) => {
+            let mut body = json!({
+                "active": true,
+                "scope": t.scope,
+                "client_id": t.client_id,
+                "sub": t.sub,
+                "exp": t.exp,
+                "token_type": t.token_type,
+                "iss": state.tokens.issuer(),
+            });
+            if let Some(iat) = t.iat {
+                body["iat"] = json!(iat);
+            }
+            if let Some(jti) = t.jti {
+                body["jti"] = json!(jti);
+                body["aud"] = json!(state.tokens.issuer());
+            }
+            body
+        }
+    };
+    Ok(no_store(HttpResponse::Ok()).json(body))
+}

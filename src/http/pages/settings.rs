@@ -1,0 +1,218 @@
+//! Settings → Developer apps (register OAuth clients, rotate secrets) and Settings → Authorized
+//! apps (withdraw consent).
+
+use actix_web::http::StatusCode;
+use actix_web::http::header::LOCATION;
+use actix_web::{HttpResponse, web};
+use askama::Template;
+use serde::Deserialize;
+
+use super::auth::html;
+use crate::domain::client::{self, Client, GrantType, NewClient};
+use crate::domain::consent;
+use crate::domain::scope::{self, SCOPES};
+use crate::error::AppError;
+use crate::http::auth::{CurrentUser, Layout};
+use crate::http::csrf::CsrfForm;
+use crate::http::error::PageError;
+use crate::state::AppState;
+
+/// A client as the pages show it.
+pub struct AppRow {
+    client: Client,
+    created: String,
+}
+
+/// `templates/apps.html`.
+#[derive(Template)]
+#[template(path = "apps.html")]
+pub struct AppsPage {
+    layout: Layout,
+    apps: Vec<AppRow>,
+    scopes: &'static [(&'static str, &'static str)],
+    error: Option<String>,
+    form: AppForm,
+}
+
+/// `templates/app_secret.html`: the one-time reveal.
+#[derive(Template)]
+#[template(path = "app_secret.html")]
+pub struct SecretPage {
+    layout: Layout,
+    client: Client,
+    secret: Option<String>,
+}
+
+/// One authorized app.
+pub struct AuthorizedRow {
+    client_id: String,
+    name: String,
+    scopes: Vec<(&'static str, &'static str)>,
+    granted: String,
+}
+
+/// `templates/authorized_apps.html`.
+#[derive(Template)]
+#[template(path = "authorized_apps.html")]
+pub struct AuthorizedPage {
+    layout: Layout,
+    apps: Vec<AuthorizedRow>,
+}
+
+/// The register-an-app form.
+#[derive(Deserialize, Default, Clone)]
+pub struct AppForm {
+    #[serde(default)]
+    name: String,
+    #[serde(default)]
+    redirect_uris: String,
+    #[serde(default)]
+    scope: Vec<String>,
+    #[serde(default)]
+    client_type: String,
+    #[serde(default)]
+    grant: Vec<String>,
+}
+
+fn date(unix: i64) -> String {
+    time::OffsetDateTime::from_unix_timestamp(unix)
+        .ok()
+        .and_then(|t| {
+            t.format(time::macros::format_description!("[year]-[month]-[day]"))
+                .ok()
+        })
+        .unwrap_or_default()
+}
+
+async fn apps_page(
+    state: &AppState,
+    current: CurrentUser,
+    error: Option<String>,
+    form: AppForm,
+) -> Result<AppsPage, PageError> {
+    let apps = client::list_visible(&state.db, &current.user)
+        .await?
+        .into_iter()
+        .map(|c| AppRow {
+            created: date(c.created_at),
+            client: c,
+        })
+        .collect();
+    Ok(AppsPage {
+        layout: current.layout,
+        apps,
+        scopes: SCOPES,
+        error,
+        form,
+    })
+}
+
+/// `GET /settings/apps`
+pub async fn apps_get(
+    current: CurrentUser,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, PageError> {
+    let form = AppForm {
+        client_type: "confidential".into(),
+        scope: vec!["read".into()],
+        ..AppForm::default()
+    };
+    Ok(html(
+        StatusCode::OK,
+        &apps_page(&state, current, None, form).await?,
+    )?)
+}
+
+/// `POST /settings/apps`
+pub async fn apps_post(
+    CsrfForm(form): CsrfForm<AppForm>,
+    current: CurrentUser,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, PageError> {
+    let grants = form
+        .grant
+        .iter()
+        .filter_map(|g| GrantType::parse(g))
+        .collect();
+    let new = NewClient {
+        name: form.name.clone(),
+        redirect_uris: form.redirect_uris.lines().map(str::to_owned).collect(),
+        scope: form.scope.join(" "),
+        public: form.client_type == "public",
+        grants,
+    };
+    match client::register(&state.db, state.tokens.hasher(), Some(&current.user), new).await {
+        Ok(reg) => {
+            tracing::info!(client_id = %reg.client.id, user_id = %current.user.id, "app registered");
+            let page = SecretPage {
+                layout: current.layout,
+                secret: reg.secret.map(|s| s.expose().to_owned()),
+                client: reg.client,
+            };
+            Ok(html(StatusCode::CREATED, &page)?)
+        }
+        Err(AppError::Validation { message, .. }) => {
+            let page = apps_page(&state, current, Some(message), form).await?;
+            Ok(html(StatusCode::UNPROCESSABLE_ENTITY, &page)?)
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// Form with only the CSRF token.
+#[derive(Deserialize)]
+pub struct Empty {}
+
+/// `POST /settings/apps/{id}/rotate-secret`
+pub async fn rotate_post(
+    _: CsrfForm<Empty>,
+    id: web::Path<String>,
+    current: CurrentUser,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, PageError> {
+    let (client, secret) =
+        client::rotate_secret(&state.db, state.tokens.hasher(), &current.user, &id).await?;
+    tracing::info!(client_id = %client.id, user_id = %current.user.id, "app secret rotated");
+    let page = SecretPage {
+        layout: current.layout,
+        client,
+        secret: Some(secret.expose().to_owned()),
+    };
+    Ok(html(StatusCode::OK, &page)?)
+}
+
+/// `GET /settings/authorized-apps`
+pub async fn authorized_get(
+    current: CurrentUser,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, PageError> {
+    let apps = consent::list_with_clients(&state.db, &current.user.id)
+        .await?
+        .into_iter()
+        .map(|(c, client)| AuthorizedRow {
+            client_id: c.client_id,
+            name: client.map_or_else(|| "(deleted app)".to_owned(), |cl| cl.name),
+            scopes: c.scopes.iter().map(|s| (s, scope::describe(s))).collect(),
+            granted: date(c.updated_at),
+        })
+        .collect();
+    let page = AuthorizedPage {
+        layout: current.layout,
+        apps,
+    };
+    Ok(html(StatusCode::OK, &page)?)
+}
+
+/// `POST /settings/authorized-apps/{client_id}/revoke`
+pub async fn authorized_revoke_post(
+    _: CsrfForm<Empty>,
+    client_id: web::Path<String>,
+    current: CurrentUser,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, PageError> {
+    consent::revoke(&state.db, &current.user.id, &client_id).await?;
+    tracing::info!(client_id = %client_id, user_id = %current.user.id, "consent revoked");
+    Ok(HttpResponse::SeeOther()
+        .insert_header((LOCATION, "/settings/authorized-apps"))
+        .finish())
+}

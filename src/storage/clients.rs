@@ -1,0 +1,92 @@
+//! Registered OAuth clients.
+
+use sea_orm::{
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter, QueryOrder,
+    sea_query::Expr,
+};
+
+use super::entity::oauth_clients;
+use super::{Db, map_err, now};
+use crate::domain::client::{Client, GrantType};
+use crate::domain::scope::ScopeSet;
+use crate::error::{AppError, Result};
+
+fn to_domain(m: oauth_clients::Model) -> Result<Client> {
+    let redirect_uris: Vec<String> =
+        serde_json::from_str(&m.redirect_uris).map_err(AppError::internal)?;
+    Ok(Client {
+        id: m.id,
+        owner_id: m.owner_id,
+        name: m.name,
+        redirect_uris,
+        scopes: ScopeSet::parse(&m.scopes)?,
+        grant_types: m
+            .grant_types
+            .split(' ')
+            .filter_map(GrantType::parse)
+            .collect(),
+        is_public: m.is_public,
+        secret_hash: m.secret_hash,
+        created_at: m.created_at,
+    })
+}
+
+/// Stores a new client; returns it with its creation time.
+pub async fn insert_client(db: &Db, client: &Client) -> Result<Client> {
+    let at = now();
+    let model = oauth_clients::ActiveModel {
+        id: Set(client.id.clone()),
+        owner_id: Set(client.owner_id.clone()),
+        name: Set(client.name.clone()),
+        secret_hash: Set(client.secret_hash.clone()),
+        redirect_uris: Set(
+            serde_json::to_string(&client.redirect_uris).map_err(AppError::internal)?
+        ),
+        scopes: Set(client.scopes.to_string()),
+        grant_types: Set(client.grant_list()),
+        is_public: Set(client.is_public),
+        created_at: Set(at),
+        updated_at: Set(at),
+    }
+    .insert(db)
+    .await
+    .map_err(map_err)?;
+    to_domain(model)
+}
+
+/// The client with this id.
+pub async fn find_client(db: &Db, id: &str) -> Result<Option<Client>> {
+    oauth_clients::Entity::find_by_id(id.to_owned())
+        .one(db)
+        .await
+        .map_err(map_err)?
+        .map(to_domain)
+        .transpose()
+}
+
+/// Clients, newest first; only one owner's when `owner` is given.
+pub async fn list_clients(db: &Db, owner: Option<&str>) -> Result<Vec<Client>> {
+    let mut query = oauth_clients::Entity::find().order_by_desc(oauth_clients::Column::CreatedAt);
+    if let Some(owner) = owner {
+        query = query.filter(oauth_clients::Column::OwnerId.eq(owner));
+    }
+    query
+        .all(db)
+        .await
+        .map_err(map_err)?
+        .into_iter()
+        .map(to_domain)
+        .collect()
+}
+
+/// Replaces a client's secret hash.
+pub async fn update_secret_hash(db: &Db, id: &str, hash: &str) -> Result<()> {
+    oauth_clients::Entity::update_many()
+        .col_expr(oauth_clients::Column::SecretHash, Expr::value(hash))
+        .col_expr(oauth_clients::Column::UpdatedAt, Expr::value(now()))
+        .filter(oauth_clients::Column::Id.eq(id))
+        .exec(db)
+        .await
+        .map_err(map_err)?;
+    Ok(())
+}

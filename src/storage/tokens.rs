@@ -1,0 +1,201 @@
+//! Authorization codes, token families, refresh tokens and revoked access-token ids. Every
+//! secret is looked up by its keyed hash; single use is enforced with conditional updates, so
+//! of any number of concurrent redemptions exactly one wins.
+
+use sea_orm::{
+    ActiveValue::Set,
+    ColumnTrait, EntityTrait, QueryFilter, TransactionTrait,
+    sea_query::{Expr, OnConflict},
+};
+
+use super::entity::{auth_codes, refresh_tokens, revoked_access_tokens, token_families};
+use super::{Db, map_err, now};
+use crate::domain::tokens::{CodeRecord, RefreshRecord};
+use crate::error::Result;
+
+/// Stores a code and creates the (empty) family its tokens will belong to.
+pub async fn insert_code(db: &Db, code_hash: &str, code: &CodeRecord) -> Result<()> {
+    let at = now();
+    let tx = db.begin().await.map_err(map_err)?;
+    token_families::Entity::insert(token_families::ActiveModel {
+        id: Set(code.family_id.clone()),
+        client_id: Set(code.client_id.clone()),
+        user_id: Set(code.user_id.clone()),
+        scope: Set(code.scope.clone()),
+        created_at: Set(at),
+        revoked_at: Set(None),
+    })
+    .exec_without_returning(&tx)
+    .await
+    .map_err(map_err)?;
+    auth_codes::Entity::insert(auth_codes::ActiveModel {
+        code_hash: Set(code_hash.to_owned()),
+        client_id: Set(code.client_id.clone()),
+        user_id: Set(code.user_id.clone()),
+        redirect_uri: Set(code.redirect_uri.clone()),
+        scope: Set(code.scope.clone()),
+        extensions: Set(code.extensions.clone()),
+        expires_at: Set(code.expires_at),
+        consumed_at: Set(None),
+        family_id: Set(Some(code.family_id.clone())),
+        created_at: Set(at),
+    })
+    .exec_without_returning(&tx)
+    .await
+    .map_err(map_err)?;
+    tx.commit().await.map_err(map_err)
+}
+
+/// What presenting a code found.
+#[derive(Debug)]
+pub enum CodeOutcome {
+    /// First use: the code is now spent.
+    Redeemed(CodeRecord),
+    /// Already spent: a replay. Its family has been revoked.
+    Replayed,
+    /// No such code.
+    Unknown,
+}
+
+/// Spends a code. A second presentation revokes everything issued from the first.
+pub async fn consume_code(db: &Db, code_hash: &str) -> Result<CodeOutcome> {
+    let claimed = auth_codes::Entity::update_many()
+        .col_expr(auth_codes::Column::ConsumedAt, Expr::value(now()))
+        .filter(auth_codes::Column::CodeHash.eq(code_hash))
+        .filter(auth_codes::Column::ConsumedAt.is_null())
+        .exec(db)
+        .await
+        .map_err(map_err)?;
+    let Some(row) = auth_codes::Entity::find_by_id(code_hash.to_owned())
+        .one(db)
+        .await
+        .map_err(map_err)?
+    else {
+        return Ok(CodeOutcome::Unknown);
+    };
+    let family_id = row.family_id.clone().unwrap_or_default();
+    if claimed.rows_affected == 1 {
+        return Ok(CodeOutcome::Redeemed(CodeRecord {
+            client_id: row.client_id,
+            user_id: row.user_id,
+            redirect_uri: row.redirect_uri,
+            scope: row.scope,
+            extensions: row.extensions,
+            expires_at: row.expires_at,
+            family_id,
+        }));
+    }
+    revoke_family(db, &family_id).await?;
+    Ok(CodeOutcome::Replayed)
+}
+
+/// Revokes a family: its refresh tokens stop working and its access tokens stop introspecting.
+pub async fn revoke_family(db: &Db, family_id: &str) -> Result<()> {
+    token_families::Entity::update_many()
+        .col_expr(token_families::Column::RevokedAt, Expr::value(now()))
+        .filter(token_families::Column::Id.eq(family_id))
+        .filter(token_families::Column::RevokedAt.is_null())
+        .exec(db)
+        .await
+        .map_err(map_err)?;
+    Ok(())
+}
+
+/// Revokes every family of one person and client.
+pub async fn revoke_families_of(db: &Db, user_id: &str, client_id: &str) -> Result<u64> {
+    let res = token_families::Entity::update_many()
+        .col_expr(token_families::Column::RevokedAt, Expr::value(now()))
+        .filter(token_families::Column::UserId.eq(user_id))
+        .filter(token_families::Column::ClientId.eq(client_id))
+        .filter(token_families::Column::RevokedAt.is_null())
+        .exec(db)
+        .await
+        .map_err(map_err)?;
+    Ok(res.rows_affected)
+}
+
+/// Whether a family is revoked (an unknown family counts as revoked).
+pub async fn family_revoked(db: &Db, family_id: &str) -> Result<bool> {
+    let row = token_families::Entity::find_by_id(family_id.to_owned())
+        .one(db)
+        .await
+        .map_err(map_err)?;
+    Ok(row.is_none_or(|f| f.revoked_at.is_some()))
+}
+
+/// Stores a refresh token.
+pub async fn insert_refresh(db: &Db, token_hash: &str, rec: &RefreshRecord) -> Result<()> {
+    refresh_tokens::Entity::insert(refresh_tokens::ActiveModel {
+        token_hash: Set(token_hash.to_owned()),
+        family_id: Set(rec.family_id.clone()),
+        client_id: Set(rec.client_id.clone()),
+        user_id: Set(rec.user_id.clone()),
+        scope: Set(rec.scope.clone()),
+        expires_at: Set(rec.expires_at),
+        rotated_at: Set(None),
+        created_at: Set(now()),
+    })
+    .exec_without_returning(db)
+    .await
+    .map_err(map_err)?;
+    Ok(())
+}
+
+/// A refresh token with the state of its family.
+pub async fn find_refresh(db: &Db, token_hash: &str) -> Result<Option<RefreshRecord>> {
+    let Some(row) = refresh_tokens::Entity::find_by_id(token_hash.to_owned())
+        .one(db)
+        .await
+        .map_err(map_err)?
+    else {
+        return Ok(None);
+    };
+    let family_revoked = family_revoked(db, &row.family_id).await?;
+    Ok(Some(RefreshRecord {
+        family_id: row.family_id,
+        client_id: row.client_id,
+        user_id: row.user_id,
+        scope: row.scope,
+        expires_at: row.expires_at,
+        rotated: row.rotated_at.is_some(),
+        family_revoked,
+    }))
+}
+
+/// Marks a refresh token used; false when it already was (a reuse).
+pub async fn rotate_refresh(db: &Db, token_hash: &str) -> Result<bool> {
+    let res = refresh_tokens::Entity::update_many()
+        .col_expr(refresh_tokens::Column::RotatedAt, Expr::value(now()))
+        .filter(refresh_tokens::Column::TokenHash.eq(token_hash))
+        .filter(refresh_tokens::Column::RotatedAt.is_null())
+        .exec(db)
+        .await
+        .map_err(map_err)?;
+    Ok(res.rows_affected == 1)
+}
+
+/// Lists an access token as revoked until it expires.
+pub async fn revoke_jti(db: &Db, jti: &str, expires_at: i64) -> Result<()> {
+    revoked_access_tokens::Entity::insert(revoked_access_tokens::ActiveModel {
+        jti: Set(jti.to_owned()),
+        expires_at: Set(expires_at),
+    })
+    .on_conflict(
+        OnConflict::column(revoked_access_tokens::Column::Jti)
+            .do_nothing()
+            .to_owned(),
+    )
+    .exec_without_returning(db)
+    .await
+    .map_err(map_err)?;
+    Ok(())
+}
+
+/// Whether an access token was revoked individually.
+pub async fn jti_revoked(db: &Db, jti: &str) -> Result<bool> {
+    Ok(revoked_access_tokens::Entity::find_by_id(jti.to_owned())
+        .one(db)
+        .await
+        .map_err(map_err)?
+        .is_some())
+}
