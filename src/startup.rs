@@ -35,7 +35,14 @@ pub struct Application {
 impl Application {
     /// Connects, migrates, binds and builds the server (it starts when `run_until_stopped` is
     /// awaited or the server future is spawned).
-    pub async fn build(settings: Settings) -> anyhow::Result<Self> {
+    pub async fn build(mut settings: Settings) -> anyhow::Result<Self> {
+        let listener = TcpListener::bind(settings.bind)?;
+        let local = listener.local_addr()?;
+        let port = local.port();
+        if settings.issuer.is_none() {
+            // With port 0 the issuer must name the port actually bound.
+            settings.bind = local;
+        }
         let db = storage::connect(&settings.database_url).await?;
         storage::migrate(&db).await?;
         let session_key = load_session_key(&db).await?;
@@ -48,8 +55,6 @@ impl Application {
                 settings.issuer()
             );
         }
-        let listener = TcpListener::bind(settings.bind)?;
-        let port = listener.local_addr()?.port();
         let workers = settings
             .workers
             .unwrap_or_else(|| std::thread::available_parallelism().map_or(2, usize::from));

@@ -54,10 +54,16 @@ impl Registrar for ClientRegistrar {
             return Err(RegistrarError::Unspecified);
         }
         let requested = bound.redirect_uri.as_ref().map(|u| u.as_str().to_owned());
-        let resolved = self
-            .client
-            .resolve_redirect(requested.as_deref())
-            .ok_or(RegistrarError::Unspecified)?;
+        let resolved = match (
+            self.client.resolve_redirect(requested.as_deref()),
+            requested,
+        ) {
+            (Some(uri), _) => uri,
+            // The client-credentials flow binds a redirect URI it never uses; authorization
+            // requests without one were already refused unless exactly one is registered.
+            (None, None) => NO_REDIRECT.to_owned(),
+            (None, Some(_)) => return Err(RegistrarError::Unspecified),
+        };
         let exact: ExactUrl = resolved.parse().map_err(|_| RegistrarError::Unspecified)?;
         Ok(BoundClient {
             client_id: bound.client_id,

@@ -108,6 +108,19 @@ async fn fresh_postgres_database() -> Option<String> {
 }
 
 impl TestApp {
+    /// The same server seen through another HTTP client (another person's browser).
+    pub fn with_client(app: &TestApp, client: reqwest::Client) -> TestApp {
+        TestApp {
+            address: app.address.clone(),
+            port: app.port,
+            client,
+            db: app.db.clone(),
+            settings: app.settings.clone(),
+            handle: app.handle.clone(),
+            _tmp: tempfile::Builder::new().prefix("pc").tempdir().unwrap(),
+        }
+    }
+
     /// Absolute URL of a path.
     pub fn url(&self, path: &str) -> String {
         format!("{}{}", self.address, path)
@@ -118,11 +131,16 @@ impl TestApp {
     pub async fn restart(self) -> TestApp {
         self.handle.stop(true).await;
         let TestApp {
-            settings,
+            mut settings,
+            address,
             _tmp,
             client,
             ..
         } = self;
+        // The new server gets another port; keep the issuer so tokens issued before stay valid.
+        if settings.issuer.is_none() {
+            settings.issuer = Some(address.parse().unwrap());
+        }
         start(settings, _tmp, client).await
     }
 

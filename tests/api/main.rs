@@ -7,3 +7,5 @@ mod browser;
 mod cli;
 mod foundation;
 mod helpers;
+mod oauth;
+mod oauth_helpers;

@@ -42,7 +42,12 @@ impl OAuthError {
 
     /// 500 `server_error`, details only in the log.
     pub fn server(err: &AppError) -> Self {
-        tracing::error!(error = format!("{err:#}"), "oauth endpoint failed");
+        match err {
+            AppError::Internal(inner) => {
+                tracing::error!(error = format!("{inner:#}"), "oauth endpoint failed")
+            }
+            other => tracing::error!(error = %other, "oauth endpoint failed"),
+        }
         Self {
             status: StatusCode::INTERNAL_SERVER_ERROR,
             error: "server_error",

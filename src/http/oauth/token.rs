@@ -102,6 +102,17 @@ pub async fn token_post(
                 .await
         }
         GrantType::ClientCredentials => {
+            // oxide-auth answers a refused scope here with a silent denial (a 500): check first.
+            if let Some(raw) = param(&req, "scope") {
+                let ok = crate::domain::scope::ScopeSet::parse(&raw)
+                    .is_ok_and(|s| client.scopes.contains_all(&s));
+                if !ok {
+                    return Err(OAuthError::bad(
+                        "invalid_scope",
+                        "The requested scope is unknown or not allowed for this client.",
+                    ));
+                }
+            }
             let ep = FlowEndpoint::new(&state, client, Decision::ClientItself);
             let mut flow = ClientCredentialsFlow::prepare(ep).map_err(flow_error)?;
             flow.allow_credentials_in_body(true);
@@ -154,7 +165,10 @@ fn finish(
             token_type: "Bearer",
             expires_in: ttl,
             refresh_token: parsed.refresh_token,
-            scope: parsed.scope.unwrap_or_default(),
+            // oxide-auth's scope order is arbitrary; answer in canonical (sorted) order.
+            scope: crate::domain::scope::ScopeSet::parse(&parsed.scope.unwrap_or_default())
+                .map(|s| s.to_string())
+                .unwrap_or_default(),
         }
         .into_response());
     }
