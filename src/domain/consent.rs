@@ -1,7 +1,10 @@
 //! Remembered consent: a person approves an app for some scopes once; later requests for the same
 //! or fewer scopes skip the consent page unless the app sends `prompt=consent`.
 
+use crate::domain::client::Client;
 use crate::domain::scope::ScopeSet;
+use crate::error::Result;
+use crate::storage::{self, Db};
 
 /// A person's standing approval of a client.
 #[derive(Debug, Clone)]
@@ -29,6 +32,37 @@ pub fn needs_prompt(
         Some(c) => Some(requested.minus(&c.scopes)),
         None => Some(requested.clone()),
     }
+}
+
+/// The consent a person gave a client, if any.
+pub async fn find(db: &Db, user_id: &str, client_id: &str) -> Result<Option<Consent>> {
+    storage::consents::find_consent(db, user_id, client_id).await
+}
+
+/// Records approval of `scopes`, adding to what was approved before.
+pub async fn grant(db: &Db, user_id: &str, client_id: &str, scopes: &ScopeSet) -> Result<()> {
+    let merged = match find(db, user_id, client_id).await? {
+        Some(c) => c.scopes.union(scopes),
+        None => scopes.clone(),
+    };
+    storage::consents::upsert_consent(db, user_id, client_id, &merged).await
+}
+
+/// Withdraws a person's consent for a client and revokes every token the client holds for them.
+pub async fn revoke(db: &Db, user_id: &str, client_id: &str) -> Result<()> {
+    storage::consents::delete_consent(db, user_id, client_id).await?;
+    storage::tokens::revoke_families_of(db, user_id, client_id).await?;
+    Ok(())
+}
+
+/// A person's consents with the clients they name (`None` for a client since deleted).
+pub async fn list_with_clients(db: &Db, user_id: &str) -> Result<Vec<(Consent, Option<Client>)>> {
+    let mut out = Vec::new();
+    for c in storage::consents::list_consents(db, user_id).await? {
+        let client = storage::clients::find_client(db, &c.client_id).await?;
+        out.push((c, client));
+    }
+    Ok(out)
 }
 
 #[cfg(test)]
@@ -60,51 +94,4 @@ mod tests {
         assert!(needs_prompt(Some(&c), &ScopeSet::parse("read").unwrap(), true).is_some());
         assert!(needs_prompt(None, &ScopeSet::parse("read").unwrap(), false).is_some());
     }
-}
-
-/// The consent a person gave a client, if any.
-pub async fn find(
-    db: &crate::storage::Db,
-    user_id: &str,
-    client_id: &str,
-) -> crate::error::Result<Option<Consent>> {
-    crate::storage::consents::find_consent(db, user_id, client_id).await
-}
-
-/// Records approval of `scopes`, adding to what was approved before.
-pub async fn grant(
-    db: &crate::storage::Db,
-    user_id: &str,
-    client_id: &str,
-    scopes: &ScopeSet,
-) -> crate::error::Result<()> {
-    let merged = match find(db, user_id, client_id).await? {
-        Some(c) => c.scopes.union(scopes),
-        None => scopes.clone(),
-    };
-    crate::storage::consents::upsert_consent(db, user_id, client_id, &merged).await
-}
-
-/// Withdraws a person's consent for a client and revokes every token the client holds for them.
-pub async fn revoke(
-    db: &crate::storage::Db,
-    user_id: &str,
-    client_id: &str,
-) -> crate::error::Result<()> {
-    crate::storage::consents::delete_consent(db, user_id, client_id).await?;
-    crate::storage::tokens::revoke_families_of(db, user_id, client_id).await?;
-    Ok(())
-}
-
-/// A person's consents with the clients they name (`None` for a client since deleted).
-pub async fn list_with_clients(
-    db: &crate::storage::Db,
-    user_id: &str,
-) -> crate::error::Result<Vec<(Consent, Option<crate::domain::client::Client>)>> {
-    let mut out = Vec::new();
-    for c in crate::storage::consents::list_consents(db, user_id).await? {
-        let client = crate::storage::clients::find_client(db, &c.client_id).await?;
-        out.push((c, client));
-    }
-    Ok(out)
 }

@@ -156,7 +156,9 @@ impl TokenService {
             iat: now,
             jti: uuid::Uuid::now_v7().to_string(),
             client_id: client_id.to_owned(),
-            scope: scope.to_owned(),
+            // Canonical (sorted) order, whatever order the request used.
+            scope: crate::domain::scope::ScopeSet::parse(scope)
+                .map_or_else(|_| scope.to_owned(), |s| s.to_string()),
             gid,
         };
         Ok((self.keys.current().sign(&claims)?, claims))

@@ -7,6 +7,7 @@
 //! to `domain::tokens`, which owns single use, rotation and revocation.
 
 use std::borrow::Cow;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 
 use async_trait::async_trait;
@@ -155,20 +156,32 @@ impl Authorizer for CodeAuthorizer {
     }
 }
 
+/// Set when a refresh token lost a rotation race (a concurrent reuse). oxide-auth's `Issuer`
+/// can only fail with `()`, which it reports as a server error; the token endpoint reads this
+/// flag to answer `invalid_grant` instead.
+pub type RefusedFlag = Arc<AtomicBool>;
+
 /// Mints JWT access tokens and opaque, rotating refresh tokens.
 pub struct TokenIssuer {
     tokens: TokenService,
     family: FamilySlot,
     client: Client,
+    refused: RefusedFlag,
 }
 
 impl TokenIssuer {
     /// An issuer for this request's authenticated client.
-    pub fn new(tokens: TokenService, family: FamilySlot, client: Client) -> Self {
+    pub fn new(
+        tokens: TokenService,
+        family: FamilySlot,
+        client: Client,
+        refused: RefusedFlag,
+    ) -> Self {
         Self {
             tokens,
             family,
             client,
+            refused,
         }
     }
 
@@ -207,12 +220,10 @@ impl Issuer for TokenIssuer {
     }
 
     async fn refresh(&mut self, old: &str, grant: Grant) -> Result<RefreshedToken, ()> {
-        let rec = self
-            .tokens
-            .rotate_refresh(old)
-            .await
-            .map_err(log)?
-            .ok_or(())?;
+        let Some(rec) = self.tokens.rotate_refresh(old).await.map_err(log)? else {
+            self.refused.store(true, Ordering::Relaxed);
+            return Err(());
+        };
         // The access token may be narrowed; the new refresh token keeps the grant's full scope
         // (RFC 6749 §6).
         let (token, _) = self

@@ -8,4 +8,5 @@ mod cli;
 mod foundation;
 mod helpers;
 mod oauth;
+mod oauth_client;
 mod oauth_helpers;

@@ -5,6 +5,7 @@ use portcullis::domain::client::GrantType;
 
 use crate::helpers::{TestApp, location, spawn_app};
 use crate::oauth_helpers::*;
+use crate::on_both_backends;
 
 async fn signed_in_app() -> TestApp {
     let app = spawn_app().await;
@@ -406,7 +407,7 @@ async fn codes_expire_within_sixty_seconds() {
         .unwrap()
         .unwrap();
     let ttl: i64 = row.try_get("", "ttl").unwrap();
-    assert!(ttl <= 60 && ttl >= 59, "code ttl {ttl}");
+    assert!((59..=60).contains(&ttl), "code ttl {ttl}");
 }
 
 #[tokio::test]
@@ -1031,49 +1032,84 @@ async fn revoking_an_authorized_app_removes_consent_and_kills_its_tokens() {
 
 // ---------------------------------------------------------------- concurrency
 
-#[tokio::test]
-async fn the_same_code_sent_ten_times_at_once_succeeds_exactly_once() {
-    let app = signed_in_app().await;
-    let c = confidential(&app).await;
-    let (code, verifier) = obtain_code(&app, &c, "read").await;
-    let attempts = (0..10).map(|_| exchange(&app, &c, &code, &verifier));
-    let statuses: Vec<u16> = futures_util::future::join_all(attempts)
-        .await
-        .iter()
-        .map(|r| r.status().as_u16())
-        .collect();
-    assert_eq!(
-        statuses.iter().filter(|s| **s == 200).count(),
-        1,
-        "{statuses:?}"
-    );
-    assert!(
-        statuses.iter().all(|s| *s == 200 || *s == 400),
-        "{statuses:?}"
-    );
-}
+on_both_backends!(
+    the_same_code_sent_ten_times_at_once_succeeds_exactly_once,
+    |app: TestApp| async move {
+        app.signed_in_user().await;
+        let c = confidential(&app).await;
+        let (code, verifier) = obtain_code(&app, &c, "read").await;
+        let attempts = (0..10).map(|_| exchange(&app, &c, &code, &verifier));
+        let statuses: Vec<u16> = futures_util::future::join_all(attempts)
+            .await
+            .iter()
+            .map(|r| r.status().as_u16())
+            .collect();
+        assert_eq!(
+            statuses.iter().filter(|s| **s == 200).count(),
+            1,
+            "{statuses:?}"
+        );
+        assert!(
+            statuses.iter().all(|s| *s == 200 || *s == 400),
+            "{statuses:?}"
+        );
+    }
+);
 
-#[tokio::test]
-async fn the_same_refresh_token_sent_ten_times_at_once_succeeds_exactly_once() {
-    let app = signed_in_app().await;
-    let c = confidential(&app).await;
-    let (code, verifier) = obtain_code(&app, &c, "read").await;
-    let rt = json(exchange(&app, &c, &code, &verifier).await).await["refresh_token"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    let attempts = (0..10).map(|_| refresh(&app, &c, &rt, None));
-    let statuses: Vec<u16> = futures_util::future::join_all(attempts)
-        .await
-        .iter()
-        .map(|r| r.status().as_u16())
-        .collect();
-    assert_eq!(
-        statuses.iter().filter(|s| **s == 200).count(),
-        1,
-        "{statuses:?}"
-    );
-}
+on_both_backends!(
+    the_same_refresh_token_sent_ten_times_at_once_succeeds_exactly_once,
+    |app: TestApp| async move {
+        app.signed_in_user().await;
+        let c = confidential(&app).await;
+        let (code, verifier) = obtain_code(&app, &c, "read").await;
+        let rt = json(exchange(&app, &c, &code, &verifier).await).await["refresh_token"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        let attempts = (0..10).map(|_| refresh(&app, &c, &rt, None));
+        let statuses: Vec<u16> = futures_util::future::join_all(attempts)
+            .await
+            .iter()
+            .map(|r| r.status().as_u16())
+            .collect();
+        assert_eq!(
+            statuses.iter().filter(|s| **s == 200).count(),
+            1,
+            "{statuses:?}"
+        );
+        assert!(
+            statuses.iter().all(|s| *s == 200 || *s == 400),
+            "{statuses:?}"
+        );
+    }
+);
+
+on_both_backends!(
+    authorization_code_flow_works_end_to_end,
+    |app: TestApp| async move {
+        app.signed_in_user().await;
+        let c = confidential(&app).await;
+        let (code, verifier) = obtain_code(&app, &c, "read write").await;
+        let body = json(exchange(&app, &c, &code, &verifier).await).await;
+        let rt = body["refresh_token"].as_str().unwrap();
+        assert_eq!(
+            introspect(&app, &c, body["access_token"].as_str().unwrap()).await["active"],
+            true
+        );
+        let next = json(refresh(&app, &c, rt, Some("read")).await).await;
+        assert_eq!(next["scope"], "read");
+        assert_eq!(
+            exchange(&app, &c, &code, &verifier).await.status(),
+            400,
+            "replay refused"
+        );
+        assert_eq!(
+            introspect(&app, &c, next["access_token"].as_str().unwrap()).await["active"],
+            false,
+            "replay revoked the family"
+        );
+    }
+);
 
 // ---------------------------------------------------------------- developer apps
 

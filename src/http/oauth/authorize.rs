@@ -97,6 +97,12 @@ pub async fn authorize_get(
             run_flow(&state, &http, req, valid, Decision::Allow(user.id)).await
         }
         Some(new_scopes) => {
+            // "new" only means something next to scopes approved before.
+            let new_scopes = if existing.is_some() {
+                new_scopes
+            } else {
+                scope::ScopeSet::default()
+            };
             let page = consent_page(layout, &user, &valid, &new_scopes, &http);
             Ok(html(StatusCode::OK, &page)?)
         }

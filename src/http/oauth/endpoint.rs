@@ -19,7 +19,7 @@ use oxide_auth_async::primitives::{Authorizer, Issuer, Registrar};
 use crate::domain::client::Client;
 use crate::domain::oauth::is_pkce_string;
 use crate::state::AppState;
-use crate::storage::oauth::{ClientRegistrar, CodeAuthorizer, TokenIssuer};
+use crate::storage::oauth::{ClientRegistrar, CodeAuthorizer, RefusedFlag, TokenIssuer};
 
 /// The resource owner's decision, made before the flow runs.
 pub enum Decision {
@@ -88,20 +88,28 @@ pub struct FlowEndpoint {
     decision: Decision,
     addons: AddonList,
     scopes: Vec<Scope>,
+    refused: RefusedFlag,
 }
 
 impl FlowEndpoint {
     /// An endpoint for `client` with a decided consent.
     pub fn new(state: &AppState, client: Client, decision: Decision) -> Self {
         let family = Arc::new(Mutex::new(None));
+        let refused = RefusedFlag::default();
         Self {
             registrar: ClientRegistrar::new(client.clone()),
             authorizer: CodeAuthorizer::new(state.tokens.clone(), family.clone()),
-            issuer: TokenIssuer::new(state.tokens.clone(), family, client),
+            issuer: TokenIssuer::new(state.tokens.clone(), family, client, refused.clone()),
             decision,
             addons: state.oauth_addons.clone(),
             scopes: Vec::new(),
+            refused,
         }
+    }
+
+    /// Raised when the issuer refused a grant it could not report as such (see `RefusedFlag`).
+    pub fn refused_flag(&self) -> RefusedFlag {
+        self.refused.clone()
     }
 }
 

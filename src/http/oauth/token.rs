@@ -96,10 +96,18 @@ pub async fn token_post(
         GrantType::RefreshToken => {
             require(&req, "refresh_token")?;
             let ep = FlowEndpoint::new(&state, client, Decision::Deny);
-            RefreshFlow::prepare(ep)
+            let refused = ep.refused_flag();
+            let result = RefreshFlow::prepare(ep)
                 .map_err(flow_error)?
                 .execute(req)
-                .await
+                .await;
+            if result.is_err() && refused.load(std::sync::atomic::Ordering::Relaxed) {
+                return Err(OAuthError::bad(
+                    "invalid_grant",
+                    "The refresh token was already used; its grant has been revoked.",
+                ));
+            }
+            result
         }
         GrantType::ClientCredentials => {
             // oxide-auth answers a refused scope here with a silent denial (a 500): check first.
