@@ -4,6 +4,7 @@
 //! types) → `storage` (sea-orm, the only database code).
 
 pub mod cli;
+pub mod clock;
 pub mod config;
 pub mod domain;
 pub mod error;

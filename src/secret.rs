@@ -60,6 +60,10 @@ secret_string!(
     /// A refresh token, as issued or presented.
     RefreshToken
 );
+secret_string!(
+    /// A long-lived credential's secret (API key, `sk-` token, personal token, secret key).
+    CredentialSecret
+);
 
 /// `n` bytes from the operating system's CSPRNG.
 pub fn random_bytes<const N: usize>() -> [u8; N] {

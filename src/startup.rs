@@ -15,6 +15,7 @@ use base64::engine::general_purpose::STANDARD;
 use tracing_actix_web::TracingLogger;
 
 use crate::config::Settings;
+use crate::domain::credentials::{CredentialService, LastUsed};
 use crate::domain::jwt::Keys;
 use crate::domain::tokens::{self, TokenService};
 use crate::http;
@@ -35,7 +36,15 @@ pub struct Application {
 impl Application {
     /// Connects, migrates, binds and builds the server (it starts when `run_until_stopped` is
     /// awaited or the server future is spawned).
-    pub async fn build(mut settings: Settings) -> anyhow::Result<Self> {
+    pub async fn build(settings: Settings) -> anyhow::Result<Self> {
+        Self::build_with_clock(settings, None).await
+    }
+
+    /// Like `build`, with a clock the caller controls (tests move it to check expiries).
+    pub async fn build_with_clock(
+        mut settings: Settings,
+        settings_clock: Option<crate::clock::Clock>,
+    ) -> anyhow::Result<Self> {
         let listener = TcpListener::bind(settings.bind)?;
         let local = listener.local_addr()?;
         let port = local.port();
@@ -48,6 +57,14 @@ impl Application {
         let session_key = load_session_key(&db).await?;
         let tokens = build_tokens(&db, &settings).await?;
         spawn_key_reloader(db.clone(), tokens.clone());
+        let clock = settings_clock.unwrap_or_default();
+        let credentials = CredentialService::new(
+            db.clone(),
+            tokens.hasher().clone(),
+            clock,
+            LastUsed::default(),
+        );
+        spawn_last_used_writer(db.clone(), credentials.last_used().clone());
         if storage::users::count_users(&db).await? == 0 {
             tracing::warn!(
                 "no accounts yet: open {}/signup to create the administrator account, \
@@ -64,6 +81,7 @@ impl Application {
             db: db.clone(),
             settings: Arc::new(settings),
             tokens,
+            credentials,
             oauth_addons: http::oauth::endpoint::addons(),
         });
         let store = DbSessionStore::new(db.clone());
@@ -134,6 +152,19 @@ pub async fn build_tokens(db: &Db, settings: &Settings) -> anyhow::Result<TokenS
         ttl,
         i64::from(settings.refresh_token_ttl_days) * 86_400,
     ))
+}
+
+/// Writes the coalesced "last used" times every two seconds.
+fn spawn_last_used_writer(db: Db, last_used: LastUsed) {
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(std::time::Duration::from_secs(2));
+        loop {
+            tick.tick().await;
+            if let Err(e) = last_used.flush(&db).await {
+                tracing::warn!(error = %e, "could not record credential use");
+            }
+        }
+    });
 }
 
 /// Picks up keys added by `portcullis keys rotate` (or another node) once a minute, so signing

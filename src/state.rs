@@ -6,6 +6,7 @@ use crate::config::Settings;
 use oxide_auth::frontends::simple::extensions::AddonList;
 
 use crate::domain::accounts::SignupPolicy;
+use crate::domain::credentials::CredentialService;
 use crate::domain::tokens::TokenService;
 use crate::storage::Db;
 
@@ -17,6 +18,8 @@ pub struct AppState {
     pub settings: Arc<Settings>,
     /// Token issuing and checking.
     pub tokens: TokenService,
+    /// Long-lived credentials.
+    pub credentials: CredentialService,
     /// oxide-auth extensions (PKCE), shared by every flow.
     pub oauth_addons: AddonList,
 }

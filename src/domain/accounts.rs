@@ -43,7 +43,9 @@ pub async fn create(db: &Db, input: NewAccount, is_admin: bool) -> Result<User> 
     let name = DisplayName::parse(&input.name)?;
     password::validate(&input.password)?;
     let hash = password::hash(input.password).await?;
-    storage::users::insert_user(db, &email, &name, &hash, is_admin).await
+    let user = storage::users::insert_user(db, &email, &name, &hash, is_admin).await?;
+    crate::domain::tenant::personal(db, &user).await?;
+    Ok(user)
 }
 
 /// Checks an email and password. Every failure (malformed email, unknown account, wrong
@@ -74,4 +76,9 @@ pub async fn find_by_public_id(db: &Db, public_id: &str) -> Result<Option<User>>
         Some(id) => storage::users::find_user(db, &id).await,
         None => Ok(None),
     }
+}
+
+/// The account with this id, if any.
+pub async fn find(db: &Db, id: &str) -> Result<Option<User>> {
+    storage::users::find_user(db, id).await
 }

@@ -37,6 +37,15 @@ pub struct AccessClaims {
     /// The token family (authorization-code grants): revoking it revokes the token.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub gid: Option<String>,
+    /// The tenant the token acts in (tokens exchanged from a credential).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tid: Option<String>,
+    /// `test` for tokens from test-mode API keys.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub env: Option<String>,
+    /// The credential the token was exchanged from: revoking it revokes the token.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cid: Option<String>,
 }
 
 /// A stored key in its persisted form.
@@ -221,6 +230,9 @@ mod tests {
             client_id: "c".into(),
             scope: "read".into(),
             gid: None,
+            tid: None,
+            env: None,
+            cid: None,
         }
     }
 

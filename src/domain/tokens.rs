@@ -49,6 +49,27 @@ pub struct RefreshRecord {
     pub family_revoked: bool,
 }
 
+/// What to put in a new access token.
+#[derive(Debug, Default)]
+pub struct Mint<'a> {
+    /// User id, or the client id for a client acting for itself.
+    pub owner_id: &'a str,
+    /// Client (or credential) the token is issued to.
+    pub client_id: &'a str,
+    /// Space-separated scopes.
+    pub scope: &'a str,
+    /// Token family.
+    pub gid: Option<String>,
+    /// Tenant.
+    pub tid: Option<String>,
+    /// Environment marker.
+    pub env: Option<String>,
+    /// Source credential.
+    pub cid: Option<String>,
+    /// Lifetime; the configured access-token lifetime when `None`.
+    pub ttl: Option<i64>,
+}
+
 /// Everything needed to mint and check tokens; cheap to clone.
 #[derive(Clone)]
 pub struct TokenService {
@@ -142,24 +163,38 @@ impl TokenService {
         scope: &str,
         gid: Option<String>,
     ) -> Result<(String, AccessClaims)> {
+        self.mint_with(Mint {
+            owner_id,
+            client_id,
+            scope,
+            gid,
+            ..Mint::default()
+        })
+    }
+
+    /// Signs an access token with every option.
+    pub fn mint_with(&self, m: Mint<'_>) -> Result<(String, AccessClaims)> {
         let now = now();
-        let sub = if owner_id == client_id {
-            client_id.to_owned()
+        let sub = if m.owner_id == m.client_id {
+            m.client_id.to_owned()
         } else {
-            User::public_id_of(owner_id)
+            User::public_id_of(m.owner_id)
         };
         let claims = AccessClaims {
             iss: self.issuer.clone(),
             sub,
             aud: self.issuer.clone(),
-            exp: now + self.access_ttl,
+            exp: now + m.ttl.unwrap_or(self.access_ttl),
             iat: now,
             jti: uuid::Uuid::now_v7().to_string(),
-            client_id: client_id.to_owned(),
+            client_id: m.client_id.to_owned(),
             // Canonical (sorted) order, whatever order the request used.
-            scope: crate::domain::scope::ScopeSet::parse(scope)
-                .map_or_else(|_| scope.to_owned(), |s| s.to_string()),
-            gid,
+            scope: crate::domain::scope::ScopeSet::parse(m.scope)
+                .map_or_else(|_| m.scope.to_owned(), |s| s.to_string()),
+            gid: m.gid,
+            tid: m.tid,
+            env: m.env,
+            cid: m.cid,
         };
         Ok((self.keys.current().sign(&claims)?, claims))
     }
@@ -278,6 +313,11 @@ impl TokenService {
     async fn is_revoked(&self, claims: &AccessClaims) -> Result<bool> {
         if let Some(gid) = &claims.gid
             && storage::tokens::family_revoked(&self.db, gid).await?
+        {
+            return Ok(true);
+        }
+        if let Some(cid) = &claims.cid
+            && storage::credentials::is_revoked(&self.db, cid).await?
         {
             return Ok(true);
         }

@@ -27,7 +27,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/signup", web::post().to(auth::signup_post))
         .route("/signout", web::post().to(auth::signout_post))
         .route("/account", web::get().to(account::account_get))
-        .route("/v1/users/me", web::get().to(api::users::me_get))
+        .configure(api::routes)
         .configure(oauth::routes)
         .configure(pages::settings_routes);
 }

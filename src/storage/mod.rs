@@ -3,11 +3,13 @@
 
 pub mod clients;
 pub mod consents;
+pub mod credentials;
 mod entity;
 pub mod keys;
 pub mod oauth;
 pub mod secrets;
 pub mod sessions;
+pub mod tenants;
 pub mod tokens;
 pub mod users;
 

@@ -35,6 +35,7 @@ pub async fn insert_user(
         name: Set(name.as_str().to_owned()),
         password_hash: Set(hash.as_str().to_owned()),
         is_admin: Set(is_admin),
+        active_tenant_id: Set(None),
         created_at: Set(at),
         updated_at: Set(at),
     }
@@ -77,4 +78,13 @@ pub async fn find_user(db: &Db, id: &str) -> Result<Option<User>> {
 /// How many accounts exist.
 pub async fn count_users(db: &Db) -> Result<u64> {
     users::Entity::find().count(db).await.map_err(map_err)
+}
+
+/// The tenant the person last chose to work in.
+pub async fn find_active_tenant(db: &Db, user_id: &str) -> Result<Option<String>> {
+    Ok(users::Entity::find_by_id(user_id.to_owned())
+        .one(db)
+        .await
+        .map_err(map_err)?
+        .and_then(|u| u.active_tenant_id))
 }

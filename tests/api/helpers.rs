@@ -29,6 +29,8 @@ pub struct TestApp {
     pub client: reqwest::Client,
     pub db: Db,
     pub settings: Settings,
+    /// The server's clock: move it forward to test expiries.
+    pub clock: portcullis::clock::Clock,
     handle: actix_web::dev::ServerHandle,
     _tmp: tempfile::TempDir,
 }
@@ -72,21 +74,34 @@ pub async fn spawn_with(backend: Backend, adjust: impl FnOnce(&mut Settings)) ->
     settings.database_url = DatabaseUrl::from(url);
     settings.workers = Some(2);
     adjust(&mut settings);
-    Some(start(settings, tmp, client()).await)
+    Some(start(settings, tmp, client(), portcullis::clock::Clock::default()).await)
 }
 
-async fn start(settings: Settings, tmp: tempfile::TempDir, client: reqwest::Client) -> TestApp {
-    let app = Application::build(settings.clone()).await.unwrap();
+async fn start(
+    settings: Settings,
+    tmp: tempfile::TempDir,
+    client: reqwest::Client,
+    clock: portcullis::clock::Clock,
+) -> TestApp {
+    let app = Application::build_with_clock(settings.clone(), Some(clock.clone()))
+        .await
+        .unwrap();
     let port = app.port();
     let db = app.db().clone();
     let handle = app.handle();
     tokio::spawn(app.run_until_stopped());
+    let host = if settings.bind.is_ipv6() {
+        format!("[{}]", settings.bind.ip())
+    } else {
+        settings.bind.ip().to_string()
+    };
     TestApp {
-        address: format!("http://127.0.0.1:{port}"),
+        address: format!("http://{host}:{port}"),
         port,
         client,
         db,
         settings,
+        clock,
         handle,
         _tmp: tmp,
     }
@@ -116,9 +131,15 @@ impl TestApp {
             client,
             db: app.db.clone(),
             settings: app.settings.clone(),
+            clock: app.clock.clone(),
             handle: app.handle.clone(),
             _tmp: tempfile::Builder::new().prefix("pc").tempdir().unwrap(),
         }
+    }
+
+    /// The directory holding the SQLite database files.
+    pub fn db_dir(&self) -> std::path::PathBuf {
+        self._tmp.path().to_path_buf()
     }
 
     /// Absolute URL of a path.
@@ -133,6 +154,7 @@ impl TestApp {
         let TestApp {
             mut settings,
             address,
+            clock,
             _tmp,
             client,
             ..
@@ -141,7 +163,7 @@ impl TestApp {
         if settings.issuer.is_none() {
             settings.issuer = Some(address.parse().unwrap());
         }
-        start(settings, _tmp, client).await
+        start(settings, _tmp, client, clock).await
     }
 
     pub async fn get(&self, path: &str) -> reqwest::Response {
@@ -198,6 +220,19 @@ impl TestApp {
         email
     }
 
+    /// A 1-hour token acting fully as the signed-in person (Settings → Credentials).
+    pub async fn session_token(&self) -> String {
+        let res = self
+            .post_form(
+                "/settings/credentials",
+                "/settings/credentials/session-token",
+                &[],
+            )
+            .await;
+        assert_eq!(res.status(), 201);
+        revealed(&res.text().await.unwrap())
+    }
+
     pub async fn sign_out(&self) -> reqwest::Response {
         self.post_form("/account", "/signout", &[]).await
     }
@@ -209,6 +244,13 @@ pub fn csrf_token(html: &str) -> String {
     let start = html.find(marker).expect("page has no CSRF field") + marker.len();
     let end = html[start..].find('"').unwrap() + start;
     html[start..end].to_owned()
+}
+
+/// The secret on a one-time reveal page.
+pub fn revealed(html: &str) -> String {
+    let marker = "id=\"revealed-secret\" class=\"secret\">";
+    let start = html.find(marker).expect("reveal page") + marker.len();
+    html[start..].split('<').next().unwrap().to_owned()
 }
 
 /// The `Location` header of a response.

@@ -5,6 +5,7 @@
 
 mod browser;
 mod cli;
+mod credentials;
 mod foundation;
 mod helpers;
 mod oauth;

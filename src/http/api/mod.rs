@@ -1,5 +1,53 @@
-//! The REST API (`/v1`, `/api`): JSON in, JSON out, errors in the house shape
-//! `{"error":{"code","message","status"}}`.
+//! The REST API (`/v1`, `/api`, and the seed-shaped `/auth`, `/user` routes): JSON in, JSON
+//! out, errors in the house shape `{"error":{"code","message","status"}}`.
 
-pub mod bearer;
+pub mod caller;
+pub mod credentials;
+pub mod login;
 pub mod users;
+
+use actix_web::web;
+
+/// Registers the API routes.
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    use credentials as c;
+    cfg.route("/v1/users/me", web::get().to(users::me_get))
+        .route("/api/v1/{tenant_id}/tokens/", web::post().to(c::pat_post))
+        .route("/api/v1/{tenant_id}/tokens", web::post().to(c::pat_post))
+        .route("/api/v1/{tenant_id}/tokens/", web::get().to(c::pat_list))
+        .route("/api/v1/{tenant_id}/tokens", web::get().to(c::pat_list))
+        .route(
+            "/api/v1/{tenant_id}/tokens/{token_id}",
+            web::delete().to(c::pat_delete),
+        )
+        .route(
+            "/api/v1/{tenant_id}/api-keys",
+            web::post().to(c::api_key_post),
+        )
+        .route(
+            "/api/v1/{tenant_id}/api-keys",
+            web::get().to(c::api_key_list),
+        )
+        .route(
+            "/api/v1/{tenant_id}/api-keys/{id}",
+            web::delete().to(c::api_key_delete),
+        )
+        .route(
+            "/api/v1/{tenant_id}/personal-token",
+            web::post().to(c::personal_token_post),
+        )
+        .route(
+            "/api/v1/{tenant_id}/personal-token",
+            web::delete().to(c::personal_token_delete),
+        )
+        .route("/api/v0/login", web::post().to(login::login_v0_post))
+        .route("/auth/token", web::post().to(login::auth_token_post))
+        .route(
+            "/user/generate_secret_key",
+            web::put().to(login::generate_secret_key_put),
+        )
+        .route(
+            "/user/delete_secret_key",
+            web::delete().to(login::delete_secret_key_delete),
+        );
+}

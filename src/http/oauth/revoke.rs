@@ -54,6 +54,9 @@ pub async fn introspect_post(
         // Only confidential clients (resource servers) may introspect.
         return Err(OAuthError::invalid_client(false));
     }
+    if let Some(body) = introspect_credential(&state, &token).await? {
+        return Ok(no_store(HttpResponse::Ok()).json(body));
+    }
     let body = match state.tokens.introspect(&token).await? {
         None => json!({"active": false}),
         Some(t) => {
@@ -77,4 +80,38 @@ pub async fn introspect_post(
         }
     };
     Ok(no_store(HttpResponse::Ok()).json(body))
+}
+
+/// Introspection of a long-lived credential presented as the token (by a resource server, so no
+/// IP allowlist check: the caller is not the holder).
+async fn introspect_credential(
+    state: &AppState,
+    token: &str,
+) -> Result<Option<serde_json::Value>, OAuthError> {
+    if crate::domain::credential::check(token).is_err() {
+        return Ok(None);
+    }
+    let c = match state.credentials.verify(token, None).await {
+        Ok(c) => c,
+        Err(crate::domain::credentials::Refusal::Failed(e)) => return Err(OAuthError::server(&e)),
+        Err(_) => return Ok(Some(json!({"active": false}))),
+    };
+    let mut body = json!({
+        "active": true,
+        "scope": c.scopes().to_string(),
+        "client_id": c.id,
+        "token_type": c.kind.as_str(),
+        "iat": c.created_at,
+        "iss": state.tokens.issuer(),
+    });
+    if let Some(user) = &c.user_id {
+        body["sub"] = json!(crate::domain::user::User::public_id_of(user));
+    }
+    if let Some(env) = c.environment {
+        body["env"] = json!(env.as_str());
+    }
+    if let Some(exp) = c.effective_expiry(None) {
+        body["exp"] = json!(exp);
+    }
+    Ok(Some(body))
 }

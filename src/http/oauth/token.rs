@@ -71,6 +71,9 @@ pub async fn token_post(
     }
     let grant_type = param(&req, "grant_type")
         .ok_or_else(|| OAuthError::bad("invalid_request", "grant_type is required."))?;
+    if grant_type == TOKEN_EXCHANGE {
+        return token_exchange(&http, &req, &state).await;
+    }
     let grant = GrantType::parse(&grant_type).ok_or_else(|| {
         OAuthError::bad(
             "unsupported_grant_type",
@@ -133,6 +136,85 @@ pub async fn token_post(
         grant,
         state.tokens.access_ttl(),
     )
+}
+
+/// RFC 8693's grant type.
+pub const TOKEN_EXCHANGE: &str = "urn:ietf:params:oauth:grant-type:token-exchange";
+const ACCESS_TOKEN_TYPE: &str = "urn:ietf:params:oauth:token-type:access_token";
+
+/// RFC 8693 token exchange: a long-lived credential (API key, `sk-` token, personal token,
+/// account secret key) as `subject_token` buys a short-lived access token with at most its
+/// permissions. The credential authenticates the request; a client that sends credentials
+/// anyway must send valid ones.
+async fn token_exchange(
+    http: &HttpRequest,
+    req: &OAuthRequest,
+    state: &AppState,
+) -> Result<HttpResponse, OAuthError> {
+    if param(req, "client_id").is_some() || req.authorization_header().is_some() {
+        client_auth::authenticate(state, req).await?;
+    }
+    let subject = param(req, "subject_token").filter(|s| !s.is_empty());
+    let subject =
+        subject.ok_or_else(|| OAuthError::bad("invalid_request", "subject_token is required."))?;
+    match param(req, "subject_token_type").as_deref() {
+        Some(ACCESS_TOKEN_TYPE) | Some("urn:portcullis:params:oauth:token-type:credential") => {}
+        Some(_) => {
+            return Err(OAuthError::bad(
+                "invalid_request",
+                "Unsupported subject_token_type.",
+            ));
+        }
+        None => {
+            return Err(OAuthError::bad(
+                "invalid_request",
+                "subject_token_type is required.",
+            ));
+        }
+    }
+    let scope = match param(req, "scope").filter(|s| !s.trim().is_empty()) {
+        Some(raw) => Some(
+            crate::domain::scope::ScopeSet::parse(&raw)
+                .map_err(|_| OAuthError::bad("invalid_scope", "Unknown scope."))?,
+        ),
+        None => None,
+    };
+    let ip = http.peer_addr().map(|a| a.ip());
+    let outcome = crate::domain::exchange::exchange(
+        &state.credentials,
+        &state.tokens,
+        &subject,
+        ip,
+        scope.as_ref(),
+        None,
+    )
+    .await;
+    let (token, claims) = match outcome {
+        Ok(Ok(pair)) => pair,
+        Ok(Err(_)) => {
+            return Err(OAuthError::bad(
+                "invalid_grant",
+                "The subject_token is invalid, expired, revoked or not allowed from here.",
+            ));
+        }
+        Err(crate::error::AppError::Validation { .. }) => {
+            return Err(OAuthError::bad(
+                "invalid_scope",
+                "The requested scope exceeds the credential's permissions.",
+            ));
+        }
+        Err(e) => return Err(OAuthError::server(&e)),
+    };
+    Ok(HttpResponse::Ok()
+        .insert_header((CACHE_CONTROL, "no-store"))
+        .insert_header((PRAGMA, "no-cache"))
+        .json(serde_json::json!({
+            "access_token": token,
+            "issued_token_type": ACCESS_TOKEN_TYPE,
+            "token_type": "Bearer",
+            "expires_in": claims.exp - claims.iat,
+            "scope": claims.scope,
+        })))
 }
 
 fn require(req: &OAuthRequest, key: &str) -> Result<(), OAuthError> {

@@ -2,11 +2,14 @@
 
 pub mod auth_codes;
 pub mod consents;
+pub mod credentials;
 pub mod oauth_clients;
 pub mod refresh_tokens;
 pub mod revoked_access_tokens;
 pub mod server_secrets;
 pub mod sessions;
 pub mod signing_keys;
+pub mod tenant_members;
+pub mod tenants;
 pub mod token_families;
 pub mod users;

@@ -1,0 +1,87 @@
+//! Turning a long-lived credential into a short-lived access token (RFC 8693 token exchange, and
+//! the seed-shaped routes `/api/v0/login` and `/auth/token` built on it). The token carries at
+//! most the credential's permissions, its tenant, its environment, and its id, so revoking the
+//! credential revokes the token.
+
+use std::net::IpAddr;
+
+use crate::domain::credentials::{Credential, CredentialService, Environment, Refusal};
+use crate::domain::jwt::AccessClaims;
+use crate::domain::scope::ScopeSet;
+use crate::domain::tokens::{Mint, TokenService};
+use crate::domain::user::User;
+use crate::error::{AppError, Result};
+
+/// Browser-session tokens are issued to this pseudo-client.
+pub const SESSION_CLIENT: &str = "portcullis-session";
+
+/// Mints a token for a verified credential, narrowed to `scope` when given.
+pub fn token_for(
+    tokens: &TokenService,
+    c: &Credential,
+    scope: Option<&ScopeSet>,
+    ttl: Option<i64>,
+) -> Result<(String, AccessClaims)> {
+    let allowed = c.scopes();
+    let granted = match scope {
+        Some(s) if !allowed.contains_all(s) => {
+            return Err(AppError::validation(
+                "scope",
+                "The requested scope exceeds the credential's permissions.",
+            ));
+        }
+        Some(s) => s.clone(),
+        None => allowed,
+    };
+    let owner = c.user_id.as_deref().unwrap_or(&c.id);
+    tokens.mint_with(Mint {
+        owner_id: owner,
+        client_id: &c.id,
+        scope: &granted.to_string(),
+        tid: Some(c.tenant_id.clone()),
+        env: c
+            .environment
+            .filter(|e| *e == Environment::Test)
+            .map(|e| e.as_str().to_owned()),
+        cid: Some(c.id.clone()),
+        ttl,
+        ..Mint::default()
+    })
+}
+
+/// Verifies a presented credential and exchanges it.
+pub async fn exchange(
+    creds: &CredentialService,
+    tokens: &TokenService,
+    secret: &str,
+    ip: Option<IpAddr>,
+    scope: Option<&ScopeSet>,
+    ttl: Option<i64>,
+) -> Result<Result<(String, AccessClaims), Refusal>> {
+    match creds.verify(secret, ip).await {
+        Ok(c) => token_for(tokens, &c, scope, ttl).map(Ok),
+        Err(Refusal::Failed(e)) => Err(e),
+        Err(r) => Ok(Err(r)),
+    }
+}
+
+/// A one-hour token acting fully as the signed-in person, for pasting into Swagger UI.
+pub fn session_token(
+    tokens: &TokenService,
+    user: &User,
+    tenant_id: &str,
+) -> Result<(String, AccessClaims)> {
+    let all = crate::domain::scope::SCOPES
+        .iter()
+        .map(|(s, _)| *s)
+        .collect::<Vec<_>>()
+        .join(" ");
+    tokens.mint_with(Mint {
+        owner_id: &user.id,
+        client_id: SESSION_CLIENT,
+        scope: &all,
+        tid: Some(tenant_id.to_owned()),
+        ttl: Some(3600),
+        ..Mint::default()
+    })
+}

@@ -1,0 +1,114 @@
+//! The seed-shaped exchange routes: `POST /api/v0/login` (personal token → 1-hour token, seed
+//! 000), `POST /auth/token` (email + account secret key → 7-day token, seed 004) and the secret
+//! key's own management routes. All are thin routes over `domain::exchange`; failures answer in
+//! the REST error shape.
+
+use actix_web::http::StatusCode;
+use actix_web::{HttpRequest, HttpResponse, web};
+use serde::Deserialize;
+use serde_json::json;
+
+use super::caller::{Caller, bearer_value, client_ip, refusal_error};
+use crate::domain::credential::{self, Kind};
+use crate::domain::credentials::{CredentialKind, Refusal};
+use crate::domain::{exchange, tenant};
+use crate::http::error::ApiError;
+use crate::secret::CredentialSecret;
+use crate::state::AppState;
+
+/// Lifetime of `/auth/token` tokens (seed 004).
+const SECRET_KEY_TOKEN_TTL: i64 = 7 * 86_400;
+
+fn unauthenticated(message: &str) -> ApiError {
+    ApiError::new(StatusCode::UNAUTHORIZED, "authentication_failed", message)
+}
+
+/// `POST /api/v0/login` with `Authorization: Bearer <personal token>`.
+pub async fn login_v0_post(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    let token = bearer_value(&req).ok_or_else(|| {
+        unauthenticated("Send your personal token as `Authorization: Bearer <token>`")
+    })?;
+    if credential::check(&token) != Ok(Kind::PersonalToken) {
+        return Err(refusal_error(Refusal::Invalid));
+    }
+    let ttl = state.tokens.access_ttl();
+    let (access, _) = exchange::exchange(
+        &state.credentials,
+        &state.tokens,
+        &token,
+        client_ip(&req),
+        None,
+        Some(ttl),
+    )
+    .await?
+    .map_err(refusal_error)?;
+    Ok(HttpResponse::Ok()
+        .insert_header(("cache-control", "no-store"))
+        .json(json!({"access_token": access, "token_type": "Bearer", "expires_in": ttl})))
+}
+
+/// Body of `POST /auth/token`.
+#[derive(Deserialize)]
+pub struct SecretKeyLogin {
+    #[serde(default)]
+    email: String,
+    #[serde(default, rename = "secretKey")]
+    secret_key: Option<CredentialSecret>,
+}
+
+/// `POST /auth/token` with `{"email","secretKey"}`: a 7-day bearer token.
+pub async fn auth_token_post(
+    req: HttpRequest,
+    body: web::Json<SecretKeyLogin>,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    let secret = body
+        .secret_key
+        .as_ref()
+        .ok_or_else(|| unauthenticated("Invalid email or secret key"))?;
+    let c = state
+        .credentials
+        .verify_secret_key_for(&body.email, secret.expose(), client_ip(&req))
+        .await
+        .map_err(|r| match r {
+            Refusal::Failed(e) => ApiError::from(e),
+            _ => unauthenticated("Invalid email or secret key"),
+        })?;
+    let (token, _) = exchange::token_for(&state.tokens, &c, None, Some(SECRET_KEY_TOKEN_TTL))?;
+    Ok(HttpResponse::Ok()
+        .insert_header(("cache-control", "no-store"))
+        .json(json!({"token": token})))
+}
+
+/// `PUT /user/generate_secret_key`: 200 `{"secretKey"}` once; 409 if one exists.
+pub async fn generate_secret_key_put(
+    caller: Caller,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    caller.principal.require("admin")?;
+    let (user, tenant) = tenant::resolve_for(&state.db, &caller.principal, "active").await?;
+    let issued = state
+        .credentials
+        .generate_secret_key(&user, &tenant)
+        .await?;
+    Ok(HttpResponse::Ok()
+        .insert_header(("cache-control", "no-store"))
+        .json(json!({"secretKey": issued.secret.expose()})))
+}
+
+/// `DELETE /user/delete_secret_key`: 204.
+pub async fn delete_secret_key_delete(
+    caller: Caller,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    caller.principal.require("admin")?;
+    let user_id = caller.principal.user_id()?;
+    state
+        .credentials
+        .revoke(user_id, CredentialKind::SecretKey, None, None)
+        .await?;
+    Ok(HttpResponse::NoContent().finish())
+}
