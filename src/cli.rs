@@ -107,3 +107,17 @@ pub async fn keys_rotate(settings: &Settings) -> anyhow::Result<()> {
     );
     Ok(())
 }
+
+/// `portcullis key check`: offline format and checksum check.
+pub fn key_check(secret: &str) -> std::process::ExitCode {
+    match crate::domain::credential::check(secret.trim()) {
+        Ok(kind) => {
+            println!("ok: {} ({})", kind.label(), kind.prefix());
+            std::process::ExitCode::SUCCESS
+        }
+        Err(reason) => {
+            println!("not a Portcullis secret: {reason}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}

@@ -43,6 +43,20 @@ pub enum Command {
     /// Manage token-signing keys.
     #[command(subcommand)]
     Keys(KeysCommand),
+    /// Inspect a credential offline (no database, no files).
+    #[command(subcommand)]
+    Key(KeyCommand),
+}
+
+/// `portcullis key ...`
+#[derive(Debug, Subcommand)]
+pub enum KeyCommand {
+    /// Say whether a string is a well-formed Portcullis secret (prefix, length, base62, CRC32
+    /// checksum) and of which kind. Exit 0 when it is, 1 with the reason when it is not.
+    Check {
+        /// The secret to check.
+        secret: String,
+    },
 }
 
 /// `portcullis client ...`

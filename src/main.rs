@@ -1,7 +1,7 @@
 //! The `portcullis` binary: parse the command line, set up logging, dispatch.
 
 use clap::Parser;
-use portcullis::config::{Cli, ClientCommand, Command, KeysCommand, UserCommand};
+use portcullis::config::{Cli, ClientCommand, Command, KeyCommand, KeysCommand, UserCommand};
 use portcullis::startup::Application;
 use portcullis::{cli, telemetry};
 
@@ -19,6 +19,7 @@ async fn main() -> std::process::ExitCode {
             cli::client_create(&args.settings, create).await
         }
         Command::Keys(KeysCommand::Rotate) => cli::keys_rotate(&args.settings).await,
+        Command::Key(KeyCommand::Check { secret }) => return cli::key_check(&secret),
     };
     match result {
         Ok(()) => std::process::ExitCode::SUCCESS,

@@ -139,3 +139,53 @@ fn help_describes_every_subcommand_and_setting() {
         assert!(portcullis().args(sub).output().unwrap().status.success());
     }
 }
+
+#[test]
+fn key_check_recognises_every_kind_offline() {
+    use portcullis::domain::credential::{Kind, generate};
+    for (kind, label) in [
+        (Kind::ApiKeyLive, "live API key"),
+        (Kind::ApiKeyTest, "test API key"),
+        (Kind::PersonalAccessToken, "personal access token"),
+        (Kind::PersonalToken, "personal token"),
+        (Kind::AccountSecretKey, "account secret key"),
+        (Kind::ClientSecret, "OAuth client secret"),
+        (Kind::SystemSecret, "system credential secret"),
+    ] {
+        let secret = generate(kind);
+        // No database URL that could work: the check must not need one.
+        let out = portcullis()
+            .args(["key", "check", &secret])
+            .env(
+                "PORTCULLIS_DATABASE_URL",
+                "postgres://nobody@127.0.0.1:1/none",
+            )
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{secret}");
+        assert!(String::from_utf8_lossy(&out.stdout).contains(label));
+    }
+}
+
+#[test]
+fn key_check_says_why_a_string_is_refused() {
+    let good =
+        portcullis::domain::credential::generate(portcullis::domain::credential::Kind::ApiKeyLive);
+    let mut typo = good.clone().into_bytes();
+    typo[10] = if typo[10] == b'x' { b'y' } else { b'x' };
+    for (input, reason) in [
+        (good[..good.len() - 1].to_owned(), "wrong length"),
+        (String::from_utf8(typo).unwrap(), "checksum mismatch"),
+        ("hello".to_owned(), "unknown prefix"),
+    ] {
+        let out = portcullis()
+            .args(["key", "check", &input])
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(1));
+        assert!(
+            String::from_utf8_lossy(&out.stdout).contains(reason),
+            "{input}"
+        );
+    }
+}

@@ -5,9 +5,12 @@
 
 mod browser;
 mod cli;
+mod credential_pages;
 mod credentials;
 mod foundation;
 mod helpers;
 mod oauth;
 mod oauth_client;
 mod oauth_helpers;
+mod openapi;
+mod seeds;

@@ -4,34 +4,32 @@
 
 use actix_web::{HttpResponse, web};
 use serde::Deserialize;
-use serde_json::{Value, json};
+use utoipa::IntoParams;
 
 use super::caller::Caller;
+use super::views::*;
 use crate::domain::credentials::{Credential, CredentialKind, NewApiKey, format_time};
 use crate::domain::tenant;
 use crate::http::error::ApiError;
 use crate::state::AppState;
 
-/// Body of `POST /api/v1/{tenant_id}/tokens/`.
-#[derive(Deserialize)]
-pub struct NewPat {
-    #[serde(default)]
-    name: Option<String>,
-    #[serde(default)]
-    expiry_date: Option<String>,
-}
-
 /// Pagination of list endpoints.
-#[derive(Deserialize)]
+#[derive(Deserialize, IntoParams)]
 pub struct Page {
+    /// Items per page, 1 to 200 (default 50).
     #[serde(default)]
     limit: Option<usize>,
+    /// The `next_cursor` of the previous page.
     #[serde(default)]
     cursor: Option<String>,
 }
 
-/// `{"data":[...], "next_cursor": ...}`: newest first; `cursor` is the id of the last item seen.
-fn page(items: Vec<Credential>, p: &Page, show: impl Fn(&Credential) -> Value) -> Value {
+/// Newest first; `cursor` is the id of the last item seen.
+fn page<T>(
+    items: &[Credential],
+    p: &Page,
+    show: impl Fn(&Credential) -> T,
+) -> (Vec<T>, Option<String>) {
     let limit = p.limit.unwrap_or(50).clamp(1, 200);
     let start = p.cursor.as_deref().map_or(0, |c| {
         items
@@ -40,21 +38,21 @@ fn page(items: Vec<Credential>, p: &Page, show: impl Fn(&Credential) -> Value) -
             .map_or(items.len(), |i| i + 1)
     });
     let slice: Vec<&Credential> = items.iter().skip(start).take(limit).collect();
-    let next = (start + slice.len() < items.len())
-        .then(|| slice.last().map(|c| c.id.clone()))
-        .flatten();
-    json!({"data": slice.into_iter().map(show).collect::<Vec<_>>(), "next_cursor": next})
+    let next = if start + slice.len() < items.len() {
+        slice.last().map(|c| c.id.clone())
+    } else {
+        None
+    };
+    (slice.into_iter().map(show).collect(), next)
 }
 
-fn time_or_null(at: Option<i64>) -> Value {
-    at.map_or(Value::Null, |t| json!(format_time(t)))
-}
-
-fn pat_json(c: &Credential) -> Value {
-    json!({"id": c.id, "name": c.name, "expiry_date": time_or_null(c.expires_at)})
-}
-
-/// `POST /api/v1/{tenant_id}/tokens/`
+/// Create a personal access token (`sk-`).
+#[utoipa::path(post, path = "/api/v1/{tenant_id}/tokens/", tag = "Personal access tokens",
+    params(("tenant_id" = String, Path, description = "A tenant id, or `active`")),
+    request_body = NewPat,
+    responses((status = 201, body = PatCreated), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
+        (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)),
+    security(("bearer" = [])))]
 pub async fn pat_post(
     caller: Caller,
     path: web::Path<String>,
@@ -72,12 +70,20 @@ pub async fn pat_post(
             body.expiry_date.as_deref().unwrap_or_default(),
         )
         .await?;
-    let mut out = pat_json(&issued.credential);
-    out["token"] = json!(issued.secret.expose());
-    Ok(HttpResponse::Created().json(out))
+    let view = PatView::from(&issued.credential);
+    Ok(HttpResponse::Created().json(PatCreated {
+        id: view.id,
+        name: view.name,
+        expiry_date: view.expiry_date,
+        token: issued.secret.expose().to_owned(),
+    }))
 }
 
-/// `GET /api/v1/{tenant_id}/tokens/`
+/// List your personal access tokens (never their secrets).
+#[utoipa::path(get, path = "/api/v1/{tenant_id}/tokens/", tag = "Personal access tokens",
+    params(("tenant_id" = String, Path, description = "A tenant id, or `active`"), Page),
+    responses((status = 200, body = PatList), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)),
+    security(("bearer" = [])))]
 pub async fn pat_list(
     caller: Caller,
     path: web::Path<String>,
@@ -94,10 +100,15 @@ pub async fn pat_list(
             CredentialKind::PersonalAccessToken,
         )
         .await?;
-    Ok(HttpResponse::Ok().json(page(items, &q, pat_json)))
+    let (data, next_cursor) = page(&items, &q, |c| PatView::from(c));
+    Ok(HttpResponse::Ok().json(PatList { data, next_cursor }))
 }
 
-/// `DELETE /api/v1/{tenant_id}/tokens/{token_id}`
+/// Revoke a personal access token, permanently and at once.
+#[utoipa::path(delete, path = "/api/v1/{tenant_id}/tokens/{token_id}", tag = "Personal access tokens",
+    params(("tenant_id" = String, Path, description = "A tenant id, or `active`"), ("token_id" = String, Path)),
+    responses((status = 204), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)),
+    security(("bearer" = [])))]
 pub async fn pat_delete(
     caller: Caller,
     path: web::Path<(String, String)>,
@@ -118,40 +129,44 @@ pub async fn pat_delete(
     Ok(HttpResponse::NoContent().finish())
 }
 
-fn api_key_json(c: &Credential) -> Value {
-    json!({
-        "id": c.id,
-        "name": c.name,
-        "prefix": c.prefix,
-        "permissions": c.permissions.iter().collect::<Vec<_>>(),
-        "environment": c.environment.map(|e| e.as_str()),
-        "expires_at": time_or_null(c.expires_at),
-        "allowed_ips": c.allowed_ips.iter().map(ToString::to_string).collect::<Vec<_>>(),
-        "created_at": format_time(c.created_at),
-        "last_used_at": time_or_null(c.last_used_at),
-        "last_used_ip": c.last_used_ip,
-    })
-}
-
-/// `POST /api/v1/{tenant_id}/api-keys`
+/// Create an API key (`ck_live_` or `ck_test_`).
+#[utoipa::path(post, path = "/api/v1/{tenant_id}/api-keys", tag = "API keys",
+    params(("tenant_id" = String, Path, description = "A tenant id, or `active`")),
+    request_body = NewApiKeyBody,
+    responses((status = 201, body = ApiKeyCreated), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
+        (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)),
+    security(("bearer" = [])))]
 pub async fn api_key_post(
     caller: Caller,
     path: web::Path<String>,
-    body: web::Json<NewApiKey>,
+    body: web::Json<NewApiKeyBody>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
     caller.principal.require("admin")?;
     let (user, tenant) = tenant::resolve_for(&state.db, &caller.principal, &path).await?;
+    let b = body.into_inner();
+    let new = NewApiKey {
+        name: b.name,
+        permissions: b.permissions,
+        environment: b.environment,
+        expires_at: b.expires_at,
+        allowed_ips: b.allowed_ips,
+    };
     let issued = state
         .credentials
-        .create_api_key(&user, &tenant, body.into_inner())
+        .create_api_key(&user, &tenant, new)
         .await?;
-    let mut out = api_key_json(&issued.credential);
-    out["key"] = json!(issued.secret.expose());
-    Ok(HttpResponse::Created().json(out))
+    Ok(HttpResponse::Created().json(ApiKeyCreated {
+        view: ApiKeyView::from(&issued.credential),
+        key: issued.secret.expose().to_owned(),
+    }))
 }
 
-/// `GET /api/v1/{tenant_id}/api-keys`
+/// List API keys (never the keys themselves).
+#[utoipa::path(get, path = "/api/v1/{tenant_id}/api-keys", tag = "API keys",
+    params(("tenant_id" = String, Path, description = "A tenant id, or `active`"), Page),
+    responses((status = 200, body = ApiKeyList), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)),
+    security(("bearer" = [])))]
 pub async fn api_key_list(
     caller: Caller,
     path: web::Path<String>,
@@ -164,10 +179,15 @@ pub async fn api_key_list(
         .credentials
         .list(&user.id, Some(&tenant.id), CredentialKind::ApiKey)
         .await?;
-    Ok(HttpResponse::Ok().json(page(items, &q, api_key_json)))
+    let (data, next_cursor) = page(&items, &q, |c| ApiKeyView::from(c));
+    Ok(HttpResponse::Ok().json(ApiKeyList { data, next_cursor }))
 }
 
-/// `DELETE /api/v1/{tenant_id}/api-keys/{id}`
+/// Revoke an API key at once.
+#[utoipa::path(delete, path = "/api/v1/{tenant_id}/api-keys/{id}", tag = "API keys",
+    params(("tenant_id" = String, Path, description = "A tenant id, or `active`"), ("id" = String, Path)),
+    responses((status = 204), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)),
+    security(("bearer" = [])))]
 pub async fn api_key_delete(
     caller: Caller,
     path: web::Path<(String, String)>,
@@ -188,7 +208,11 @@ pub async fn api_key_delete(
     Ok(HttpResponse::NoContent().finish())
 }
 
-/// `POST /api/v1/{tenant_id}/personal-token`: creates or regenerates it.
+/// Create (or regenerate) your personal token; any previous one stops working.
+#[utoipa::path(post, path = "/api/v1/{tenant_id}/personal-token", tag = "Personal token",
+    params(("tenant_id" = String, Path, description = "A tenant id, or `active`")),
+    responses((status = 201, body = PersonalTokenCreated), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)),
+    security(("bearer" = [])))]
 pub async fn personal_token_post(
     caller: Caller,
     path: web::Path<String>,
@@ -200,12 +224,18 @@ pub async fn personal_token_post(
         .credentials
         .regenerate_personal_token(&user, &tenant)
         .await?;
-    let expires = issued.credential.effective_expiry(None);
-    Ok(HttpResponse::Created()
-        .json(json!({"token": issued.secret.expose(), "expires_at": time_or_null(expires)})))
+    let expires_at = issued.credential.effective_expiry(None).map(format_time);
+    Ok(HttpResponse::Created().json(PersonalTokenCreated {
+        token: issued.secret.expose().to_owned(),
+        expires_at,
+    }))
 }
 
-/// `DELETE /api/v1/{tenant_id}/personal-token`
+/// Delete your personal token.
+#[utoipa::path(delete, path = "/api/v1/{tenant_id}/personal-token", tag = "Personal token",
+    params(("tenant_id" = String, Path, description = "A tenant id, or `active`")),
+    responses((status = 204), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)),
+    security(("bearer" = [])))]
 pub async fn personal_token_delete(
     caller: Caller,
     path: web::Path<String>,

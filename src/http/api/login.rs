@@ -5,15 +5,13 @@
 
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
-use serde::Deserialize;
-use serde_json::json;
 
 use super::caller::{Caller, bearer_value, client_ip, refusal_error};
+use super::views::*;
 use crate::domain::credential::{self, Kind};
 use crate::domain::credentials::{CredentialKind, Refusal};
 use crate::domain::{exchange, tenant};
 use crate::http::error::ApiError;
-use crate::secret::CredentialSecret;
 use crate::state::AppState;
 
 /// Lifetime of `/auth/token` tokens (seed 004).
@@ -23,7 +21,10 @@ fn unauthenticated(message: &str) -> ApiError {
     ApiError::new(StatusCode::UNAUTHORIZED, "authentication_failed", message)
 }
 
-/// `POST /api/v0/login` with `Authorization: Bearer <personal token>`.
+/// Exchange your personal token (sent as `Authorization: Bearer pt_…`) for a 1-hour access token.
+#[utoipa::path(post, path = "/api/v0/login", tag = "Login",
+    responses((status = 200, body = LoginResponse), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)),
+    security(("bearer" = [])))]
 pub async fn login_v0_post(
     req: HttpRequest,
     state: web::Data<AppState>,
@@ -47,19 +48,16 @@ pub async fn login_v0_post(
     .map_err(refusal_error)?;
     Ok(HttpResponse::Ok()
         .insert_header(("cache-control", "no-store"))
-        .json(json!({"access_token": access, "token_type": "Bearer", "expires_in": ttl})))
+        .json(LoginResponse {
+            access_token: access,
+            token_type: "Bearer".into(),
+            expires_in: ttl,
+        }))
 }
 
-/// Body of `POST /auth/token`.
-#[derive(Deserialize)]
-pub struct SecretKeyLogin {
-    #[serde(default)]
-    email: String,
-    #[serde(default, rename = "secretKey")]
-    secret_key: Option<CredentialSecret>,
-}
-
-/// `POST /auth/token` with `{"email","secretKey"}`: a 7-day bearer token.
+/// Exchange your email and account secret key for a 7-day bearer token.
+#[utoipa::path(post, path = "/auth/token", tag = "Login", request_body = SecretKeyLogin,
+    responses((status = 200, body = AuthTokenResponse), (status = 401, body = ErrorBody)))]
 pub async fn auth_token_post(
     req: HttpRequest,
     body: web::Json<SecretKeyLogin>,
@@ -80,10 +78,13 @@ pub async fn auth_token_post(
     let (token, _) = exchange::token_for(&state.tokens, &c, None, Some(SECRET_KEY_TOKEN_TTL))?;
     Ok(HttpResponse::Ok()
         .insert_header(("cache-control", "no-store"))
-        .json(json!({"token": token})))
+        .json(AuthTokenResponse { token }))
 }
 
-/// `PUT /user/generate_secret_key`: 200 `{"secretKey"}` once; 409 if one exists.
+/// Generate your account secret key (shown once; 409 if one exists).
+#[utoipa::path(put, path = "/user/generate_secret_key", tag = "Account secret key",
+    responses((status = 200, body = SecretKeyResponse), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 409, body = ErrorBody)),
+    security(("bearer" = [])))]
 pub async fn generate_secret_key_put(
     caller: Caller,
     state: web::Data<AppState>,
@@ -96,10 +97,15 @@ pub async fn generate_secret_key_put(
         .await?;
     Ok(HttpResponse::Ok()
         .insert_header(("cache-control", "no-store"))
-        .json(json!({"secretKey": issued.secret.expose()})))
+        .json(SecretKeyResponse {
+            secret_key: issued.secret.expose().to_owned(),
+        }))
 }
 
-/// `DELETE /user/delete_secret_key`: 204.
+/// Delete your account secret key; tokens made from it stop working.
+#[utoipa::path(delete, path = "/user/delete_secret_key", tag = "Account secret key",
+    responses((status = 204), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)),
+    security(("bearer" = [])))]
 pub async fn delete_secret_key_delete(
     caller: Caller,
     state: web::Data<AppState>,

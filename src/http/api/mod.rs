@@ -4,14 +4,17 @@
 pub mod caller;
 pub mod credentials;
 pub mod login;
+pub mod openapi;
 pub mod users;
+pub mod views;
 
 use actix_web::web;
 
 /// Registers the API routes.
 pub fn routes(cfg: &mut web::ServiceConfig) {
     use credentials as c;
-    cfg.route("/v1/users/me", web::get().to(users::me_get))
+    cfg.configure(openapi::routes)
+        .route("/v1/users/me", web::get().to(users::me_get))
         .route("/api/v1/{tenant_id}/tokens/", web::post().to(c::pat_post))
         .route("/api/v1/{tenant_id}/tokens", web::post().to(c::pat_post))
         .route("/api/v1/{tenant_id}/tokens/", web::get().to(c::pat_list))

@@ -1,7 +1,7 @@
 //! `GET /v1/users/me`.
 
+use super::views::{ErrorBody, MeData, MeResponse};
 use actix_web::{HttpResponse, web};
-use serde_json::json;
 
 use super::caller::Caller;
 use crate::domain::accounts;
@@ -9,13 +9,20 @@ use crate::error::AppError;
 use crate::http::error::ApiError;
 use crate::state::AppState;
 
-/// `GET /v1/users/me`: the account the caller acts for, whatever credential it presented.
+/// The account the caller acts for, whatever credential it presented.
+#[utoipa::path(get, path = "/v1/users/me", tag = "Users",
+    responses((status = 200, body = MeResponse), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)),
+    security(("bearer" = [])))]
 pub async fn me_get(caller: Caller, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
     caller.principal.require("read")?;
     let user = accounts::find(&state.db, caller.principal.user_id()?)
         .await?
         .ok_or(AppError::NotFound("User"))?;
-    Ok(HttpResponse::Ok().json(json!({
-        "data": {"id": user.public_id(), "email": user.email, "name": user.name}
-    })))
+    Ok(HttpResponse::Ok().json(MeResponse {
+        data: MeData {
+            id: user.public_id(),
+            email: user.email,
+            name: user.name,
+        },
+    }))
 }

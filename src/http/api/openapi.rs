@@ -1,0 +1,72 @@
+//! The OpenAPI 3.1 document, generated from the handlers' annotations and the body types in
+//! `views`, served at `/api/v1/openapi.json`, and Swagger UI (vendored, nothing fetched) at
+//! `/api/v1/docs`. Its Authorize button takes a bearer token: a session token from
+//! Settings → Credentials, or any credential.
+
+use actix_web::http::header::LOCATION;
+use actix_web::{HttpResponse, web};
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::{Modify, OpenApi};
+use utoipa_swagger_ui::SwaggerUi;
+
+use super::views::*;
+use super::{credentials, login, users};
+
+/// The document.
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "Portcullis API",
+        description = "Credentials and identity. Authenticate with `Authorization: Bearer <token>`: an access token, \
+                       or any Portcullis credential (API key, `sk-` token). Errors answer \
+                       `{\"error\":{\"code\",\"message\",\"status\"}}`."
+    ),
+    paths(
+        users::me_get,
+        credentials::pat_post, credentials::pat_list, credentials::pat_delete,
+        credentials::api_key_post, credentials::api_key_list, credentials::api_key_delete,
+        credentials::personal_token_post, credentials::personal_token_delete,
+        login::login_v0_post, login::auth_token_post,
+        login::generate_secret_key_put, login::delete_secret_key_delete,
+    ),
+    components(schemas(
+        ErrorBody, ErrorDetail, MeResponse, MeData, NewPat, PatView, PatCreated, PatList,
+        NewApiKeyBody, ApiKeyView, ApiKeyCreated, ApiKeyList, PersonalTokenCreated,
+        LoginResponse, SecretKeyLogin, AuthTokenResponse, SecretKeyResponse,
+    )),
+    modifiers(&BearerAuth),
+)]
+pub struct ApiDoc;
+
+struct BearerAuth;
+
+impl Modify for BearerAuth {
+    fn modify(&self, doc: &mut utoipa::openapi::OpenApi) {
+        let components = doc.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .description(Some(
+                        "An access token or a Portcullis credential, without the `Bearer ` prefix.",
+                    ))
+                    .build(),
+            ),
+        );
+    }
+}
+
+/// Registers the document and Swagger UI.
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.route("/api/v1/docs", web::get().to(docs_redirect))
+        .service(
+            SwaggerUi::new("/api/v1/docs/{_:.*}").url("/api/v1/openapi.json", ApiDoc::openapi()),
+        );
+}
+
+async fn docs_redirect() -> HttpResponse {
+    HttpResponse::PermanentRedirect()
+        .insert_header((LOCATION, "/api/v1/docs/"))
+        .finish()
+}
