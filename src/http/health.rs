@@ -7,6 +7,12 @@ use serde_json::json;
 use crate::state::AppState;
 use crate::storage;
 
+/// `GET /livez`: the process answers (no database round trip). Also the benchmark's baseline:
+/// the cost of HTTP alone in this server.
+pub async fn livez_get() -> HttpResponse {
+    HttpResponse::Ok().content_type("application/json").body(r#"{"status":"ok"}"#)
+}
+
 /// `GET /healthz`
 pub async fn healthz_get(state: web::Data<AppState>) -> HttpResponse {
     if storage::ping(&state.db).await {

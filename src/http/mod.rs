@@ -19,6 +19,7 @@ use actix_web::{HttpResponse, web};
 pub fn routes(cfg: &mut web::ServiceConfig) {
     use pages::{account, auth};
     cfg.route("/healthz", web::get().to(health::healthz_get))
+        .route("/livez", web::get().to(health::livez_get))
         .route("/static/{file}", web::get().to(assets::static_get))
         .route("/", web::get().to(account::home_get))
         .route("/signin", web::get().to(auth::signin_get))

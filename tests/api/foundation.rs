@@ -560,3 +560,12 @@ async fn root_sends_people_to_sign_in_or_their_account() {
     app.signed_in_user().await;
     assert_eq!(location(&app.get("/").await), "/account");
 }
+
+#[tokio::test]
+async fn livez_answers_without_the_database() {
+    let app = spawn_app().await;
+    app.db.clone().close().await.unwrap();
+    let res = app.get("/livez").await;
+    assert_eq!(res.status(), 200);
+    assert_eq!(res.text().await.unwrap(), r#"{"status":"ok"}"#);
+}
