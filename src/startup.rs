@@ -99,6 +99,8 @@ impl Application {
                 .build();
             App::new()
                 .app_data(state.clone())
+                .app_data(http::error::json_config())
+                .app_data(http::error::query_config())
                 .wrap(sessions)
                 .wrap(http::security_headers::default_headers(https))
                 .wrap(from_fn(http::request_id::scope))

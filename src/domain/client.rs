@@ -2,6 +2,7 @@
 
 use crate::domain::credential::{self, Kind};
 use crate::domain::redirect_uri;
+use crate::domain::roles::RoleAssignment;
 use crate::domain::scope::ScopeSet;
 use crate::domain::user::{DisplayName, User};
 use crate::error::{AppError, Result};
@@ -64,6 +65,40 @@ pub struct Client {
     pub secret_hash: Option<String>,
     /// Unix seconds.
     pub created_at: i64,
+    /// A registered app, or a tenant's system credential.
+    pub kind: ClientKind,
+    /// The tenant a system credential belongs to.
+    pub tenant_id: Option<String>,
+    /// A system credential's roles; empty means full access.
+    pub roles: Vec<RoleAssignment>,
+}
+
+/// What a client is for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ClientKind {
+    /// A third-party app registered under Developer apps.
+    App,
+    /// A tenant's machine credential, limited by roles.
+    System,
+}
+
+impl ClientKind {
+    /// Stored name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::App => "app",
+            Self::System => "system",
+        }
+    }
+
+    /// Parses a stored name.
+    pub fn parse(raw: &str) -> Self {
+        if raw == "system" {
+            Self::System
+        } else {
+            Self::App
+        }
+    }
 }
 
 impl Client {
@@ -173,6 +208,9 @@ pub async fn register(
         is_public: new.public,
         secret_hash: secret.as_ref().map(|s| hasher.hash(s.expose())),
         created_at: 0,
+        kind: ClientKind::App,
+        tenant_id: None,
+        roles: Vec::new(),
     };
     let client = storage::clients::insert_client(db, &client).await?;
     Ok(Registered { client, secret })
@@ -204,7 +242,12 @@ pub async fn rotate_secret(
 /// A client the actor may manage: their own, or any for an administrator.
 pub async fn get_visible(db: &Db, actor: &User, client_id: &str) -> Result<Client> {
     match storage::clients::find_client(db, client_id).await? {
-        Some(c) if actor.is_admin || c.owner_id.as_deref() == Some(actor.id.as_str()) => Ok(c),
+        Some(c)
+            if c.kind == ClientKind::App
+                && (actor.is_admin || c.owner_id.as_deref() == Some(actor.id.as_str())) =>
+        {
+            Ok(c)
+        }
         _ => Err(AppError::NotFound("App")),
     }
 }
@@ -212,7 +255,12 @@ pub async fn get_visible(db: &Db, actor: &User, client_id: &str) -> Result<Clien
 /// The clients an account may manage.
 pub async fn list_visible(db: &Db, actor: &User) -> Result<Vec<Client>> {
     let owner = (!actor.is_admin).then_some(actor.id.as_str());
-    storage::clients::list_clients(db, owner).await
+    let all = storage::clients::list_clients(db, owner).await?;
+    // System credentials are managed per tenant, not as developer apps.
+    Ok(all
+        .into_iter()
+        .filter(|c| c.kind == ClientKind::App)
+        .collect())
 }
 
 /// How a client authenticated at the token, revocation or introspection endpoint.
@@ -237,7 +285,10 @@ pub async fn authenticate(
     let fail = || AppError::Unauthenticated("Client authentication failed.".into());
     // A malformed secret is refused before any lookup.
     if let Some(s) = secret
-        && credential::check(s) != Ok(Kind::ClientSecret)
+        && !matches!(
+            credential::check(s),
+            Ok(Kind::ClientSecret | Kind::SystemSecret)
+        )
     {
         return Err(fail());
     }

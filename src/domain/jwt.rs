@@ -46,6 +46,12 @@ pub struct AccessClaims {
     /// The credential the token was exchanged from: revoking it revokes the token.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cid: Option<String>,
+    /// A system credential's roles (`[]` with `full_access: true` when it has none).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub roles: Option<Vec<crate::domain::roles::RoleClaim>>,
+    /// Present for system credentials: true when they have no roles, so no limits.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub full_access: Option<bool>,
 }
 
 /// A stored key in its persisted form.
@@ -233,6 +239,8 @@ mod tests {
             tid: None,
             env: None,
             cid: None,
+            roles: None,
+            full_access: None,
         }
     }
 

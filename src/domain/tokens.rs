@@ -68,6 +68,8 @@ pub struct Mint<'a> {
     pub cid: Option<String>,
     /// Lifetime; the configured access-token lifetime when `None`.
     pub ttl: Option<i64>,
+    /// Roles of a system credential (empty: full access).
+    pub roles: Option<Vec<crate::domain::roles::RoleClaim>>,
 }
 
 /// Everything needed to mint and check tokens; cheap to clone.
@@ -98,6 +100,12 @@ pub struct ActiveToken {
     pub iat: Option<i64>,
     /// Token id (access tokens).
     pub jti: Option<String>,
+    /// Environment marker (`test`).
+    pub env: Option<String>,
+    /// System-credential roles.
+    pub roles: Option<Vec<crate::domain::roles::RoleClaim>>,
+    /// System credentials without roles.
+    pub full_access: Option<bool>,
 }
 
 /// Why a bearer token was refused.
@@ -195,6 +203,8 @@ impl TokenService {
             tid: m.tid,
             env: m.env,
             cid: m.cid,
+            full_access: m.roles.as_ref().map(Vec::is_empty),
+            roles: m.roles,
         };
         Ok((self.keys.current().sign(&claims)?, claims))
     }
@@ -321,6 +331,16 @@ impl TokenService {
         {
             return Ok(true);
         }
+        // A client's own token dies with the client (a deleted system credential).
+        if claims.gid.is_none()
+            && claims.cid.is_none()
+            && claims.sub == claims.client_id
+            && storage::clients::find_client(&self.db, &claims.client_id)
+                .await?
+                .is_none()
+        {
+            return Ok(true);
+        }
         storage::tokens::jti_revoked(&self.db, &claims.jti).await
     }
 
@@ -335,6 +355,9 @@ impl TokenService {
                 exp: c.exp,
                 iat: Some(c.iat),
                 jti: Some(c.jti),
+                env: c.env,
+                roles: c.roles,
+                full_access: c.full_access,
             }));
         }
         let Some(rec) = storage::tokens::find_refresh(&self.db, &self.hasher.hash(token)).await?
@@ -350,6 +373,9 @@ impl TokenService {
             exp: rec.expires_at,
             iat: None,
             jti: None,
+            env: None,
+            roles: None,
+            full_access: None,
         }))
     }
 

@@ -211,3 +211,43 @@ impl ResponseError for ApiError {
             .json(json!({ "error": error }))
     }
 }
+
+/// JSON bodies that fail to parse answer in the house shape: 422 `validation_failed` when the
+/// JSON is well-formed but of the wrong shape, 400 `invalid_request` otherwise.
+pub fn json_config() -> actix_web::web::JsonConfig {
+    actix_web::web::JsonConfig::default()
+        .limit(64 * 1024)
+        .error_handler(|err, _req| {
+            use actix_web::error::JsonPayloadError;
+            let api = match &err {
+                JsonPayloadError::Deserialize(e) if e.is_data() => ApiError::new(
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                    "validation_failed",
+                    format!("Invalid request body: {e}"),
+                ),
+                JsonPayloadError::ContentType => ApiError::new(
+                    StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                    "invalid_request",
+                    "Send the body as application/json.",
+                ),
+                other => ApiError::new(
+                    StatusCode::BAD_REQUEST,
+                    "invalid_request",
+                    format!("The body is not valid JSON: {other}"),
+                ),
+            };
+            api.into()
+        })
+}
+
+/// Query strings that fail to parse answer 400 in the house shape.
+pub fn query_config() -> actix_web::web::QueryConfig {
+    actix_web::web::QueryConfig::default().error_handler(|err, _req| {
+        ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "invalid_request",
+            format!("Bad query string: {err}"),
+        )
+        .into()
+    })
+}

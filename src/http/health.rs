@@ -10,7 +10,9 @@ use crate::storage;
 /// `GET /livez`: the process answers (no database round trip). Also the benchmark's baseline:
 /// the cost of HTTP alone in this server.
 pub async fn livez_get() -> HttpResponse {
-    HttpResponse::Ok().content_type("application/json").body(r#"{"status":"ok"}"#)
+    HttpResponse::Ok()
+        .content_type("application/json")
+        .body(r#"{"status":"ok"}"#)
 }
 
 /// `GET /healthz`

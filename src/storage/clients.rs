@@ -7,7 +7,8 @@ use sea_orm::{
 
 use super::entity::oauth_clients;
 use super::{Db, map_err, now};
-use crate::domain::client::{Client, GrantType};
+use crate::domain::client::{Client, ClientKind, GrantType};
+use crate::domain::roles::RoleAssignment;
 use crate::domain::scope::ScopeSet;
 use crate::error::{AppError, Result};
 
@@ -28,6 +29,9 @@ fn to_domain(m: oauth_clients::Model) -> Result<Client> {
         is_public: m.is_public,
         secret_hash: m.secret_hash,
         created_at: m.created_at,
+        kind: ClientKind::parse(&m.kind),
+        tenant_id: m.tenant_id,
+        roles: serde_json::from_str(&m.roles).map_err(AppError::internal)?,
     })
 }
 
@@ -47,6 +51,9 @@ pub async fn insert_client(db: &Db, client: &Client) -> Result<Client> {
         is_public: Set(client.is_public),
         created_at: Set(at),
         updated_at: Set(at),
+        tenant_id: Set(client.tenant_id.clone()),
+        kind: Set(client.kind.as_str().to_owned()),
+        roles: Set(serde_json::to_string(&client.roles).map_err(AppError::internal)?),
     }
     .insert(db)
     .await
@@ -89,4 +96,49 @@ pub async fn update_secret_hash(db: &Db, id: &str, hash: &str) -> Result<()> {
         .await
         .map_err(map_err)?;
     Ok(())
+}
+
+/// A tenant's system credentials, newest first.
+pub async fn list_system(db: &Db, tenant_id: &str) -> Result<Vec<Client>> {
+    oauth_clients::Entity::find()
+        .filter(oauth_clients::Column::TenantId.eq(tenant_id))
+        .filter(oauth_clients::Column::Kind.eq(ClientKind::System.as_str()))
+        .order_by_desc(oauth_clients::Column::CreatedAt)
+        .order_by_desc(oauth_clients::Column::Id)
+        .all(db)
+        .await
+        .map_err(map_err)?
+        .into_iter()
+        .map(to_domain)
+        .collect()
+}
+
+/// Sets a client's name and roles.
+pub async fn update_name_and_roles(
+    db: &Db,
+    id: &str,
+    name: &str,
+    roles: &[RoleAssignment],
+) -> Result<()> {
+    oauth_clients::Entity::update_many()
+        .col_expr(oauth_clients::Column::Name, Expr::value(name))
+        .col_expr(
+            oauth_clients::Column::Roles,
+            Expr::value(serde_json::to_string(roles).map_err(AppError::internal)?),
+        )
+        .col_expr(oauth_clients::Column::UpdatedAt, Expr::value(now()))
+        .filter(oauth_clients::Column::Id.eq(id))
+        .exec(db)
+        .await
+        .map_err(map_err)?;
+    Ok(())
+}
+
+/// Deletes a client; true when it existed.
+pub async fn delete_client(db: &Db, id: &str) -> Result<bool> {
+    let res = oauth_clients::Entity::delete_by_id(id.to_owned())
+        .exec(db)
+        .await
+        .map_err(map_err)?;
+    Ok(res.rows_affected > 0)
 }

@@ -21,9 +21,10 @@ use oxide_auth::primitives::scope::Scope;
 use oxide_auth_async::primitives::{Authorizer, Issuer, Registrar};
 use serde::{Deserialize, Serialize};
 
-use crate::domain::client::{Client, GrantType};
+use crate::domain::client::{Client, ClientKind, GrantType};
+use crate::domain::roles::RoleClaim;
 use crate::domain::scope::ScopeSet;
-use crate::domain::tokens::{CodeRecord, TokenService};
+use crate::domain::tokens::{CodeRecord, Mint, TokenService};
 
 /// Placeholder redirect URI for grants recovered from refresh tokens (oxide-auth's `Grant`
 /// requires one; the refresh flow never uses it).
@@ -195,9 +196,18 @@ impl Issuer for TokenIssuer {
     async fn issue(&mut self, grant: Grant) -> Result<IssuedToken, ()> {
         let family = self.family.lock().ok().and_then(|mut s| s.take());
         let scope = grant.scope.to_string();
+        let system = self.client.kind == ClientKind::System;
         let (token, _) = self
             .tokens
-            .mint(&grant.owner_id, &grant.client_id, &scope, family.clone())
+            .mint_with(Mint {
+                owner_id: &grant.owner_id,
+                client_id: &grant.client_id,
+                scope: &scope,
+                gid: family.clone(),
+                tid: self.client.tenant_id.clone(),
+                roles: system.then(|| self.client.roles.iter().map(RoleClaim::from).collect()),
+                ..Mint::default()
+            })
             .map_err(log)?;
         // Refresh tokens only for code grants (never for client_credentials, RFC 6749 §4.4.3).
         let refresh = match family {

@@ -1242,11 +1242,56 @@ async fn users_me_answers_for_every_kind_of_credential_presented_directly() {
     let app = spawn_app().await;
     let email = app.signed_in_user().await;
     let session = app.session_token().await;
-    let key = api_key(&app, &session, json!({"name": "k", "permissions": ["read"]})).await["key"].as_str().unwrap().to_owned();
-    let test_key = api_key(&app, &session, json!({"name": "t", "permissions": ["read"], "environment": "test"})).await["key"].as_str().unwrap().to_owned();
-    let pat = body(post(&app, "/api/v1/active/tokens/", &session, json!({"name": "p", "expiry_date": "2099-01-01T00:00:00Z"})).await).await["token"].as_str().unwrap().to_owned();
-    let pt = body(post(&app, "/api/v1/active/personal-token", &session, json!({})).await).await["token"].as_str().unwrap().to_owned();
-    let usk = body(call(&app, reqwest::Method::PUT, "/user/generate_secret_key", &session, None).await).await["secretKey"].as_str().unwrap().to_owned();
+    let key = api_key(
+        &app,
+        &session,
+        json!({"name": "k", "permissions": ["read"]}),
+    )
+    .await["key"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let test_key = api_key(
+        &app,
+        &session,
+        json!({"name": "t", "permissions": ["read"], "environment": "test"}),
+    )
+    .await["key"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let pat = body(
+        post(
+            &app,
+            "/api/v1/active/tokens/",
+            &session,
+            json!({"name": "p", "expiry_date": "2099-01-01T00:00:00Z"}),
+        )
+        .await,
+    )
+    .await["token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let pt =
+        body(post(&app, "/api/v1/active/personal-token", &session, json!({})).await).await["token"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+    let usk = body(
+        call(
+            &app,
+            reqwest::Method::PUT,
+            "/user/generate_secret_key",
+            &session,
+            None,
+        )
+        .await,
+    )
+    .await["secretKey"]
+        .as_str()
+        .unwrap()
+        .to_owned();
     for credential in [&session, &key, &test_key, &pat, &pt, &usk] {
         let res = get(&app, "/v1/users/me", credential).await;
         assert_eq!(res.status(), 200, "{}", &credential[..6]);

@@ -14,3 +14,4 @@ mod oauth_client;
 mod oauth_helpers;
 mod openapi;
 mod seeds;
+mod system_credentials;

@@ -8,9 +8,11 @@ use actix_web::{HttpRequest, HttpResponse, web};
 
 use super::caller::{Caller, bearer_value, client_ip, refusal_error};
 use super::views::*;
+use crate::domain::client::{self, ClientKind};
 use crate::domain::credential::{self, Kind};
 use crate::domain::credentials::{CredentialKind, Refusal};
 use crate::domain::{exchange, tenant};
+use crate::error::AppError;
 use crate::http::error::ApiError;
 use crate::state::AppState;
 
@@ -21,31 +23,60 @@ fn unauthenticated(message: &str) -> ApiError {
     ApiError::new(StatusCode::UNAUTHORIZED, "authentication_failed", message)
 }
 
-/// Exchange your personal token (sent as `Authorization: Bearer pt_…`) for a 1-hour access token.
+/// Exchange your personal token (`Authorization: Bearer pt_…`), or a system credential (HTTP
+/// Basic `client_id:client_secret` with `{"grant_type":"client_credentials"}`), for a 1-hour
+/// access token.
 #[utoipa::path(post, path = "/api/v0/login", tag = "Login",
-    responses((status = 200, body = LoginResponse), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)),
-    security(("bearer" = [])))]
+    request_body(content = Option<ClientCredentialsBody>, description = "For system credentials: `{\"grant_type\":\"client_credentials\"}`"),
+    responses((status = 200, body = LoginResponse), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 422, body = ErrorBody)),
+    security(("bearer" = []), ("basic" = [])))]
 pub async fn login_v0_post(
     req: HttpRequest,
+    body: web::Bytes,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
-    let token = bearer_value(&req).ok_or_else(|| {
-        unauthenticated("Send your personal token as `Authorization: Bearer <token>`")
-    })?;
-    if credential::check(&token) != Ok(Kind::PersonalToken) {
-        return Err(refusal_error(Refusal::Invalid));
-    }
     let ttl = state.tokens.access_ttl();
-    let (access, _) = exchange::exchange(
-        &state.credentials,
-        &state.tokens,
-        &token,
-        client_ip(&req),
-        None,
-        Some(ttl),
-    )
-    .await?
-    .map_err(refusal_error)?;
+    let header = req
+        .headers()
+        .get(actix_web::http::header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default();
+    let access = if header.len() > 6 && header[..6].eq_ignore_ascii_case("basic ") {
+        require_client_credentials_grant(&body)?;
+        let (id, secret) = crate::http::oauth::client_auth::decode_basic(&header[6..])
+            .ok_or_else(|| unauthenticated("Invalid client credentials"))?;
+        let client = match client::authenticate(
+            &state.db,
+            state.tokens.hasher(),
+            &id,
+            Some(&secret),
+        )
+        .await
+        {
+            Ok(c) if c.kind == ClientKind::System => c,
+            Ok(_) | Err(AppError::Unauthenticated(_)) => {
+                return Err(unauthenticated("Invalid client credentials"));
+            }
+            Err(e) => return Err(e.into()),
+        };
+        exchange::token_for_client(&state.tokens, &client)?.0
+    } else {
+        let token = bearer_value(&req).ok_or_else(|| unauthenticated("Send a personal token as `Authorization: Bearer <token>`, or system credentials with HTTP Basic"))?;
+        if credential::check(&token) != Ok(Kind::PersonalToken) {
+            return Err(refusal_error(Refusal::Invalid));
+        }
+        exchange::exchange(
+            &state.credentials,
+            &state.tokens,
+            &token,
+            client_ip(&req),
+            None,
+            Some(ttl),
+        )
+        .await?
+        .map_err(refusal_error)?
+        .0
+    };
     Ok(HttpResponse::Ok()
         .insert_header(("cache-control", "no-store"))
         .json(LoginResponse {
@@ -53,6 +84,22 @@ pub async fn login_v0_post(
             token_type: "Bearer".into(),
             expires_in: ttl,
         }))
+}
+
+/// An empty body is accepted; a body must say `client_credentials`.
+fn require_client_credentials_grant(body: &[u8]) -> Result<(), ApiError> {
+    if body.iter().all(u8::is_ascii_whitespace) {
+        return Ok(());
+    }
+    let parsed: Result<ClientCredentialsBody, _> = serde_json::from_slice(body);
+    match parsed {
+        Ok(b) if b.grant_type.as_deref() == Some("client_credentials") => Ok(()),
+        _ => Err(AppError::validation(
+            "grant_type",
+            "Send {\"grant_type\":\"client_credentials\"}.",
+        )
+        .into()),
+    }
 }
 
 /// Exchange your email and account secret key for a 7-day bearer token.

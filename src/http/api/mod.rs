@@ -5,6 +5,7 @@ pub mod caller;
 pub mod credentials;
 pub mod login;
 pub mod openapi;
+pub mod system_credentials;
 pub mod users;
 pub mod views;
 
@@ -42,6 +43,26 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route(
             "/api/v1/{tenant_id}/personal-token",
             web::delete().to(c::personal_token_delete),
+        )
+        .route(
+            "/api/v1/auth-management/clients",
+            web::post().to(system_credentials::create_post),
+        )
+        .route(
+            "/api/v1/auth-management/clients",
+            web::get().to(system_credentials::list_get),
+        )
+        .route(
+            "/api/v1/auth-management/clients/{client_id}",
+            web::get().to(system_credentials::one_get),
+        )
+        .route(
+            "/api/v1/auth-management/clients/{client_id}",
+            web::put().to(system_credentials::update_put),
+        )
+        .route(
+            "/api/v1/auth-management/clients/{client_id}",
+            web::delete().to(system_credentials::delete),
         )
         .route("/api/v0/login", web::post().to(login::login_v0_post))
         .route("/auth/token", web::post().to(login::auth_token_post))

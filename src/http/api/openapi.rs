@@ -10,7 +10,7 @@ use utoipa::{Modify, OpenApi};
 use utoipa_swagger_ui::SwaggerUi;
 
 use super::views::*;
-use super::{credentials, login, users};
+use super::{credentials, login, system_credentials, users};
 
 /// The document.
 #[derive(OpenApi)]
@@ -28,11 +28,17 @@ use super::{credentials, login, users};
         credentials::personal_token_post, credentials::personal_token_delete,
         login::login_v0_post, login::auth_token_post,
         login::generate_secret_key_put, login::delete_secret_key_delete,
+        system_credentials::create_post, system_credentials::list_get, system_credentials::one_get,
+        system_credentials::update_put, system_credentials::delete,
     ),
     components(schemas(
         ErrorBody, ErrorDetail, MeResponse, MeData, NewPat, PatView, PatCreated, PatList,
         NewApiKeyBody, ApiKeyView, ApiKeyCreated, ApiKeyList, PersonalTokenCreated,
-        LoginResponse, SecretKeyLogin, AuthTokenResponse, SecretKeyResponse,
+        LoginResponse, ClientCredentialsBody, SecretKeyLogin, AuthTokenResponse, SecretKeyResponse,
+        crate::domain::roles::RoleAssignment, system_credentials::SystemCredentialView,
+        system_credentials::SystemCredentialCreated, system_credentials::SystemCredentialUpdated,
+        system_credentials::SystemCredentialList, system_credentials::NewSystemCredential,
+        system_credentials::SystemCredentialUpdate,
     )),
     modifiers(&BearerAuth),
 )]

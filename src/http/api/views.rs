@@ -230,3 +230,11 @@ pub struct SecretKeyResponse {
     #[serde(rename = "secretKey")]
     pub secret_key: String,
 }
+
+/// Body of `POST /api/v0/login` with system credentials.
+#[derive(Deserialize, ToSchema)]
+pub struct ClientCredentialsBody {
+    /// `client_credentials`.
+    #[serde(default)]
+    pub grant_type: Option<String>,
+}

@@ -72,6 +72,15 @@ pub async fn introspect_post(
             if let Some(iat) = t.iat {
                 body["iat"] = json!(iat);
             }
+            if let Some(env) = t.env {
+                body["env"] = json!(env);
+            }
+            if let Some(roles) = t.roles {
+                body["roles"] = json!(roles);
+            }
+            if let Some(full) = t.full_access {
+                body["full_access"] = json!(full);
+            }
             if let Some(jti) = t.jti {
                 body["jti"] = json!(jti);
                 body["aud"] = json!(state.tokens.issuer());

@@ -14,6 +14,9 @@ pub struct Model {
     pub is_public: bool,
     pub created_at: i64,
     pub updated_at: i64,
+    pub tenant_id: Option<String>,
+    pub kind: String,
+    pub roles: String,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
