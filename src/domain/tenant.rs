@@ -92,3 +92,100 @@ pub async fn resolve_for(
     };
     Ok((user, tenant))
 }
+
+/// The tenants a person belongs to, with their role in each.
+pub async fn memberships(db: &Db, user: &User) -> Result<Vec<(Tenant, String)>> {
+    personal(db, user).await?;
+    storage::tenants::memberships(db, &user.id).await
+}
+
+/// Makes `tenant_id` the person's active tenant; they must be a member.
+pub async fn switch(db: &Db, user: &User, tenant_id: &str) -> Result<Tenant> {
+    let tenant = resolve(db, user, tenant_id).await?;
+    storage::users::set_active_tenant(db, &user.id, &tenant.id).await?;
+    Ok(tenant)
+}
+
+/// Creates a tenant (server administrators only); its creator is its first administrator.
+pub async fn create(db: &Db, actor: &User, name: &str) -> Result<Tenant> {
+    if !actor.is_admin {
+        return Err(AppError::Forbidden(
+            "Only administrators create tenants.".into(),
+        ));
+    }
+    let name = crate::domain::user::DisplayName::parse(name)?;
+    let tenant = Tenant {
+        id: uuid::Uuid::now_v7().to_string(),
+        name: name.as_str().to_owned(),
+        personal_user_id: None,
+    };
+    storage::tenants::insert_tenant_with_admin(db, &tenant, &actor.id).await?;
+    Ok(tenant)
+}
+
+/// A tenant the actor administers (server administrators administer every tenant).
+pub async fn administered(db: &Db, actor: &User, tenant_id: &str) -> Result<Tenant> {
+    let tenant = storage::tenants::find_tenant(db, tenant_id)
+        .await?
+        .ok_or(AppError::NotFound("Tenant"))?;
+    let role = storage::tenants::member_role(db, &tenant.id, &actor.id).await?;
+    match role.as_deref() {
+        Some("admin") => Ok(tenant),
+        _ if actor.is_admin => Ok(tenant),
+        Some(_) => Err(AppError::Forbidden(
+            "Only the tenant's administrators manage its members.".into(),
+        )),
+        None => Err(AppError::NotFound("Tenant")),
+    }
+}
+
+/// A tenant's members with their roles.
+pub async fn members(db: &Db, tenant: &Tenant) -> Result<Vec<(User, String)>> {
+    let mut out = Vec::new();
+    for (user_id, role) in storage::tenants::members(db, &tenant.id).await? {
+        if let Some(u) = storage::users::find_user(db, &user_id).await? {
+            out.push((u, role));
+        }
+    }
+    Ok(out)
+}
+
+/// Adds a member by email (or changes their role).
+pub async fn add_member(db: &Db, tenant: &Tenant, email: &str, role: &str) -> Result<User> {
+    if !ROLES.contains(&role) {
+        return Err(AppError::validation("role", "Use admin, editor or viewer."));
+    }
+    let email = crate::domain::user::Email::parse(email)?;
+    let (user, _) = storage::users::find_with_hash_by_email(db, &email)
+        .await?
+        .ok_or_else(|| AppError::validation("email", "No account has that email address."))?;
+    if role != "admin" {
+        ensure_another_admin(db, tenant, &user.id).await?;
+    }
+    storage::tenants::upsert_member(db, &tenant.id, &user.id, role).await?;
+    Ok(user)
+}
+
+/// Removes a member; a tenant always keeps at least one administrator.
+pub async fn remove_member(db: &Db, tenant: &Tenant, user_id: &str) -> Result<()> {
+    ensure_another_admin(db, tenant, user_id).await?;
+    if !storage::tenants::delete_member(db, &tenant.id, user_id).await? {
+        return Err(AppError::NotFound("Member"));
+    }
+    Ok(())
+}
+
+async fn ensure_another_admin(db: &Db, tenant: &Tenant, leaving: &str) -> Result<()> {
+    let members = storage::tenants::members(db, &tenant.id).await?;
+    let is_admin = members.iter().any(|(u, r)| u == leaving && r == "admin");
+    let others = members
+        .iter()
+        .filter(|(u, r)| u != leaving && r == "admin")
+        .count();
+    if is_admin && others == 0 {
+        return Err(AppError::Conflict(
+            "A tenant needs at least one administrator.".into(),
+        ));
+    }
+    Ok(())
+}

@@ -9,6 +9,7 @@ use actix_web::{FromRequest, HttpRequest, dev::Payload, web};
 
 use super::csrf;
 use super::error::PageError;
+use crate::domain::tenant;
 use crate::domain::user::User;
 use crate::error::{AppError, Result};
 use crate::state::AppState;
@@ -49,18 +50,55 @@ pub async fn signed_in_user(session: &Session, state: &AppState) -> Result<Optio
     Ok(user)
 }
 
-/// What every page's layout needs: the account (if any) and the form token.
+/// What every page's layout needs: the account (if any), the form token, and the tenants for
+/// the header's switcher.
 pub struct Layout {
     /// Signed-in account.
     pub user: Option<User>,
     /// Anti-CSRF token for the page's forms.
     pub csrf: String,
+    /// The person's tenants.
+    pub tenants: Vec<TenantChoice>,
+    /// Whether they administer the active tenant (shows the Admin links).
+    pub tenant_admin: bool,
+}
+
+/// One entry of the tenant switcher.
+pub struct TenantChoice {
+    /// Tenant id.
+    pub id: String,
+    /// Name.
+    pub name: String,
+    /// The active one.
+    pub active: bool,
 }
 
 impl Layout {
-    fn build(session: &Session, user: Option<User>) -> Result<Self, PageError> {
+    async fn build(
+        session: &Session,
+        state: &AppState,
+        user: Option<User>,
+    ) -> Result<Self, PageError> {
         let csrf = csrf::token(session)?.expose().to_owned();
-        Ok(Self { user, csrf })
+        let (mut tenants, mut tenant_admin) = (Vec::new(), false);
+        if let Some(u) = &user {
+            let active = tenant::active(&state.db, u).await?;
+            for (t, role) in tenant::memberships(&state.db, u).await? {
+                let is_active = t.id == active.id;
+                tenant_admin |= is_active && role == "admin";
+                tenants.push(TenantChoice {
+                    id: t.id,
+                    name: t.name,
+                    active: is_active,
+                });
+            }
+        }
+        Ok(Self {
+            user,
+            csrf,
+            tenants,
+            tenant_admin,
+        })
     }
 }
 
@@ -95,7 +133,7 @@ impl FromRequest for MaybeUser {
         Box::pin(async move {
             let state = state.ok_or_else(missing_state)?;
             let user = signed_in_user(&session, &state).await?;
-            Ok(Self(Layout::build(&session, user)?))
+            Ok(Self(Layout::build(&session, &state, user).await?))
         })
     }
 }
@@ -118,7 +156,7 @@ impl FromRequest for CurrentUser {
             let state = state.ok_or_else(missing_state)?;
             match signed_in_user(&session, &state).await? {
                 Some(user) => {
-                    let layout = Layout::build(&session, Some(user.clone()))?;
+                    let layout = Layout::build(&session, &state, Some(user.clone())).await?;
                     Ok(Self { user, layout })
                 }
                 None => Err(PageError::SignInRequired { return_to }),

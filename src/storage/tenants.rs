@@ -1,6 +1,9 @@
 //! Tenants and memberships.
 
-use sea_orm::{ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter, TransactionTrait};
+use sea_orm::{
+    ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, TransactionTrait,
+    sea_query::OnConflict,
+};
 
 use super::entity::{tenant_members, tenants};
 use super::{Db, map_err, now};
@@ -68,4 +71,83 @@ pub async fn member_role(db: &Db, tenant_id: &str, user_id: &str) -> Result<Opti
             .map_err(map_err)?
             .map(|m| m.role),
     )
+}
+
+/// The tenants a person belongs to, with their role, by name.
+pub async fn memberships(db: &Db, user_id: &str) -> Result<Vec<(Tenant, String)>> {
+    let members = tenant_members::Entity::find()
+        .filter(tenant_members::Column::UserId.eq(user_id))
+        .all(db)
+        .await
+        .map_err(map_err)?;
+    let ids: Vec<String> = members.iter().map(|m| m.tenant_id.clone()).collect();
+    let tenants = tenants::Entity::find()
+        .filter(tenants::Column::Id.is_in(ids))
+        .order_by_asc(tenants::Column::Name)
+        .all(db)
+        .await
+        .map_err(map_err)?;
+    Ok(tenants
+        .into_iter()
+        .filter_map(|t| {
+            let role = members.iter().find(|m| m.tenant_id == t.id)?.role.clone();
+            Some((to_domain(t), role))
+        })
+        .collect())
+}
+
+/// Every tenant, by name (server administrators).
+pub async fn all_tenants(db: &Db) -> Result<Vec<Tenant>> {
+    Ok(tenants::Entity::find()
+        .order_by_asc(tenants::Column::Name)
+        .all(db)
+        .await
+        .map_err(map_err)?
+        .into_iter()
+        .map(to_domain)
+        .collect())
+}
+
+/// A tenant's members (user id, role).
+pub async fn members(db: &Db, tenant_id: &str) -> Result<Vec<(String, String)>> {
+    Ok(tenant_members::Entity::find()
+        .filter(tenant_members::Column::TenantId.eq(tenant_id))
+        .order_by_asc(tenant_members::Column::CreatedAt)
+        .all(db)
+        .await
+        .map_err(map_err)?
+        .into_iter()
+        .map(|m| (m.user_id, m.role))
+        .collect())
+}
+
+/// Adds a member or changes their role.
+pub async fn upsert_member(db: &Db, tenant_id: &str, user_id: &str, role: &str) -> Result<()> {
+    tenant_members::Entity::insert(tenant_members::ActiveModel {
+        tenant_id: Set(tenant_id.to_owned()),
+        user_id: Set(user_id.to_owned()),
+        role: Set(role.to_owned()),
+        created_at: Set(now()),
+    })
+    .on_conflict(
+        OnConflict::columns([
+            tenant_members::Column::TenantId,
+            tenant_members::Column::UserId,
+        ])
+        .update_column(tenant_members::Column::Role)
+        .to_owned(),
+    )
+    .exec_without_returning(db)
+    .await
+    .map_err(map_err)?;
+    Ok(())
+}
+
+/// Removes a member; true when they were one.
+pub async fn delete_member(db: &Db, tenant_id: &str, user_id: &str) -> Result<bool> {
+    let res = tenant_members::Entity::delete_by_id((tenant_id.to_owned(), user_id.to_owned()))
+        .exec(db)
+        .await
+        .map_err(map_err)?;
+    Ok(res.rows_affected > 0)
 }

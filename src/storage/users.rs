@@ -88,3 +88,17 @@ pub async fn find_active_tenant(db: &Db, user_id: &str) -> Result<Option<String>
         .map_err(map_err)?
         .and_then(|u| u.active_tenant_id))
 }
+
+/// Records the tenant a person chose to work in.
+pub async fn set_active_tenant(db: &Db, user_id: &str, tenant_id: &str) -> Result<()> {
+    users::Entity::update_many()
+        .col_expr(
+            users::Column::ActiveTenantId,
+            sea_orm::sea_query::Expr::value(tenant_id),
+        )
+        .filter(users::Column::Id.eq(user_id))
+        .exec(db)
+        .await
+        .map_err(map_err)?;
+    Ok(())
+}

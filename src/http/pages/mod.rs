@@ -1,6 +1,7 @@
 //! Browser pages. Each handler extracts, calls one domain function and renders a template.
 
 pub mod account;
+pub mod admin;
 pub mod auth;
 pub mod credentials;
 pub mod settings;
@@ -10,40 +11,71 @@ use actix_web::web;
 /// Registers the settings pages.
 pub fn settings_routes(cfg: &mut web::ServiceConfig) {
     use credentials as c;
-    cfg.route("/settings/credentials", web::get().to(c::credentials_get))
-        .route(
-            "/settings/credentials/api-keys",
-            web::post().to(c::api_key_post),
-        )
-        .route("/settings/credentials/tokens", web::post().to(c::pat_post))
-        .route(
-            "/settings/credentials/personal-token",
-            web::post().to(c::personal_token_post),
-        )
-        .route(
-            "/settings/credentials/secret-key",
-            web::post().to(c::secret_key_post),
-        )
-        .route(
-            "/settings/credentials/session-token",
-            web::post().to(c::session_token_post),
-        )
-        .route(
-            "/settings/credentials/{kind}/{id}/revoke",
-            web::post().to(c::revoke_post),
-        )
-        .route("/settings/apps", web::get().to(settings::apps_get))
-        .route("/settings/apps", web::post().to(settings::apps_post))
-        .route(
-            "/settings/apps/{id}/rotate-secret",
-            web::post().to(settings::rotate_post),
-        )
-        .route(
-            "/settings/authorized-apps",
-            web::get().to(settings::authorized_get),
-        )
-        .route(
-            "/settings/authorized-apps/{client_id}/revoke",
-            web::post().to(settings::authorized_revoke_post),
-        );
+    cfg.route(
+        "/settings/active-tenant",
+        web::post().to(admin::switch_post),
+    )
+    .route("/admin/tenants", web::get().to(admin::tenants_get))
+    .route("/admin/tenants", web::post().to(admin::tenant_create_post))
+    .route("/admin/tenants/{id}", web::get().to(admin::tenant_get))
+    .route(
+        "/admin/tenants/{id}/members",
+        web::post().to(admin::member_add_post),
+    )
+    .route(
+        "/admin/tenants/{id}/members/{user_id}/remove",
+        web::post().to(admin::member_remove_post),
+    )
+    .route(
+        "/admin/system-credentials",
+        web::get().to(admin::system_get),
+    )
+    .route(
+        "/admin/system-credentials",
+        web::post().to(admin::system_create_post),
+    )
+    .route(
+        "/admin/system-credentials/{id}/update",
+        web::post().to(admin::system_update_post),
+    )
+    .route(
+        "/admin/system-credentials/{id}/delete",
+        web::post().to(admin::system_delete_post),
+    )
+    .route("/settings/credentials", web::get().to(c::credentials_get))
+    .route(
+        "/settings/credentials/api-keys",
+        web::post().to(c::api_key_post),
+    )
+    .route("/settings/credentials/tokens", web::post().to(c::pat_post))
+    .route(
+        "/settings/credentials/personal-token",
+        web::post().to(c::personal_token_post),
+    )
+    .route(
+        "/settings/credentials/secret-key",
+        web::post().to(c::secret_key_post),
+    )
+    .route(
+        "/settings/credentials/session-token",
+        web::post().to(c::session_token_post),
+    )
+    .route(
+        "/settings/credentials/{kind}/{id}/revoke",
+        web::post().to(c::revoke_post),
+    )
+    .route("/settings/apps", web::get().to(settings::apps_get))
+    .route("/settings/apps", web::post().to(settings::apps_post))
+    .route(
+        "/settings/apps/{id}/rotate-secret",
+        web::post().to(settings::rotate_post),
+    )
+    .route(
+        "/settings/authorized-apps",
+        web::get().to(settings::authorized_get),
+    )
+    .route(
+        "/settings/authorized-apps/{client_id}/revoke",
+        web::post().to(settings::authorized_revoke_post),
+    );
 }

@@ -1,0 +1,385 @@
+//! Admin → Tenants (members and roles), Admin → System credentials (create, edit name and
+//! roles per context, delete), and the header's tenant switcher. All forms are CSRF-protected.
+
+use actix_web::http::StatusCode;
+use actix_web::http::header::LOCATION;
+use actix_web::{HttpResponse, web};
+use askama::Template;
+use serde::Deserialize;
+
+use super::auth::html;
+use crate::domain::client::Client;
+use crate::domain::roles::RoleAssignment;
+use crate::domain::system_credentials as sc;
+use crate::domain::tenant::{self, ROLES, Tenant};
+use crate::domain::user::User;
+use crate::error::AppError;
+use crate::http::auth::{CurrentUser, Layout};
+use crate::http::csrf::CsrfForm;
+use crate::http::error::PageError;
+use crate::state::AppState;
+
+fn see_other(to: &str) -> HttpResponse {
+    HttpResponse::SeeOther()
+        .insert_header((LOCATION, to))
+        .finish()
+}
+
+/// Form with only the CSRF token.
+#[derive(Deserialize)]
+pub struct Empty {}
+
+/// Form of the tenant switcher.
+#[derive(Deserialize)]
+pub struct SwitchForm {
+    tenant_id: String,
+}
+
+/// `POST /settings/active-tenant`
+pub async fn switch_post(
+    CsrfForm(f): CsrfForm<SwitchForm>,
+    current: CurrentUser,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, PageError> {
+    tenant::switch(&state.db, &current.user, &f.tenant_id).await?;
+    Ok(see_other("/settings/credentials"))
+}
+
+/// `templates/admin_tenants.html`.
+#[derive(Template)]
+#[template(path = "admin_tenants.html")]
+pub struct TenantsPage {
+    layout: Layout,
+    tenants: Vec<(Tenant, String)>,
+    selected: Option<(Tenant, Vec<(User, String)>)>,
+    roles: &'static [&'static str],
+    error: Option<String>,
+}
+
+async fn tenants_page(
+    state: &AppState,
+    current: CurrentUser,
+    selected: Option<&str>,
+    error: Option<String>,
+) -> Result<TenantsPage, PageError> {
+    let user = &current.user;
+    let mut tenants: Vec<(Tenant, String)> = tenant::memberships(&state.db, user).await?;
+    if user.is_admin {
+        for t in crate::storage::tenants::all_tenants(&state.db).await? {
+            if !tenants.iter().any(|(m, _)| m.id == t.id) {
+                tenants.push((t, "server administrator".into()));
+            }
+        }
+    }
+    let selected = match selected {
+        Some(id) => {
+            let t = tenant::administered(&state.db, user, id).await?;
+            let members = tenant::members(&state.db, &t).await?;
+            Some((t, members))
+        }
+        None => None,
+    };
+    Ok(TenantsPage {
+        layout: current.layout,
+        tenants,
+        selected,
+        roles: &ROLES,
+        error,
+    })
+}
+
+/// `GET /admin/tenants`
+pub async fn tenants_get(
+    current: CurrentUser,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, PageError> {
+    Ok(html(
+        StatusCode::OK,
+        &tenants_page(&state, current, None, None).await?,
+    )?)
+}
+
+/// `GET /admin/tenants/{id}`
+pub async fn tenant_get(
+    id: web::Path<String>,
+    current: CurrentUser,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, PageError> {
+    Ok(html(
+        StatusCode::OK,
+        &tenants_page(&state, current, Some(&id), None).await?,
+    )?)
+}
+
+/// Form creating a tenant.
+#[derive(Deserialize)]
+pub struct NewTenantForm {
+    #[serde(default)]
+    name: String,
+}
+
+/// `POST /admin/tenants`
+pub async fn tenant_create_post(
+    CsrfForm(f): CsrfForm<NewTenantForm>,
+    current: CurrentUser,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, PageError> {
+    match tenant::create(&state.db, &current.user, &f.name).await {
+        Ok(t) => Ok(see_other(&format!("/admin/tenants/{}", t.id))),
+        Err(AppError::Validation { message, .. }) => {
+            let page = tenants_page(&state, current, None, Some(message)).await?;
+            Ok(html(StatusCode::UNPROCESSABLE_ENTITY, &page)?)
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// Form adding a member.
+#[derive(Deserialize)]
+pub struct MemberForm {
+    #[serde(default)]
+    email: String,
+    #[serde(default)]
+    role: String,
+}
+
+/// `POST /admin/tenants/{id}/members`
+pub async fn member_add_post(
+    CsrfForm(f): CsrfForm<MemberForm>,
+    id: web::Path<String>,
+    current: CurrentUser,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, PageError> {
+    let t = tenant::administered(&state.db, &current.user, &id).await?;
+    match tenant::add_member(&state.db, &t, &f.email, &f.role).await {
+        Ok(_) => Ok(see_other(&format!("/admin/tenants/{}", t.id))),
+        Err(AppError::Validation { message, .. } | AppError::Conflict(message)) => {
+            let page = tenants_page(&state, current, Some(&t.id), Some(message)).await?;
+            Ok(html(StatusCode::UNPROCESSABLE_ENTITY, &page)?)
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// `POST /admin/tenants/{id}/members/{user_id}/remove`
+pub async fn member_remove_post(
+    _: CsrfForm<Empty>,
+    path: web::Path<(String, String)>,
+    current: CurrentUser,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, PageError> {
+    let (id, user_id) = path.into_inner();
+    let t = tenant::administered(&state.db, &current.user, &id).await?;
+    match tenant::remove_member(&state.db, &t, &user_id).await {
+        Ok(()) => Ok(see_other(&format!("/admin/tenants/{}", t.id))),
+        Err(AppError::Conflict(message)) => {
+            let page = tenants_page(&state, current, Some(&t.id), Some(message)).await?;
+            Ok(html(StatusCode::CONFLICT, &page)?)
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// A system credential as the page shows it.
+pub struct SystemRow {
+    client: Client,
+    roles_text: String,
+}
+
+/// `templates/admin_system_credentials.html`.
+#[derive(Template)]
+#[template(path = "admin_system_credentials.html")]
+pub struct SystemPage {
+    layout: Layout,
+    tenant: Tenant,
+    rows: Vec<SystemRow>,
+    revealed: Option<(Client, String)>,
+    notice: Option<String>,
+    error: Option<String>,
+}
+
+/// Roles as the form writes them: one per line, `role` or `role resource:uuid`.
+fn roles_to_text(roles: &[RoleAssignment]) -> String {
+    roles
+        .iter()
+        .map(|r| match (&r.resource, &r.resource_instance) {
+            (Some(res), Some(i)) => format!("{} {res}:{i}", r.role_id),
+            _ => r.role_id.clone(),
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+fn roles_from_text(text: &str) -> Result<Vec<RoleAssignment>, AppError> {
+    text.lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .map(|line| {
+            let mut parts = line.split_whitespace();
+            let role_id = parts.next().unwrap_or_default().to_owned();
+            let (resource, resource_instance) = match parts.next() {
+                None => (None, None),
+                Some(ctx) => {
+                    let (r, i) = ctx.split_once(':').ok_or_else(|| {
+                        AppError::validation(
+                            "roles",
+                            format!("Write `{role_id} <resource>:<uuid>`, not {line:?}."),
+                        )
+                    })?;
+                    (Some(r.to_owned()), Some(i.to_owned()))
+                }
+            };
+            Ok(RoleAssignment {
+                role_id,
+                resource,
+                resource_instance,
+            })
+        })
+        .collect()
+}
+
+async fn system_page(
+    state: &AppState,
+    current: CurrentUser,
+    revealed: Option<(Client, String)>,
+    notice: Option<String>,
+    error: Option<String>,
+) -> Result<SystemPage, PageError> {
+    let tenant = tenant::active(&state.db, &current.user).await?;
+    sc::require_admin(&state.db, &current.user, &tenant).await?;
+    let rows = sc::list(&state.db, &tenant)
+        .await?
+        .into_iter()
+        .map(|c| SystemRow {
+            roles_text: roles_to_text(&c.roles),
+            client: c,
+        })
+        .collect();
+    Ok(SystemPage {
+        layout: current.layout,
+        tenant,
+        rows,
+        revealed,
+        notice,
+        error,
+    })
+}
+
+/// `GET /admin/system-credentials`
+pub async fn system_get(
+    current: CurrentUser,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, PageError> {
+    Ok(html(
+        StatusCode::OK,
+        &system_page(&state, current, None, None, None).await?,
+    )?)
+}
+
+/// Form creating or editing a system credential.
+#[derive(Deserialize)]
+pub struct SystemForm {
+    #[serde(default)]
+    name: String,
+    #[serde(default)]
+    roles: String,
+    #[serde(default)]
+    roles_context: String,
+}
+
+async fn invalid(
+    state: &AppState,
+    current: CurrentUser,
+    err: AppError,
+) -> Result<HttpResponse, PageError> {
+    match err {
+        AppError::Validation { message, .. } => {
+            let page = system_page(state, current, None, None, Some(message)).await?;
+            Ok(html(StatusCode::UNPROCESSABLE_ENTITY, &page)?)
+        }
+        other => Err(other.into()),
+    }
+}
+
+/// `POST /admin/system-credentials`
+pub async fn system_create_post(
+    CsrfForm(f): CsrfForm<SystemForm>,
+    current: CurrentUser,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, PageError> {
+    let tenant = tenant::active(&state.db, &current.user).await?;
+    sc::require_admin(&state.db, &current.user, &tenant).await?;
+    let created = match roles_from_text(&f.roles) {
+        Ok(roles) => {
+            sc::create(
+                &state.db,
+                state.tokens.hasher(),
+                &tenant,
+                &f.name,
+                Some(roles),
+            )
+            .await
+        }
+        Err(e) => Err(e),
+    };
+    match created {
+        Ok((client, secret)) => {
+            tracing::info!(client_id = %client.id, user_id = %current.user.id, "system credential created");
+            let page = system_page(
+                &state,
+                current,
+                Some((client, secret.expose().to_owned())),
+                None,
+                None,
+            )
+            .await?;
+            Ok(html(StatusCode::CREATED, &page)?)
+        }
+        Err(e) => invalid(&state, current, e).await,
+    }
+}
+
+/// `POST /admin/system-credentials/{id}/update`
+pub async fn system_update_post(
+    CsrfForm(f): CsrfForm<SystemForm>,
+    id: web::Path<String>,
+    current: CurrentUser,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, PageError> {
+    let tenant = tenant::active(&state.db, &current.user).await?;
+    sc::require_admin(&state.db, &current.user, &tenant).await?;
+    let context = Some(f.roles_context.trim()).filter(|c| !c.is_empty());
+    let updated = match roles_from_text(&f.roles) {
+        Ok(roles) => sc::update(&state.db, &tenant, &id, Some(&f.name), Some(roles), context).await,
+        Err(e) => Err(e),
+    };
+    match updated {
+        Ok(u) => {
+            let notice = if u.client.roles.is_empty() {
+                format!(
+                    "Saved. {} has no roles: it has full access to all resources.",
+                    u.client.name
+                )
+            } else {
+                format!("Saved {}.", u.client.name)
+            };
+            let page = system_page(&state, current, None, Some(notice), None).await?;
+            Ok(html(StatusCode::OK, &page)?)
+        }
+        Err(e) => invalid(&state, current, e).await,
+    }
+}
+
+/// `POST /admin/system-credentials/{id}/delete`
+pub async fn system_delete_post(
+    _: CsrfForm<Empty>,
+    id: web::Path<String>,
+    current: CurrentUser,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, PageError> {
+    let tenant = tenant::active(&state.db, &current.user).await?;
+    sc::require_admin(&state.db, &current.user, &tenant).await?;
+    sc::delete(&state.db, &tenant, &id).await?;
+    tracing::info!(client_id = %id, user_id = %current.user.id, "system credential deleted");
+    Ok(see_other("/admin/system-credentials"))
+}
