@@ -299,7 +299,8 @@ pub fn format_time(at: i64) -> String {
         .unwrap_or_default()
 }
 
-fn parse_networks(raw: &[String]) -> Result<Vec<IpNet>> {
+/// Parses an allowlist: single addresses and CIDR ranges, IPv4 and IPv6.
+pub fn parse_networks(raw: &[String]) -> Result<Vec<IpNet>> {
     raw.iter()
         .map(|s| {
             let s = s.trim();
