@@ -186,6 +186,48 @@ pub struct Settings {
     )]
     pub refresh_token_ttl_days: u32,
 
+    /// Requests per minute allowed for each credential or access token on the API.
+    #[arg(
+        long,
+        env = "PORTCULLIS_RATE_LIMIT_PER_MINUTE",
+        default_value_t = 1200,
+        global = true
+    )]
+    pub rate_limit_per_minute: u32,
+
+    /// Failed sign-ins (per source address and account) or token requests (per address and
+    /// client) allowed in the failure window before further attempts get 429.
+    #[arg(
+        long,
+        env = "PORTCULLIS_FAILURE_LIMIT",
+        default_value_t = 10,
+        global = true
+    )]
+    pub failure_limit: u32,
+
+    /// The failure window, in seconds.
+    #[arg(
+        long,
+        env = "PORTCULLIS_FAILURE_WINDOW_SECS",
+        default_value_t = 300,
+        global = true
+    )]
+    pub failure_window_secs: u32,
+
+    /// Reverse proxies whose X-Forwarded-For is trusted (comma-separated addresses or CIDR
+    /// ranges). Without it, the client address is the socket's.
+    #[arg(long, env = "PORTCULLIS_TRUSTED_PROXIES", value_delimiter = ',', value_parser = parse_network, global = true)]
+    pub trusted_proxies: Vec<ipnet::IpNet>,
+
+    /// Days audit events are kept.
+    #[arg(
+        long,
+        env = "PORTCULLIS_AUDIT_RETENTION_DAYS",
+        default_value_t = 90,
+        global = true
+    )]
+    pub audit_retention_days: u32,
+
     /// HTTP worker threads [default: one per core].
     #[arg(long, env = "PORTCULLIS_WORKERS", global = true)]
     pub workers: Option<usize>,
@@ -197,6 +239,14 @@ pub struct Settings {
     /// Log line format.
     #[arg(long, env = "PORTCULLIS_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text, global = true)]
     pub log_format: LogFormat,
+}
+
+/// An address or CIDR range.
+fn parse_network(raw: &str) -> Result<ipnet::IpNet, String> {
+    let raw = raw.trim();
+    raw.parse::<ipnet::IpNet>()
+        .or_else(|_| raw.parse::<std::net::IpAddr>().map(ipnet::IpNet::from))
+        .map_err(|_| format!("{raw:?} is not an IP address or CIDR range"))
 }
 
 /// How log lines are written.

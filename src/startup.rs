@@ -15,8 +15,10 @@ use base64::engine::general_purpose::STANDARD;
 use tracing_actix_web::TracingLogger;
 
 use crate::config::Settings;
+use crate::domain::audit::Auditor;
 use crate::domain::credentials::{CredentialService, LastUsed};
 use crate::domain::jwt::Keys;
+use crate::domain::throttle::{FailureThrottle, RateLimits};
 use crate::domain::tokens::{self, TokenService};
 use crate::http;
 use crate::secret::SecretHasher;
@@ -55,7 +57,10 @@ impl Application {
         let db = storage::connect(&settings.database_url).await?;
         storage::migrate(&db).await?;
         let session_key = load_session_key(&db).await?;
-        let tokens = build_tokens(&db, &settings).await?;
+        let auditor = Auditor::start(db.clone());
+        let tokens = build_tokens(&db, &settings)
+            .await?
+            .with_auditor(auditor.clone());
         spawn_key_reloader(db.clone(), tokens.clone());
         let clock = settings_clock.unwrap_or_default();
         let credentials = CredentialService::new(
@@ -63,7 +68,8 @@ impl Application {
             tokens.hasher().clone(),
             clock,
             LastUsed::default(),
-        );
+        )
+        .with_auditor(auditor.clone());
         spawn_last_used_writer(db.clone(), credentials.last_used().clone());
         if storage::users::count_users(&db).await? == 0 {
             tracing::warn!(
@@ -77,11 +83,17 @@ impl Application {
             .unwrap_or_else(|| std::thread::available_parallelism().map_or(2, usize::from));
         let https = settings.https();
         let idle = Duration::minutes(i64::from(settings.session_idle_minutes));
+        crate::domain::purge::spawn(db.clone(), i64::from(settings.audit_retention_days));
+        let throttle = FailureThrottle::new(settings.failure_limit, settings.failure_window_secs);
+        let rate_limits = RateLimits::new(settings.rate_limit_per_minute);
         let state = web::Data::new(AppState {
             db: db.clone(),
             settings: Arc::new(settings),
             tokens,
             credentials,
+            auditor,
+            throttle,
+            rate_limits,
             oauth_addons: http::oauth::endpoint::addons(),
         });
         let store = DbSessionStore::new(db.clone());
@@ -101,6 +113,7 @@ impl Application {
                 .app_data(state.clone())
                 .app_data(http::error::json_config())
                 .app_data(http::error::query_config())
+                .wrap(from_fn(http::api::caller::rate_headers))
                 .wrap(sessions)
                 .wrap(http::security_headers::default_headers(https))
                 .wrap(from_fn(http::request_id::scope))

@@ -6,7 +6,9 @@ use crate::config::Settings;
 use oxide_auth::frontends::simple::extensions::AddonList;
 
 use crate::domain::accounts::SignupPolicy;
+use crate::domain::audit::Auditor;
 use crate::domain::credentials::CredentialService;
+use crate::domain::throttle::{FailureThrottle, RateLimits};
 use crate::domain::tokens::TokenService;
 use crate::storage::Db;
 
@@ -20,6 +22,12 @@ pub struct AppState {
     pub tokens: TokenService,
     /// Long-lived credentials.
     pub credentials: CredentialService,
+    /// The audit log's queue.
+    pub auditor: Auditor,
+    /// Sign-in and token-endpoint failure throttle.
+    pub throttle: FailureThrottle,
+    /// Per-credential request limits.
+    pub rate_limits: RateLimits,
     /// oxide-auth extensions (PKCE), shared by every flow.
     pub oauth_addons: AddonList,
 }

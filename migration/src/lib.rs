@@ -11,6 +11,7 @@ mod m20261122_000001_create_foundation;
 mod m20261122_000002_create_oauth;
 mod m20261122_000003_create_credentials;
 mod m20261122_000004_add_system_credentials;
+mod m20261122_000005_create_audit_events;
 
 /// Applies every migration in order; called at server start and by `portcullis migrate`.
 pub struct Migrator;
@@ -23,6 +24,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261122_000002_create_oauth::Migration),
             Box::new(m20261122_000003_create_credentials::Migration),
             Box::new(m20261122_000004_add_system_credentials::Migration),
+            Box::new(m20261122_000005_create_audit_events::Migration),
         ]
     }
 }

@@ -82,3 +82,13 @@ pub async fn find_by_public_id(db: &Db, public_id: &str) -> Result<Option<User>>
 pub async fn find(db: &Db, id: &str) -> Result<Option<User>> {
     storage::users::find_user(db, id).await
 }
+
+/// The account with this email, if any (malformed emails have none).
+pub async fn find_by_email(db: &Db, email: &str) -> Result<Option<User>> {
+    match Email::parse(email) {
+        Ok(e) => Ok(storage::users::find_with_hash_by_email(db, &e)
+            .await?
+            .map(|(u, _)| u)),
+        Err(_) => Ok(None),
+    }
+}

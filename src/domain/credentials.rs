@@ -261,6 +261,7 @@ pub struct CredentialService {
     hasher: SecretHasher,
     clock: Clock,
     last_used: LastUsed,
+    auditor: Option<crate::domain::audit::Auditor>,
 }
 
 /// Parses an ISO-8601 (RFC 3339) time that must lie in the future.
@@ -324,6 +325,27 @@ impl CredentialService {
             hasher,
             clock,
             last_used,
+            auditor: None,
+        }
+    }
+
+    /// Records credential events in this audit log.
+    pub fn with_auditor(mut self, auditor: crate::domain::audit::Auditor) -> Self {
+        self.auditor = Some(auditor);
+        self
+    }
+
+    fn audit(&self, event_type: &str, c: &Credential, actor: Option<(&str, &str)>) {
+        if let Some(a) = &self.auditor {
+            let (kind, id) = actor.unwrap_or(("user", c.user_id.as_deref().unwrap_or_default()));
+            a.record(
+                crate::domain::audit::AuditEvent::here(event_type)
+                    .by(kind, id)
+                    .about(c.user_id.as_deref())
+                    .tenant(Some(&c.tenant_id))
+                    .target(format!("credential:{}", c.id))
+                    .detail(serde_json::json!({"kind": c.kind.as_str(), "name": c.name, "prefix": c.prefix})),
+            );
         }
     }
 
@@ -341,6 +363,7 @@ impl CredentialService {
         let secret = credential::generate(secret_kind);
         c.prefix = credential::display_prefix(&secret, secret_kind);
         storage::credentials::insert_credential(&self.db, &c, &self.hasher.hash(&secret)).await?;
+        self.audit("credential.created", &c, None);
         Ok(Issued {
             credential: c,
             secret: crate::secret::CredentialSecret::new(secret),
@@ -522,6 +545,19 @@ impl CredentialService {
         if n == 0 {
             return Err(AppError::NotFound(kind.label()));
         }
+        if let Some(a) = &self.auditor {
+            let target = id.map_or_else(
+                || format!("credential-kind:{}", kind.as_str()),
+                |id| format!("credential:{id}"),
+            );
+            a.record(
+                crate::domain::audit::AuditEvent::here("credential.revoked")
+                    .by_user(user_id)
+                    .tenant(tenant_id)
+                    .target(target)
+                    .detail(serde_json::json!({"kind": kind.as_str()})),
+            );
+        }
         Ok(())
     }
 
@@ -550,6 +586,9 @@ impl CredentialService {
             && !c.allowed_ips.iter().any(|n| n.contains(&ip))
         {
             return Err(Refusal::IpNotAllowed);
+        }
+        if c.last_used_at.is_none() && self.last_used.pending(&c.id).is_none() {
+            self.audit("credential.first_used", &c, Some(("credential", &c.id)));
         }
         self.last_used
             .touch(&c.id, now, ip.map(|i| i.to_string()).unwrap_or_default());

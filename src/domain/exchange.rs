@@ -21,6 +21,7 @@ pub fn token_for(
     c: &Credential,
     scope: Option<&ScopeSet>,
     ttl: Option<i64>,
+    grant: &str,
 ) -> Result<(String, AccessClaims)> {
     let allowed = c.scopes();
     let granted = match scope {
@@ -45,6 +46,7 @@ pub fn token_for(
             .map(|e| e.as_str().to_owned()),
         cid: Some(c.id.clone()),
         ttl,
+        grant,
         ..Mint::default()
     })
 }
@@ -57,9 +59,10 @@ pub async fn exchange(
     ip: Option<IpAddr>,
     scope: Option<&ScopeSet>,
     ttl: Option<i64>,
+    grant: &str,
 ) -> Result<Result<(String, AccessClaims), Refusal>> {
     match creds.verify(secret, ip).await {
-        Ok(c) => token_for(tokens, &c, scope, ttl).map(Ok),
+        Ok(c) => token_for(tokens, &c, scope, ttl, grant).map(Ok),
         Err(Refusal::Failed(e)) => Err(e),
         Err(r) => Ok(Err(r)),
     }
@@ -82,6 +85,7 @@ pub fn session_token(
         scope: &all,
         tid: Some(tenant_id.to_owned()),
         ttl: Some(3600),
+        grant: "session",
         ..Mint::default()
     })
 }

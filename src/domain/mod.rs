@@ -2,6 +2,7 @@
 //! functions, and these functions call `storage` for persistence.
 
 pub mod accounts;
+pub mod audit;
 pub mod client;
 pub mod consent;
 pub mod credential;
@@ -11,11 +12,13 @@ pub mod jwt;
 pub mod oauth;
 pub mod password;
 pub mod principal;
+pub mod purge;
 pub mod redirect_uri;
 pub mod return_to;
 pub mod roles;
 pub mod scope;
 pub mod system_credentials;
 pub mod tenant;
+pub mod throttle;
 pub mod tokens;
 pub mod user;

@@ -3,6 +3,9 @@
 //! grant, so they work at `/oauth/token` as well as `/api/v0/login`. Only the tenant's
 //! administrators manage them; the secret is returned only at creation.
 
+use serde_json::json;
+
+use crate::domain::audit::{AuditEvent, Auditor};
 use crate::domain::client::{Client, ClientKind, GrantType};
 use crate::domain::credential::{self, Kind};
 use crate::domain::principal::Principal;
@@ -45,6 +48,7 @@ fn validate_name(raw: &str) -> Result<String> {
 pub async fn create(
     db: &Db,
     hasher: &SecretHasher,
+    by: &Acting<'_>,
     tenant: &Tenant,
     name: &str,
     roles: Option<Vec<RoleAssignment>>,
@@ -68,6 +72,12 @@ pub async fn create(
         roles,
     };
     let client = storage::clients::insert_client(db, &client).await?;
+    record(
+        by,
+        "system_credential.created",
+        &client,
+        json!({"roles": client.roles, "full_access": client.roles.is_empty()}),
+    );
     Ok((client, secret))
 }
 
@@ -100,6 +110,7 @@ pub struct Updated {
 /// Seed 001's update: a new name if given; roles per `roles::apply_update`.
 pub async fn update(
     db: &Db,
+    by: &Acting<'_>,
     tenant: &Tenant,
     client_id: &str,
     name: Option<&str>,
@@ -119,6 +130,13 @@ pub async fn update(
     }
     client.name = name;
     client.roles = roles;
+    let detail = json!({
+        "roles": client.roles,
+        "full_access": client.roles.is_empty(),
+        "granted_full_access": granted_full_access,
+        "roles_context": context,
+    });
+    record(by, "system_credential.updated", &client, detail);
     Ok(Updated {
         client,
         granted_full_access,
@@ -126,8 +144,27 @@ pub async fn update(
 }
 
 /// Deletes one; it stops working at once, and so do the tokens it obtained.
-pub async fn delete(db: &Db, tenant: &Tenant, client_id: &str) -> Result<()> {
+pub async fn delete(db: &Db, by: &Acting<'_>, tenant: &Tenant, client_id: &str) -> Result<()> {
     let client = get(db, tenant, client_id).await?;
     storage::clients::delete_client(db, &client.id).await?;
+    record(by, "system_credential.deleted", &client, json!({}));
     Ok(())
+}
+
+/// Who acts on system credentials: the audit log's handle and the administrator's user id.
+pub struct Acting<'a> {
+    /// Where events go.
+    pub auditor: &'a Auditor,
+    /// The administrator.
+    pub user_id: &'a str,
+}
+
+fn record(by: &Acting<'_>, event_type: &str, client: &Client, detail: serde_json::Value) {
+    by.auditor.record(
+        AuditEvent::here(event_type)
+            .by("user", by.user_id)
+            .tenant(client.tenant_id.as_deref())
+            .target(format!("system_credential:{}", client.id))
+            .detail(detail),
+    );
 }

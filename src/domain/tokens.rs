@@ -70,6 +70,8 @@ pub struct Mint<'a> {
     pub ttl: Option<i64>,
     /// Roles of a system credential (empty: full access).
     pub roles: Option<Vec<crate::domain::roles::RoleClaim>>,
+    /// The grant that issued it, for the audit log (empty: not recorded).
+    pub grant: &'a str,
 }
 
 /// Everything needed to mint and check tokens; cheap to clone.
@@ -81,6 +83,7 @@ pub struct TokenService {
     issuer: String,
     access_ttl: i64,
     refresh_ttl: i64,
+    auditor: Option<crate::domain::audit::Auditor>,
 }
 
 /// What introspection (RFC 7662) reports about an active token.
@@ -134,6 +137,19 @@ impl TokenService {
             issuer,
             access_ttl,
             refresh_ttl,
+            auditor: None,
+        }
+    }
+
+    /// Records security events (issuance, replays, reuse) in this audit log.
+    pub fn with_auditor(mut self, auditor: crate::domain::audit::Auditor) -> Self {
+        self.auditor = Some(auditor);
+        self
+    }
+
+    fn audit(&self, event: crate::domain::audit::AuditEvent) {
+        if let Some(a) = &self.auditor {
+            a.record(event);
         }
     }
 
@@ -206,7 +222,23 @@ impl TokenService {
             full_access: m.roles.as_ref().map(Vec::is_empty),
             roles: m.roles,
         };
-        Ok((self.keys.current().sign(&claims)?, claims))
+        let token = self.keys.current().sign(&claims)?;
+        if !m.grant.is_empty() {
+            let user = User::id_from_public(&claims.sub);
+            let actor = claims
+                .cid
+                .as_deref()
+                .map_or(("client", claims.client_id.as_str()), |c| ("credential", c));
+            self.audit(
+                crate::domain::audit::AuditEvent::here("token.issued")
+                    .by(actor.0, actor.1)
+                    .about(user.as_deref())
+                    .tenant(claims.tid.as_deref())
+                    .target(format!("token:{}", claims.jti))
+                    .detail(serde_json::json!({"grant_type": m.grant, "client_id": claims.client_id, "scope": claims.scope})),
+            );
+        }
+        Ok((token, claims))
     }
 
     /// Stores a new authorization code and returns it.
@@ -224,8 +256,19 @@ impl TokenService {
         match storage::tokens::consume_code(&self.db, &self.hasher.hash(code)).await? {
             CodeOutcome::Redeemed(rec) if rec.expires_at > now() => Ok(Some(rec)),
             CodeOutcome::Redeemed(_) | CodeOutcome::Unknown => Ok(None),
-            CodeOutcome::Replayed => {
+            CodeOutcome::Replayed {
+                family_id,
+                client_id,
+                user_id,
+            } => {
                 tracing::warn!("authorization code replayed: its token family was revoked");
+                self.audit(
+                    crate::domain::audit::AuditEvent::here("token.code_replayed")
+                        .by("client", &client_id)
+                        .about(Some(&user_id))
+                        .target(format!("family:{family_id}"))
+                        .failed(),
+                );
                 Ok(None)
             }
         }
@@ -261,7 +304,7 @@ impl TokenService {
             return Ok(None);
         };
         if rec.rotated {
-            self.reuse_detected(&rec.family_id).await?;
+            self.reuse_detected(&rec).await?;
             return Ok(None);
         }
         Ok((!rec.family_revoked && rec.expires_at > now()).then_some(rec))
@@ -274,16 +317,24 @@ impl TokenService {
             return Ok(None);
         };
         if !storage::tokens::rotate_refresh(&self.db, &hash).await? {
-            self.reuse_detected(&rec.family_id).await?;
+            self.reuse_detected(&rec).await?;
             return Ok(None);
         }
         Ok(Some(rec))
     }
 
-    async fn reuse_detected(&self, family_id: &str) -> Result<()> {
+    async fn reuse_detected(&self, rec: &RefreshRecord) -> Result<()> {
+        let family_id = rec.family_id.as_str();
         tracing::warn!(
             family_id,
             "refresh token reused: its token family was revoked"
+        );
+        self.audit(
+            crate::domain::audit::AuditEvent::here("token.refresh_reuse_detected")
+                .by("client", &rec.client_id)
+                .about(Some(&rec.user_id))
+                .target(format!("family:{family_id}"))
+                .failed(),
         );
         storage::tokens::revoke_family(&self.db, family_id).await
     }

@@ -146,6 +146,7 @@ pub struct ApiError {
     code: &'static str,
     message: String,
     field: Option<&'static str>,
+    headers: Vec<(&'static str, String)>,
 }
 
 impl ApiError {
@@ -156,7 +157,21 @@ impl ApiError {
             code,
             message: message.into(),
             field: None,
+            headers: Vec::new(),
         }
+    }
+
+    /// Adds the rate-limit headers (and `Retry-After` when refused).
+    pub fn with_rate(mut self, rate: crate::domain::throttle::RateState) -> Self {
+        self.headers
+            .extend(crate::http::api::caller::rate_header_values(&rate));
+        self
+    }
+
+    /// Adds `Retry-After`.
+    pub fn retry_after(mut self, secs: i64) -> Self {
+        self.headers.push(("retry-after", secs.to_string()));
+        self
     }
 }
 
@@ -179,6 +194,7 @@ impl From<AppError> for ApiError {
             code,
             message: err.to_string(),
             field,
+            headers: Vec::new(),
         }
     }
 }
@@ -206,9 +222,12 @@ impl ResponseError for ApiError {
         if let Some(id) = request_id::current() {
             error["request_id"] = json!(id);
         }
-        HttpResponse::build(self.status)
-            .insert_header((header::CACHE_CONTROL, "no-store"))
-            .json(json!({ "error": error }))
+        let mut res = HttpResponse::build(self.status);
+        res.insert_header((header::CACHE_CONTROL, "no-store"));
+        for (name, value) in &self.headers {
+            res.insert_header((*name, value.as_str()));
+        }
+        res.json(json!({ "error": error }))
     }
 }
 

@@ -7,6 +7,7 @@ pub mod auth;
 pub mod csrf;
 pub mod error;
 pub mod health;
+pub mod meta;
 pub mod oauth;
 pub mod pages;
 pub mod request_id;

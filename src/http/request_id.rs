@@ -28,7 +28,13 @@ pub async fn scope(
         .get::<RequestId>()
         .map(ToString::to_string)
         .unwrap_or_else(|| uuid::Uuid::now_v7().to_string());
-    let mut res = REQUEST_ID.scope(id.clone(), next.call(req)).await?;
+    let meta = crate::http::meta::meta(req.request());
+    let mut res = REQUEST_ID
+        .scope(
+            id.clone(),
+            crate::domain::audit::with_meta(meta, next.call(req)),
+        )
+        .await?;
     if let Ok(value) = HeaderValue::from_str(&id) {
         res.headers_mut()
             .insert(HeaderName::from_static("x-request-id"), value);

@@ -1,12 +1,14 @@
 //! Persistence: the only module that speaks sea-orm. Repositories take a `&Db`, return domain
 //! types and map `DbErr` to `AppError` (a unique violation becomes `Conflict`).
 
+pub mod audit;
 pub mod clients;
 pub mod consents;
 pub mod credentials;
 mod entity;
 pub mod keys;
 pub mod oauth;
+pub mod purge;
 pub mod secrets;
 pub mod sessions;
 pub mod tenants;

@@ -206,6 +206,11 @@ impl Issuer for TokenIssuer {
                 gid: family.clone(),
                 tid: self.client.tenant_id.clone(),
                 roles: system.then(|| self.client.roles.iter().map(RoleClaim::from).collect()),
+                grant: if family.is_some() {
+                    "authorization_code"
+                } else {
+                    "client_credentials"
+                },
                 ..Mint::default()
             })
             .map_err(log)?;
@@ -238,12 +243,14 @@ impl Issuer for TokenIssuer {
         // (RFC 6749 §6).
         let (token, _) = self
             .tokens
-            .mint(
-                &rec.user_id,
-                &rec.client_id,
-                &grant.scope.to_string(),
-                Some(rec.family_id.clone()),
-            )
+            .mint_with(Mint {
+                owner_id: &rec.user_id,
+                client_id: &rec.client_id,
+                scope: &grant.scope.to_string(),
+                gid: Some(rec.family_id.clone()),
+                grant: "refresh_token",
+                ..Mint::default()
+            })
             .map_err(log)?;
         let refresh = self
             .tokens

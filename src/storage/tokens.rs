@@ -52,7 +52,14 @@ pub enum CodeOutcome {
     /// First use: the code is now spent.
     Redeemed(CodeRecord),
     /// Already spent: a replay. Its family has been revoked.
-    Replayed,
+    Replayed {
+        /// The revoked family.
+        family_id: String,
+        /// The code's client.
+        client_id: String,
+        /// The code's user.
+        user_id: String,
+    },
     /// No such code.
     Unknown,
 }
@@ -86,7 +93,11 @@ pub async fn consume_code(db: &Db, code_hash: &str) -> Result<CodeOutcome> {
         }));
     }
     revoke_family(db, &family_id).await?;
-    Ok(CodeOutcome::Replayed)
+    Ok(CodeOutcome::Replayed {
+        family_id,
+        client_id: row.client_id,
+        user_id: row.user_id,
+    })
 }
 
 /// Revokes a family: its refresh tokens stop working and its access tokens stop introspecting.

@@ -4,6 +4,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod admin_pages;
+mod audit;
 mod browser;
 mod cli;
 mod credential_pages;

@@ -12,6 +12,7 @@ use actix_web::{FromRequest, HttpRequest, dev::Payload, web};
 use crate::domain::credential;
 use crate::domain::credentials::Refusal;
 use crate::domain::principal::Principal;
+use crate::domain::throttle::RateState;
 use crate::domain::tokens::BearerError;
 use crate::http::error::ApiError;
 use crate::state::AppState;
@@ -33,9 +34,9 @@ pub fn bearer_value(req: &HttpRequest) -> Option<String> {
         .then(|| token.trim().to_owned())
 }
 
-/// The caller's IP address.
+/// The caller's IP address (see `http::meta`).
 pub fn client_ip(req: &HttpRequest) -> Option<IpAddr> {
-    req.peer_addr().map(|a| a.ip())
+    crate::http::meta::client_ip(req)
 }
 
 /// The REST answer for a refused credential.
@@ -109,6 +110,7 @@ impl FromRequest for Caller {
         let state = req.app_data::<web::Data<AppState>>().cloned();
         let token = bearer_value(req);
         let ip = client_ip(req);
+        let req_ext = RateSlot(req.clone());
         Box::pin(async move {
             let state = state.ok_or_else(|| {
                 ApiError::from(crate::error::AppError::internal(anyhow::anyhow!(
@@ -123,7 +125,74 @@ impl FromRequest for Caller {
                 )
             })?;
             let principal = authenticate(&state, &token, ip).await?;
+            let key = principal
+                .credential_id
+                .clone()
+                .or_else(|| {
+                    principal
+                        .client_id
+                        .clone()
+                        .filter(|_| principal.user_id.is_none())
+                })
+                .or_else(|| principal.user_id.clone())
+                .unwrap_or_default();
+            let rate = state
+                .rate_limits
+                .check(&key, state.credentials.clock().now());
+            if let Some(wait) = rate.retry_after {
+                return Err(ApiError::new(
+                    StatusCode::TOO_MANY_REQUESTS,
+                    "rate_limited",
+                    format!("Too many requests: try again in {wait} s"),
+                )
+                .with_rate(rate));
+            }
+            req_ext.insert(rate);
             Ok(Caller { principal, ip })
         })
     }
+}
+
+/// Leaves the rate-limit state on the request for `rate_headers` to report.
+struct RateSlot(HttpRequest);
+
+impl RateSlot {
+    fn insert(&self, rate: RateState) {
+        use actix_web::HttpMessage;
+        self.0.extensions_mut().insert(rate);
+    }
+}
+
+/// Middleware: adds `X-RateLimit-*` to responses whose request was rate-checked.
+pub async fn rate_headers(
+    req: actix_web::dev::ServiceRequest,
+    next: actix_web::middleware::Next<impl actix_web::body::MessageBody>,
+) -> Result<actix_web::dev::ServiceResponse<impl actix_web::body::MessageBody>, actix_web::Error> {
+    use actix_web::HttpMessage;
+    // Read the state from the response's request: cloning the request before the inner services
+    // run would stop the router from taking it apart.
+    let mut res = next.call(req).await?;
+    let rate = res.request().extensions().get::<RateState>().copied();
+    if let Some(rate) = rate {
+        for (name, value) in rate_header_values(&rate) {
+            if let Ok(v) = actix_web::http::header::HeaderValue::from_str(&value) {
+                res.headers_mut()
+                    .insert(actix_web::http::header::HeaderName::from_static(name), v);
+            }
+        }
+    }
+    Ok(res)
+}
+
+/// The `X-RateLimit-*` (and, when refused, `Retry-After`) headers of a state.
+pub fn rate_header_values(rate: &RateState) -> Vec<(&'static str, String)> {
+    let mut h = vec![
+        ("x-ratelimit-limit", rate.limit.to_string()),
+        ("x-ratelimit-remaining", rate.remaining.to_string()),
+        ("x-ratelimit-reset", rate.reset.to_string()),
+    ];
+    if let Some(wait) = rate.retry_after {
+        h.push(("retry-after", wait.to_string()));
+    }
+    h
 }

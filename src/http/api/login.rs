@@ -72,6 +72,7 @@ pub async fn login_v0_post(
             client_ip(&req),
             None,
             Some(ttl),
+            "personal_token",
         )
         .await?
         .map_err(refusal_error)?
@@ -104,7 +105,8 @@ fn require_client_credentials_grant(body: &[u8]) -> Result<(), ApiError> {
 
 /// Exchange your email and account secret key for a 7-day bearer token.
 #[utoipa::path(post, path = "/auth/token", tag = "Login", request_body = SecretKeyLogin,
-    responses((status = 200, body = AuthTokenResponse), (status = 401, body = ErrorBody)))]
+    responses((status = 200, body = AuthTokenResponse), (status = 401, body = ErrorBody), (status = 422, body = ErrorBody),
+        (status = 400, description = "The body is not valid JSON", body = ErrorBody), (status = 415, description = "The body is not `application/json`", body = ErrorBody)))]
 pub async fn auth_token_post(
     req: HttpRequest,
     body: web::Json<SecretKeyLogin>,
@@ -122,7 +124,13 @@ pub async fn auth_token_post(
             Refusal::Failed(e) => ApiError::from(e),
             _ => unauthenticated("Invalid email or secret key"),
         })?;
-    let (token, _) = exchange::token_for(&state.tokens, &c, None, Some(SECRET_KEY_TOKEN_TTL))?;
+    let (token, _) = exchange::token_for(
+        &state.tokens,
+        &c,
+        None,
+        Some(SECRET_KEY_TOKEN_TTL),
+        "secret_key",
+    )?;
     Ok(HttpResponse::Ok()
         .insert_header(("cache-control", "no-store"))
         .json(AuthTokenResponse { token }))

@@ -1,6 +1,7 @@
 //! The REST API (`/v1`, `/api`, and the seed-shaped `/auth`, `/user` routes): JSON in, JSON
 //! out, errors in the house shape `{"error":{"code","message","status"}}`.
 
+pub mod audit;
 pub mod caller;
 pub mod credentials;
 pub mod login;
@@ -64,6 +65,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             "/api/v1/auth-management/clients/{client_id}",
             web::delete().to(system_credentials::delete),
         )
+        .route("/api/v1/audit-events", web::get().to(audit::list_get))
         .route("/api/v0/login", web::post().to(login::login_v0_post))
         .route("/auth/token", web::post().to(login::auth_token_post))
         .route(

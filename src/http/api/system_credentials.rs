@@ -97,7 +97,8 @@ pub struct SystemCredentialUpdate {
 
 /// Create a system credential.
 #[utoipa::path(post, path = "/api/v1/auth-management/clients", tag = "System credentials", request_body = NewSystemCredential,
-    responses((status = 201, body = SystemCredentialCreated), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 422, body = ErrorBody)),
+    responses((status = 201, body = SystemCredentialCreated), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 422, body = ErrorBody),
+        (status = 400, description = "The body is not valid JSON", body = ErrorBody), (status = 415, description = "The body is not `application/json`", body = ErrorBody)),
     security(("bearer" = [])))]
 pub async fn create_post(
     caller: Caller,
@@ -106,9 +107,14 @@ pub async fn create_post(
 ) -> Result<HttpResponse, ApiError> {
     let (user, tenant) = sc::admin_tenant(&state.db, &caller.principal).await?;
     let body = body.into_inner();
+    let by = sc::Acting {
+        auditor: &state.auditor,
+        user_id: &user.id,
+    };
     let (client, secret) = sc::create(
         &state.db,
         state.tokens.hasher(),
+        &by,
         &tenant,
         &body.name,
         body.roles,
@@ -157,7 +163,7 @@ pub async fn one_get(
 #[utoipa::path(put, path = "/api/v1/auth-management/clients/{client_id}", tag = "System credentials",
     params(("client_id" = String, Path)), request_body = SystemCredentialUpdate,
     responses((status = 200, body = SystemCredentialUpdated), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
-        (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)),
+        (status = 404, body = ErrorBody), (status = 422, body = ErrorBody), (status = 400, description = "The body is not valid JSON", body = ErrorBody), (status = 415, description = "The body is not `application/json`", body = ErrorBody)),
     security(("bearer" = [])))]
 pub async fn update_put(
     caller: Caller,
@@ -167,8 +173,13 @@ pub async fn update_put(
 ) -> Result<HttpResponse, ApiError> {
     let (user, tenant) = sc::admin_tenant(&state.db, &caller.principal).await?;
     let b = body.into_inner();
+    let by = sc::Acting {
+        auditor: &state.auditor,
+        user_id: &user.id,
+    };
     let updated = sc::update(
         &state.db,
+        &by,
         &tenant,
         &id,
         b.name.as_deref(),
@@ -198,7 +209,16 @@ pub async fn delete(
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
     let (user, tenant) = sc::admin_tenant(&state.db, &caller.principal).await?;
-    sc::delete(&state.db, &tenant, &id).await?;
+    sc::delete(
+        &state.db,
+        &sc::Acting {
+            auditor: &state.auditor,
+            user_id: &user.id,
+        },
+        &tenant,
+        &id,
+    )
+    .await?;
     tracing::info!(client_id = %id, user_id = %user.id, "system credential deleted");
     Ok(HttpResponse::NoContent().finish())
 }

@@ -15,6 +15,7 @@ use url::Url;
 
 use super::client_auth::param;
 use super::endpoint::{Decision, FlowEndpoint};
+use crate::domain::audit::AuditEvent;
 use crate::domain::consent;
 use crate::domain::oauth::{self, AuthorizeParams, Rejection, ValidAuthorize};
 use crate::domain::scope;
@@ -158,7 +159,19 @@ pub async fn authorize_post(
         Ok(v) => v,
         Err(r) => return rejected(r),
     };
-    let decision = if param(&req, "decision").as_deref() == Some("allow") {
+    let allowed = param(&req, "decision").as_deref() == Some("allow");
+    let event = AuditEvent::here(if allowed {
+        "consent.granted"
+    } else {
+        "consent.denied"
+    })
+    .by_user(&user.id)
+    .target(format!("client:{}", valid.client.id))
+    .detail(serde_json::json!({"scope": valid.scopes.to_string()}));
+    state
+        .auditor
+        .record(if allowed { event } else { event.failed() });
+    let decision = if allowed {
         consent::grant(&state.db, &user.id, &valid.client.id, &valid.scopes).await?;
         Decision::Allow(user.id.clone())
     } else {

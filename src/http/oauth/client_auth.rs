@@ -90,6 +90,11 @@ pub async fn authenticate(
     }
 }
 
+/// The client id a request presents (Basic or body), unverified: the throttle's key.
+pub fn presented_id(req: &OAuthRequest) -> Option<String> {
+    presented(req).ok().flatten().map(|p| p.id)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -16,6 +16,7 @@ pub struct OAuthError {
     error: &'static str,
     description: Option<String>,
     basic_challenge: bool,
+    retry_after: Option<i64>,
 }
 
 impl OAuthError {
@@ -26,6 +27,7 @@ impl OAuthError {
             error,
             description: Some(description.into()),
             basic_challenge: false,
+            retry_after: None,
         }
     }
 
@@ -37,7 +39,24 @@ impl OAuthError {
             error: "invalid_client",
             description: Some("Client authentication failed.".into()),
             basic_challenge: basic,
+            retry_after: None,
         }
+    }
+
+    /// 429 with `Retry-After`: too many recent failures from this address for this client.
+    pub fn throttled(wait: i64) -> Self {
+        Self {
+            status: StatusCode::TOO_MANY_REQUESTS,
+            error: "slow_down",
+            description: Some(format!("Too many failed requests; try again in {wait} s.")),
+            basic_challenge: false,
+            retry_after: Some(wait),
+        }
+    }
+
+    /// The RFC 6749 error code.
+    pub fn code(&self) -> &'static str {
+        self.error
     }
 
     /// 500 `server_error`, details only in the log.
@@ -53,6 +72,7 @@ impl OAuthError {
             error: "server_error",
             description: None,
             basic_challenge: false,
+            retry_after: None,
         }
     }
 }
@@ -78,6 +98,9 @@ impl ResponseError for OAuthError {
         let mut res = HttpResponse::build(self.status);
         res.insert_header((CACHE_CONTROL, "no-store"))
             .insert_header((PRAGMA, "no-cache"));
+        if let Some(wait) = self.retry_after {
+            res.insert_header((actix_web::http::header::RETRY_AFTER, wait.to_string()));
+        }
         if self.basic_challenge {
             res.insert_header((
                 WWW_AUTHENTICATE,

@@ -13,7 +13,9 @@ use serde::{Deserialize, Serialize};
 use super::client_auth::{self, param};
 use super::endpoint::{Decision, FlowEndpoint};
 use super::error::OAuthError;
+use crate::domain::audit::AuditEvent;
 use crate::domain::client::GrantType;
+use crate::domain::throttle;
 use crate::state::AppState;
 
 /// RFC 6749 §5.1 successful response.
@@ -51,11 +53,43 @@ struct OxideBody {
     description: Option<String>,
 }
 
-/// `POST /oauth/token`
+/// `POST /oauth/token`: throttled per source address and client after repeated failures
+/// (bad client credentials, bad grants); successful requests never count.
 pub async fn token_post(
     http: HttpRequest,
     req: Result<OAuthRequest, WebError>,
     state: web::Data<AppState>,
+) -> Result<HttpResponse, OAuthError> {
+    let presented = req
+        .as_ref()
+        .ok()
+        .and_then(client_auth::presented_id)
+        .unwrap_or_default();
+    let key = throttle::key(crate::http::meta::client_ip(&http), &presented);
+    let now = time::OffsetDateTime::now_utc().unix_timestamp();
+    state
+        .throttle
+        .check(&key, now)
+        .map_err(OAuthError::throttled)?;
+    let result = token_inner(&http, req, &state).await;
+    if let Err(e) = &result
+        && matches!(e.code(), "invalid_client" | "invalid_grant")
+    {
+        state.throttle.fail(&key, now);
+        state.auditor.record(
+            AuditEvent::here("token.failure")
+                .by("client", &presented)
+                .failed()
+                .detail(serde_json::json!({"error": e.code()})),
+        );
+    }
+    result
+}
+
+async fn token_inner(
+    http: &HttpRequest,
+    req: Result<OAuthRequest, WebError>,
+    state: &AppState,
 ) -> Result<HttpResponse, OAuthError> {
     let req = req.map_err(|_| {
         OAuthError::bad(
@@ -72,7 +106,7 @@ pub async fn token_post(
     let grant_type = param(&req, "grant_type")
         .ok_or_else(|| OAuthError::bad("invalid_request", "grant_type is required."))?;
     if grant_type == TOKEN_EXCHANGE {
-        return token_exchange(&http, &req, &state).await;
+        return token_exchange(http, &req, state).await;
     }
     let grant = GrantType::parse(&grant_type).ok_or_else(|| {
         OAuthError::bad(
@@ -80,7 +114,7 @@ pub async fn token_post(
             format!("Unsupported grant_type: {grant_type}"),
         )
     })?;
-    let (client, _) = client_auth::authenticate(&state, &req).await?;
+    let (client, _) = client_auth::authenticate(state, &req).await?;
     if !client.allows(grant) || (grant == GrantType::ClientCredentials && client.is_public) {
         return Err(OAuthError::bad(
             "unauthorized_client",
@@ -91,14 +125,14 @@ pub async fn token_post(
         GrantType::AuthorizationCode => {
             require(&req, "code")?;
             require(&req, "redirect_uri")?;
-            let ep = FlowEndpoint::new(&state, client, Decision::Deny);
+            let ep = FlowEndpoint::new(state, client, Decision::Deny);
             let mut flow = AccessTokenFlow::prepare(ep).map_err(flow_error)?;
             flow.allow_credentials_in_body(true);
             flow.execute(req).await
         }
         GrantType::RefreshToken => {
             require(&req, "refresh_token")?;
-            let ep = FlowEndpoint::new(&state, client, Decision::Deny);
+            let ep = FlowEndpoint::new(state, client, Decision::Deny);
             let refused = ep.refused_flag();
             let result = RefreshFlow::prepare(ep)
                 .map_err(flow_error)?
@@ -124,14 +158,14 @@ pub async fn token_post(
                     ));
                 }
             }
-            let ep = FlowEndpoint::new(&state, client, Decision::ClientItself);
+            let ep = FlowEndpoint::new(state, client, Decision::ClientItself);
             let mut flow = ClientCredentialsFlow::prepare(ep).map_err(flow_error)?;
             flow.allow_credentials_in_body(true);
             flow.execute(req).await
         }
     };
     finish(
-        &http,
+        http,
         result.map_err(flow_error)?,
         grant,
         state.tokens.access_ttl(),
@@ -187,6 +221,7 @@ async fn token_exchange(
         ip,
         scope.as_ref(),
         None,
+        "token_exchange",
     )
     .await;
     let (token, claims) = match outcome {

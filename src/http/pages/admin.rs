@@ -6,8 +6,10 @@ use actix_web::http::header::LOCATION;
 use actix_web::{HttpResponse, web};
 use askama::Template;
 use serde::Deserialize;
+use serde_json::json;
 
 use super::auth::html;
+use crate::domain::audit::AuditEvent;
 use crate::domain::client::Client;
 use crate::domain::roles::RoleAssignment;
 use crate::domain::system_credentials as sc;
@@ -41,7 +43,12 @@ pub async fn switch_post(
     current: CurrentUser,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, PageError> {
-    tenant::switch(&state.db, &current.user, &f.tenant_id).await?;
+    let t = tenant::switch(&state.db, &current.user, &f.tenant_id).await?;
+    state.auditor.record(
+        AuditEvent::here("tenant.switched")
+            .by_user(&current.user.id)
+            .tenant(Some(&t.id)),
+    );
     Ok(see_other("/settings/credentials"))
 }
 
@@ -125,7 +132,15 @@ pub async fn tenant_create_post(
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, PageError> {
     match tenant::create(&state.db, &current.user, &f.name).await {
-        Ok(t) => Ok(see_other(&format!("/admin/tenants/{}", t.id))),
+        Ok(t) => {
+            state.auditor.record(
+                AuditEvent::here("tenant.created")
+                    .by_user(&current.user.id)
+                    .tenant(Some(&t.id))
+                    .detail(json!({"name": t.name})),
+            );
+            Ok(see_other(&format!("/admin/tenants/{}", t.id)))
+        }
         Err(AppError::Validation { message, .. }) => {
             let page = tenants_page(&state, current, None, Some(message)).await?;
             Ok(html(StatusCode::UNPROCESSABLE_ENTITY, &page)?)
@@ -152,7 +167,17 @@ pub async fn member_add_post(
 ) -> Result<HttpResponse, PageError> {
     let t = tenant::administered(&state.db, &current.user, &id).await?;
     match tenant::add_member(&state.db, &t, &f.email, &f.role).await {
-        Ok(_) => Ok(see_other(&format!("/admin/tenants/{}", t.id))),
+        Ok(member) => {
+            state.auditor.record(
+                AuditEvent::here("tenant.member_added")
+                    .by("user", &current.user.id)
+                    .about(Some(&member.id))
+                    .tenant(Some(&t.id))
+                    .target(format!("user:{}", member.id))
+                    .detail(json!({"role": f.role})),
+            );
+            Ok(see_other(&format!("/admin/tenants/{}", t.id)))
+        }
         Err(AppError::Validation { message, .. } | AppError::Conflict(message)) => {
             let page = tenants_page(&state, current, Some(&t.id), Some(message)).await?;
             Ok(html(StatusCode::UNPROCESSABLE_ENTITY, &page)?)
@@ -171,7 +196,16 @@ pub async fn member_remove_post(
     let (id, user_id) = path.into_inner();
     let t = tenant::administered(&state.db, &current.user, &id).await?;
     match tenant::remove_member(&state.db, &t, &user_id).await {
-        Ok(()) => Ok(see_other(&format!("/admin/tenants/{}", t.id))),
+        Ok(()) => {
+            state.auditor.record(
+                AuditEvent::here("tenant.member_removed")
+                    .by("user", &current.user.id)
+                    .about(Some(&user_id))
+                    .tenant(Some(&t.id))
+                    .target(format!("user:{user_id}")),
+            );
+            Ok(see_other(&format!("/admin/tenants/{}", t.id)))
+        }
         Err(AppError::Conflict(message)) => {
             let page = tenants_page(&state, current, Some(&t.id), Some(message)).await?;
             Ok(html(StatusCode::CONFLICT, &page)?)
@@ -314,6 +348,10 @@ pub async fn system_create_post(
             sc::create(
                 &state.db,
                 state.tokens.hasher(),
+                &sc::Acting {
+                    auditor: &state.auditor,
+                    user_id: &current.user.id,
+                },
                 &tenant,
                 &f.name,
                 Some(roles),
@@ -350,7 +388,22 @@ pub async fn system_update_post(
     sc::require_admin(&state.db, &current.user, &tenant).await?;
     let context = Some(f.roles_context.trim()).filter(|c| !c.is_empty());
     let updated = match roles_from_text(&f.roles) {
-        Ok(roles) => sc::update(&state.db, &tenant, &id, Some(&f.name), Some(roles), context).await,
+        Ok(roles) => {
+            let by = sc::Acting {
+                auditor: &state.auditor,
+                user_id: &current.user.id,
+            };
+            sc::update(
+                &state.db,
+                &by,
+                &tenant,
+                &id,
+                Some(&f.name),
+                Some(roles),
+                context,
+            )
+            .await
+        }
         Err(e) => Err(e),
     };
     match updated {
@@ -379,7 +432,16 @@ pub async fn system_delete_post(
 ) -> Result<HttpResponse, PageError> {
     let tenant = tenant::active(&state.db, &current.user).await?;
     sc::require_admin(&state.db, &current.user, &tenant).await?;
-    sc::delete(&state.db, &tenant, &id).await?;
+    sc::delete(
+        &state.db,
+        &sc::Acting {
+            auditor: &state.auditor,
+            user_id: &current.user.id,
+        },
+        &tenant,
+        &id,
+    )
+    .await?;
     tracing::info!(client_id = %id, user_id = %current.user.id, "system credential deleted");
     Ok(see_other("/admin/system-credentials"))
 }

@@ -8,7 +8,9 @@ use askama_web::WebTemplate;
 use serde::Deserialize;
 
 use crate::domain::accounts::{self, NewAccount, SignupPolicy};
+use crate::domain::audit::AuditEvent;
 use crate::domain::return_to::safe_return_path;
+use crate::domain::throttle;
 use crate::error::AppError;
 use crate::http::auth::{self, Layout, MaybeUser};
 use crate::http::csrf::CsrfForm;
@@ -16,6 +18,7 @@ use crate::http::error::PageError;
 use crate::secret::Password;
 use crate::state::AppState;
 use crate::storage;
+use serde_json::json;
 
 /// `templates/signin.html`.
 #[derive(Template, WebTemplate)]
@@ -103,18 +106,42 @@ pub struct SignInForm {
     return_to: String,
 }
 
-/// `POST /signin`
+/// `POST /signin`: throttled per source address and account after repeated failures.
 pub async fn signin_post(
     CsrfForm(form): CsrfForm<SignInForm>,
     MaybeUser(layout): MaybeUser,
     session: Session,
+    req: actix_web::HttpRequest,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, PageError> {
     let return_to = keep_return_to(Some(&form.return_to));
+    let ip = crate::http::meta::client_ip(&req);
+    let key = throttle::key(ip, form.email.trim());
+    let now = time::OffsetDateTime::now_utc().unix_timestamp();
+    if let Err(wait) = state.throttle.check(&key, now) {
+        state.auditor.record(
+            AuditEvent::here("signin.throttled")
+                .failed()
+                .detail(json!({"email": form.email.trim()})),
+        );
+        let message = format!(
+            "Too many failed attempts. Try again in {} minute(s).",
+            (wait + 59) / 60
+        );
+        let page = signin_page(&state, layout, form.email, return_to, Some(message)).await?;
+        let mut res = html(StatusCode::TOO_MANY_REQUESTS, &page)?;
+        if let Ok(v) = actix_web::http::header::HeaderValue::from_str(&wait.to_string()) {
+            res.headers_mut().insert(header::RETRY_AFTER, v);
+        }
+        return Ok(res);
+    }
     match accounts::sign_in(&state.db, &form.email, form.password).await {
         Ok(user) => {
             auth::start(&session, &user)?;
             tracing::info!(user_id = %user.id, "signed in");
+            state
+                .auditor
+                .record(AuditEvent::here("signin.success").by_user(&user.id));
             Ok(see_other(if return_to.is_empty() {
                 "/account"
             } else {
@@ -123,6 +150,16 @@ pub async fn signin_post(
         }
         Err(AppError::Unauthenticated(message)) => {
             tracing::info!("sign-in failed");
+            state.throttle.fail(&key, now);
+            let subject = accounts::find_by_email(&state.db, &form.email)
+                .await?
+                .map(|u| u.id);
+            state.auditor.record(
+                AuditEvent::here("signin.failure")
+                    .about(subject.as_deref())
+                    .failed()
+                    .detail(json!({"email": form.email.trim()})),
+            );
             let page = signin_page(&state, layout, form.email, return_to, Some(message)).await?;
             Ok(html(StatusCode::UNAUTHORIZED, &page)?)
         }
@@ -179,6 +216,11 @@ pub async fn signup_post(
         Ok(user) => {
             auth::start(&session, &user)?;
             tracing::info!(user_id = %user.id, admin = user.is_admin, "account created");
+            state.auditor.record(
+                AuditEvent::here("account.created")
+                    .by_user(&user.id)
+                    .detail(json!({"admin": user.is_admin})),
+            );
             Ok(see_other("/account"))
         }
         Err(err @ (AppError::Validation { .. } | AppError::Conflict(_))) => {
@@ -206,7 +248,17 @@ pub async fn signup_post(
 pub struct EmptyForm {}
 
 /// `POST /signout`
-pub async fn signout_post(_: CsrfForm<EmptyForm>, session: Session) -> HttpResponse {
+pub async fn signout_post(
+    _: CsrfForm<EmptyForm>,
+    MaybeUser(layout): MaybeUser,
+    session: Session,
+    state: web::Data<AppState>,
+) -> HttpResponse {
+    if let Some(user) = &layout.user {
+        state
+            .auditor
+            .record(AuditEvent::here("signout").by_user(&user.id));
+    }
     session.purge();
     see_other("/signin")
 }

@@ -30,6 +30,7 @@ pub struct Row {
     last_used: String,
     expires: String,
     expires_soon: bool,
+    usage: String,
 }
 
 /// `templates/credentials.html`.
@@ -62,7 +63,7 @@ fn when(at: Option<i64>) -> String {
         .unwrap_or_else(|| "never".into())
 }
 
-fn row(c: &Credential, now: i64) -> Row {
+fn row(c: &Credential, now: i64, limits: &crate::domain::throttle::RateLimits) -> Row {
     let expiry = c.effective_expiry(None);
     let detail = match c.kind {
         CredentialKind::ApiKey => {
@@ -92,6 +93,13 @@ fn row(c: &Credential, now: i64) -> Row {
         },
         expires: expiry.map_or_else(|| "no expiry".into(), |e| when(Some(e))),
         expires_soon: expiry.is_some_and(|e| e - now < 7 * 86_400),
+        usage: {
+            let (count, limit) = limits.recent(&c.id, now);
+            format!(
+                "{count} request(s) this minute, {}% of the {limit}/min limit",
+                count * 100 / limit.max(1)
+            )
+        },
     }
 }
 
@@ -109,21 +117,21 @@ async fn page(
     let api_keys = list(CredentialKind::ApiKey)
         .await?
         .iter()
-        .map(|c| row(c, now))
+        .map(|c| row(c, now, &state.rate_limits))
         .collect();
     let pats = list(CredentialKind::PersonalAccessToken)
         .await?
         .iter()
-        .map(|c| row(c, now))
+        .map(|c| row(c, now, &state.rate_limits))
         .collect();
     let personal_token = list(CredentialKind::PersonalToken)
         .await?
         .first()
-        .map(|c| row(c, now));
+        .map(|c| row(c, now, &state.rate_limits));
     let secret_key = list(CredentialKind::SecretKey)
         .await?
         .first()
-        .map(|c| row(c, now));
+        .map(|c| row(c, now, &state.rate_limits));
     let authorized = consent::list_with_clients(&state.db, &user.id)
         .await?
         .into_iter()

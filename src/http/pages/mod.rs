@@ -2,6 +2,7 @@
 
 pub mod account;
 pub mod admin;
+pub mod audit;
 pub mod auth;
 pub mod credentials;
 pub mod settings;
@@ -11,6 +12,11 @@ use actix_web::web;
 /// Registers the settings pages.
 pub fn settings_routes(cfg: &mut web::ServiceConfig) {
     use credentials as c;
+    cfg.route(
+        "/settings/security-log",
+        web::get().to(audit::security_log_get),
+    )
+    .route("/admin/audit-log", web::get().to(audit::audit_log_get));
     cfg.route(
         "/settings/active-tenant",
         web::post().to(admin::switch_post),

@@ -8,6 +8,7 @@ use askama::Template;
 use serde::Deserialize;
 
 use super::auth::html;
+use crate::domain::audit::AuditEvent;
 use crate::domain::client::{self, Client, GrantType, NewClient};
 use crate::domain::consent;
 use crate::domain::scope::{self, SCOPES};
@@ -144,6 +145,11 @@ pub async fn apps_post(
     match client::register(&state.db, state.tokens.hasher(), Some(&current.user), new).await {
         Ok(reg) => {
             tracing::info!(client_id = %reg.client.id, user_id = %current.user.id, "app registered");
+            state.auditor.record(
+                AuditEvent::here("app.registered")
+                    .by_user(&current.user.id)
+                    .target(format!("client:{}", reg.client.id)),
+            );
             let page = SecretPage {
                 layout: current.layout,
                 secret: reg.secret.map(|s| s.expose().to_owned()),
@@ -173,6 +179,11 @@ pub async fn rotate_post(
     let (client, secret) =
         client::rotate_secret(&state.db, state.tokens.hasher(), &current.user, &id).await?;
     tracing::info!(client_id = %client.id, user_id = %current.user.id, "app secret rotated");
+    state.auditor.record(
+        AuditEvent::here("app.secret_rotated")
+            .by_user(&current.user.id)
+            .target(format!("client:{}", client.id)),
+    );
     let page = SecretPage {
         layout: current.layout,
         client,
@@ -212,6 +223,11 @@ pub async fn authorized_revoke_post(
 ) -> Result<HttpResponse, PageError> {
     consent::revoke(&state.db, &current.user.id, &client_id).await?;
     tracing::info!(client_id = %client_id, user_id = %current.user.id, "consent revoked");
+    state.auditor.record(
+        AuditEvent::here("consent.revoked")
+            .by_user(&current.user.id)
+            .target(format!("client:{client_id}")),
+    );
     Ok(HttpResponse::SeeOther()
         .insert_header((LOCATION, "/settings/authorized-apps"))
         .finish())

@@ -1,5 +1,6 @@
 //! sea-orm entities, private to `storage`: nothing outside this module sees a `Model`.
 
+pub mod audit_events;
 pub mod auth_codes;
 pub mod consents;
 pub mod credentials;

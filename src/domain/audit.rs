@@ -1,0 +1,253 @@
+//! The audit log. Events are handed to a background writer through a bounded queue and written
+//! in batches, so no request waits on an insert; if the queue is full an event is dropped and
+//! counted (and logged) rather than slowing the caller. A crash loses what was queued but not yet
+//! written: at most the last quarter-second or so.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use serde::Serialize;
+use tokio::sync::{mpsc, oneshot};
+
+use crate::error::Result;
+use crate::storage::{self, Db};
+
+/// Events waiting for the writer, at most.
+pub const QUEUE: usize = 10_000;
+/// Events written per batch, at most.
+const BATCH: usize = 500;
+/// How long the writer gathers a batch.
+const LINGER: Duration = Duration::from_millis(250);
+
+/// One security event.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct AuditEvent {
+    /// UUID v7 (time-ordered; also the pagination cursor).
+    pub id: String,
+    /// Unix seconds.
+    pub at: i64,
+    /// What happened, e.g. `signin.failure`, `credential.created`, `token.issued`.
+    pub event_type: String,
+    /// `user`, `credential`, `client` or `anonymous`.
+    pub actor_type: String,
+    /// Who did it (an id, never a secret).
+    pub actor_id: Option<String>,
+    /// The account the event concerns (whose security log shows it).
+    pub subject_user_id: Option<String>,
+    /// Tenant.
+    pub tenant_id: Option<String>,
+    /// What it was done to, e.g. `credential:<id>`.
+    pub target: Option<String>,
+    /// Source address.
+    pub ip: Option<String>,
+    /// Source user agent.
+    pub user_agent: Option<String>,
+    /// `success` or `failure`.
+    pub outcome: String,
+    /// Extra facts (grant type, scopes...), never secrets.
+    #[schema(value_type = Option<Object>)]
+    pub detail: Option<serde_json::Value>,
+}
+
+tokio::task_local! {
+    static META: Meta;
+}
+
+/// Runs `fut` with `meta` as the request's origin, so events recorded deep in the domain carry
+/// the address and user agent without threading them through every call.
+pub async fn with_meta<F: std::future::Future>(meta: Meta, fut: F) -> F::Output {
+    META.scope(meta, fut).await
+}
+
+/// Where a request came from.
+#[derive(Debug, Clone, Default)]
+pub struct Meta {
+    /// Client address.
+    pub ip: Option<String>,
+    /// User agent.
+    pub user_agent: Option<String>,
+}
+
+impl Meta {
+    /// The origin of the request being handled (empty outside one).
+    pub fn current() -> Meta {
+        META.try_with(Clone::clone).unwrap_or_default()
+    }
+}
+
+impl AuditEvent {
+    /// A successful event of `event_type` from the current request's origin.
+    pub fn here(event_type: &str) -> Self {
+        Self::new(event_type, &Meta::current())
+    }
+
+    /// A successful event of `event_type`, by nobody yet.
+    pub fn new(event_type: &str, meta: &Meta) -> Self {
+        Self {
+            id: uuid::Uuid::now_v7().to_string(),
+            at: time::OffsetDateTime::now_utc().unix_timestamp(),
+            event_type: event_type.to_owned(),
+            actor_type: "anonymous".into(),
+            actor_id: None,
+            subject_user_id: None,
+            tenant_id: None,
+            target: None,
+            ip: meta.ip.clone(),
+            user_agent: meta.user_agent.clone(),
+            outcome: "success".into(),
+            detail: None,
+        }
+    }
+
+    /// Done by a user, about themselves.
+    pub fn by_user(mut self, user_id: &str) -> Self {
+        self.actor_type = "user".into();
+        self.actor_id = Some(user_id.to_owned());
+        self.subject_user_id = Some(user_id.to_owned());
+        self
+    }
+
+    /// Done by some actor.
+    pub fn by(mut self, actor_type: &str, actor_id: &str) -> Self {
+        self.actor_type = actor_type.to_owned();
+        self.actor_id = Some(actor_id.to_owned());
+        self
+    }
+
+    /// Concerning this account.
+    pub fn about(mut self, user_id: Option<&str>) -> Self {
+        self.subject_user_id = user_id.map(str::to_owned);
+        self
+    }
+
+    /// In this tenant.
+    pub fn tenant(mut self, tenant_id: Option<&str>) -> Self {
+        self.tenant_id = tenant_id.map(str::to_owned);
+        self
+    }
+
+    /// Done to this.
+    pub fn target(mut self, target: impl Into<String>) -> Self {
+        self.target = Some(target.into());
+        self
+    }
+
+    /// It failed.
+    pub fn failed(mut self) -> Self {
+        self.outcome = "failure".into();
+        self
+    }
+
+    /// Extra facts.
+    pub fn detail(mut self, detail: serde_json::Value) -> Self {
+        self.detail = Some(detail);
+        self
+    }
+}
+
+enum Message {
+    Event(Box<AuditEvent>),
+    Flush(oneshot::Sender<()>),
+}
+
+/// The handle requests use to record events; cheap to clone.
+#[derive(Clone)]
+pub struct Auditor {
+    tx: mpsc::Sender<Message>,
+    dropped: Arc<AtomicU64>,
+}
+
+impl Auditor {
+    /// Starts the background writer.
+    pub fn start(db: Db) -> Self {
+        let (tx, rx) = mpsc::channel(QUEUE);
+        tokio::spawn(writer(db, rx));
+        Self {
+            tx,
+            dropped: Arc::default(),
+        }
+    }
+
+    /// Queues an event without waiting.
+    pub fn record(&self, event: AuditEvent) {
+        if self.tx.try_send(Message::Event(Box::new(event))).is_err() {
+            let n = self.dropped.fetch_add(1, Ordering::Relaxed) + 1;
+            tracing::warn!(dropped_total = n, "audit queue full: event dropped");
+        }
+    }
+
+    /// Waits until everything queued so far is written (pages that show the log, tests).
+    pub async fn flush(&self) {
+        let (done, wait) = oneshot::channel();
+        if self.tx.send(Message::Flush(done)).await.is_ok() {
+            let _ = wait.await;
+        }
+    }
+}
+
+async fn writer(db: Db, mut rx: mpsc::Receiver<Message>) {
+    let mut batch: Vec<AuditEvent> = Vec::with_capacity(BATCH);
+    let mut waiting: Vec<oneshot::Sender<()>> = Vec::new();
+    while let Some(first) = rx.recv().await {
+        let deadline = tokio::time::Instant::now() + LINGER;
+        let mut next = Some(first);
+        loop {
+            match next.take() {
+                Some(Message::Event(e)) => batch.push(*e),
+                Some(Message::Flush(done)) => {
+                    waiting.push(done);
+                    break;
+                }
+                None => {}
+            }
+            if batch.len() >= BATCH {
+                break;
+            }
+            match tokio::time::timeout_at(deadline, rx.recv()).await {
+                Ok(Some(m)) => next = Some(m),
+                _ => break,
+            }
+        }
+        if !batch.is_empty()
+            && let Err(e) = storage::audit::insert_events(&db, &batch).await
+        {
+            tracing::error!(error = %e, lost = batch.len(), "could not write audit events");
+        }
+        batch.clear();
+        for done in waiting.drain(..) {
+            let _ = done.send(());
+        }
+    }
+}
+
+/// What to list.
+#[derive(Debug, Clone, Default)]
+pub struct Filter {
+    /// Events about this account only.
+    pub subject_user_id: Option<String>,
+    /// Of this type.
+    pub event_type: Option<String>,
+    /// By this actor.
+    pub actor_id: Option<String>,
+    /// At or after (Unix seconds).
+    pub since: Option<i64>,
+    /// Before (Unix seconds).
+    pub until: Option<i64>,
+    /// Older than this event id.
+    pub cursor: Option<String>,
+    /// Page size.
+    pub limit: u64,
+}
+
+/// A page of events, newest first, and the cursor for the next page.
+pub async fn list(db: &Db, filter: &Filter) -> Result<(Vec<AuditEvent>, Option<String>)> {
+    let mut events = storage::audit::list_events(db, filter, filter.limit + 1).await?;
+    let next = if events.len() as u64 > filter.limit {
+        events.truncate(filter.limit as usize);
+        events.last().map(|e| e.id.clone())
+    } else {
+        None
+    };
+    Ok((events, next))
+}

@@ -1,0 +1,201 @@
+//! Abuse controls kept in memory: the per-credential request rate (governor's GCRA) with a
+//! per-minute usage count for the settings page, and the failure throttle for sign-in and the
+//! token endpoint, keyed by source address together with the account or client, so a stranger
+//! elsewhere cannot lock anyone out. Only failures count; successful requests are never
+//! throttled by it.
+
+use std::collections::{HashMap, VecDeque};
+use std::num::NonZeroU32;
+use std::sync::{Arc, Mutex};
+
+use governor::clock::{Clock as _, DefaultClock};
+use governor::middleware::StateInformationMiddleware;
+use governor::state::keyed::DefaultKeyedStateStore;
+use governor::{Quota, RateLimiter};
+
+/// Keys tracked before old entries are pruned.
+const MAX_KEYS: usize = 100_000;
+
+/// Per-key failure counts within a sliding window.
+#[derive(Clone)]
+pub struct FailureThrottle {
+    limit: usize,
+    window: i64,
+    failures: Arc<Mutex<HashMap<String, VecDeque<i64>>>>,
+}
+
+impl FailureThrottle {
+    /// `limit` failures per `window` seconds.
+    pub fn new(limit: u32, window: u32) -> Self {
+        Self {
+            limit: limit as usize,
+            window: i64::from(window),
+            failures: Arc::default(),
+        }
+    }
+
+    /// `Err(seconds to wait)` while the key has used up its failures.
+    pub fn check(&self, key: &str, now: i64) -> Result<(), i64> {
+        let Ok(mut map) = self.failures.lock() else {
+            return Ok(());
+        };
+        let Some(times) = map.get_mut(key) else {
+            return Ok(());
+        };
+        while times.front().is_some_and(|t| *t <= now - self.window) {
+            times.pop_front();
+        }
+        if times.len() >= self.limit {
+            let oldest = times.front().copied().unwrap_or(now);
+            return Err((oldest + self.window - now).max(1));
+        }
+        Ok(())
+    }
+
+    /// Records a failure.
+    pub fn fail(&self, key: &str, now: i64) {
+        let Ok(mut map) = self.failures.lock() else {
+            return;
+        };
+        if map.len() >= MAX_KEYS {
+            let window = self.window;
+            map.retain(|_, t| t.back().is_some_and(|last| *last > now - window));
+        }
+        map.entry(key.to_owned()).or_default().push_back(now);
+    }
+}
+
+/// The throttle key of a source address and an account or client.
+pub fn key(ip: Option<std::net::IpAddr>, who: &str) -> String {
+    format!(
+        "{}|{}",
+        ip.map(|i| i.to_string()).unwrap_or_default(),
+        who.to_lowercase()
+    )
+}
+
+type Limiter =
+    RateLimiter<String, DefaultKeyedStateStore<String>, DefaultClock, StateInformationMiddleware>;
+
+/// What a rate-limit check found, for the `X-RateLimit-*` headers.
+#[derive(Debug, Clone, Copy)]
+pub struct RateState {
+    /// Requests per minute allowed.
+    pub limit: u32,
+    /// Left in the current window.
+    pub remaining: u32,
+    /// Seconds until the window is full again.
+    pub reset: u64,
+    /// Set when refused: seconds to wait.
+    pub retry_after: Option<u64>,
+}
+
+/// Per-credential request limits and recent usage.
+#[derive(Clone)]
+pub struct RateLimits {
+    per_minute: u32,
+    limiter: Arc<Limiter>,
+    usage: Arc<Mutex<HashMap<String, (i64, u32)>>>,
+}
+
+impl RateLimits {
+    /// `per_minute` requests per credential, with bursts up to the same number.
+    pub fn new(per_minute: u32) -> Self {
+        let n = NonZeroU32::new(per_minute.max(1)).unwrap_or(NonZeroU32::MIN);
+        let limiter = RateLimiter::keyed(Quota::per_minute(n))
+            .with_middleware::<StateInformationMiddleware>();
+        Self {
+            per_minute: n.get(),
+            limiter: Arc::new(limiter),
+            usage: Arc::default(),
+        }
+    }
+
+    /// Counts a request by `key` (a credential or token id) and says whether it may proceed.
+    pub fn check(&self, key: &str, now: i64) -> RateState {
+        self.count(key, now);
+        let per_request = 60.0 / f64::from(self.per_minute);
+        match self.limiter.check_key(&key.to_owned()) {
+            Ok(snapshot) => {
+                let remaining = snapshot.remaining_burst_capacity();
+                let used = self.per_minute.saturating_sub(remaining);
+                RateState {
+                    limit: self.per_minute,
+                    remaining,
+                    reset: (f64::from(used) * per_request).ceil() as u64,
+                    retry_after: None,
+                }
+            }
+            Err(not_until) => {
+                let wait = not_until
+                    .wait_time_from(DefaultClock::default().now())
+                    .as_secs()
+                    .max(1);
+                RateState {
+                    limit: self.per_minute,
+                    remaining: 0,
+                    reset: wait,
+                    retry_after: Some(wait),
+                }
+            }
+        }
+    }
+
+    fn count(&self, key: &str, now: i64) {
+        let Ok(mut usage) = self.usage.lock() else {
+            return;
+        };
+        if usage.len() >= MAX_KEYS {
+            usage.retain(|_, (minute, _)| *minute >= now / 60 - 1);
+        }
+        let entry = usage.entry(key.to_owned()).or_insert((now / 60, 0));
+        if entry.0 != now / 60 {
+            *entry = (now / 60, 0);
+        }
+        entry.1 += 1;
+    }
+
+    /// Requests by `key` in the current minute, and the limit.
+    pub fn recent(&self, key: &str, now: i64) -> (u32, u32) {
+        let count = self
+            .usage
+            .lock()
+            .ok()
+            .and_then(|u| u.get(key).filter(|(m, _)| *m == now / 60).map(|(_, c)| *c))
+            .unwrap_or(0);
+        (count, self.per_minute)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn failures_block_until_the_window_passes() {
+        let t = FailureThrottle::new(3, 300);
+        for i in 0..3 {
+            assert!(t.check("k", 1000 + i).is_ok());
+            t.fail("k", 1000 + i);
+        }
+        assert_eq!(t.check("k", 1003), Err(297));
+        assert!(t.check("other", 1003).is_ok(), "keys are independent");
+        assert!(
+            t.check("k", 1300).is_ok(),
+            "the first failure left the window"
+        );
+    }
+
+    #[test]
+    fn the_rate_limit_refuses_past_the_quota() {
+        let r = RateLimits::new(3);
+        for _ in 0..3 {
+            assert!(r.check("key", 60).retry_after.is_none());
+        }
+        let refused = r.check("key", 60);
+        assert!(refused.retry_after.is_some());
+        assert_eq!(refused.remaining, 0);
+        assert_eq!(r.recent("key", 60), (4, 3));
+        assert!(r.check("other", 60).retry_after.is_none());
+    }
+}
