@@ -455,13 +455,9 @@ impl CredentialService {
         name: &str,
         expiry: &str,
     ) -> Result<Issued> {
-        let trimmed = name.trim();
-        if trimmed.is_empty() || trimmed.chars().count() > 100 {
-            return Err(AppError::validation(
-                "name",
-                "The name must be 1 to 100 characters.",
-            ));
-        }
+        let trimmed =
+            DisplayName::parse(name).map_err(|e| AppError::validation("name", e.to_string()))?;
+        let trimmed = trimmed.as_str();
         let expires_at = parse_future("expiry_date", expiry, self.clock.now())?;
         let mut c = self.blank(
             user,

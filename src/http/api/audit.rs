@@ -62,7 +62,8 @@ pub struct AuditPage {
 
 /// The audit log (server administrators).
 #[utoipa::path(get, path = "/api/v1/audit-events", tag = "Audit", params(AuditQuery),
-    responses((status = 200, body = AuditPage), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)),
+    responses((status = 200, body = AuditPage), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
+        (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 429, body = ErrorBody)),
     security(("bearer" = [])))]
 pub async fn list_get(
     caller: Caller,

@@ -48,10 +48,13 @@ fn page<T>(
 
 /// Create a personal access token (`sk-`).
 #[utoipa::path(post, path = "/api/v1/{tenant_id}/tokens/", tag = "Personal access tokens",
-    params(("tenant_id" = String, Path, description = "A tenant id, or `active`", example = "active")),
+    params(("tenant_id" = String, Path, description = "A tenant id, or `active`")),
     request_body = NewPat,
     responses((status = 201, body = PatCreated), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
-        (status = 404, body = ErrorBody), (status = 422, body = ErrorBody), (status = 400, description = "The body is not valid JSON", body = ErrorBody), (status = 415, description = "The body is not `application/json`", body = ErrorBody)),
+        (status = 404, body = ErrorBody), (status = 422, body = ErrorBody),
+        (status = 400, description = "The body is not valid JSON", body = ErrorBody),
+        (status = 415, description = "The body is not `application/json`", body = ErrorBody),
+        (status = 429, description = "Too many requests with this credential: retry after `Retry-After` seconds", body = ErrorBody)),
     security(("bearer" = [])))]
 pub async fn pat_post(
     caller: Caller,
@@ -81,9 +84,10 @@ pub async fn pat_post(
 
 /// List your personal access tokens (never their secrets).
 #[utoipa::path(get, path = "/api/v1/{tenant_id}/tokens/", tag = "Personal access tokens",
-    params(("tenant_id" = String, Path, description = "A tenant id, or `active`", example = "active"), Page),
+    params(("tenant_id" = String, Path, description = "A tenant id, or `active`"), Page),
     responses((status = 200, body = PatList), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody),
-        (status = 400, description = "A malformed query string", body = ErrorBody)),
+        (status = 400, description = "A malformed query string", body = ErrorBody),
+        (status = 429, description = "Too many requests with this credential: retry after `Retry-After` seconds", body = ErrorBody)),
     security(("bearer" = [])))]
 pub async fn pat_list(
     caller: Caller,
@@ -107,8 +111,9 @@ pub async fn pat_list(
 
 /// Revoke a personal access token, permanently and at once.
 #[utoipa::path(delete, path = "/api/v1/{tenant_id}/tokens/{token_id}", tag = "Personal access tokens",
-    params(("tenant_id" = String, Path, description = "A tenant id, or `active`", example = "active"), ("token_id" = String, Path)),
-    responses((status = 204), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)),
+    params(("tenant_id" = String, Path, description = "A tenant id, or `active`"), ("token_id" = String, Path)),
+    responses((status = 204), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody),
+        (status = 429, description = "Too many requests with this credential: retry after `Retry-After` seconds", body = ErrorBody)),
     security(("bearer" = [])))]
 pub async fn pat_delete(
     caller: Caller,
@@ -132,10 +137,13 @@ pub async fn pat_delete(
 
 /// Create an API key (`ck_live_` or `ck_test_`).
 #[utoipa::path(post, path = "/api/v1/{tenant_id}/api-keys", tag = "API keys",
-    params(("tenant_id" = String, Path, description = "A tenant id, or `active`", example = "active")),
+    params(("tenant_id" = String, Path, description = "A tenant id, or `active`")),
     request_body = NewApiKeyBody,
     responses((status = 201, body = ApiKeyCreated), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
-        (status = 404, body = ErrorBody), (status = 422, body = ErrorBody), (status = 400, description = "The body is not valid JSON", body = ErrorBody), (status = 415, description = "The body is not `application/json`", body = ErrorBody)),
+        (status = 404, body = ErrorBody), (status = 422, body = ErrorBody),
+        (status = 400, description = "The body is not valid JSON", body = ErrorBody),
+        (status = 415, description = "The body is not `application/json`", body = ErrorBody),
+        (status = 429, description = "Too many requests with this credential: retry after `Retry-After` seconds", body = ErrorBody)),
     security(("bearer" = [])))]
 pub async fn api_key_post(
     caller: Caller,
@@ -165,9 +173,10 @@ pub async fn api_key_post(
 
 /// List API keys (never the keys themselves).
 #[utoipa::path(get, path = "/api/v1/{tenant_id}/api-keys", tag = "API keys",
-    params(("tenant_id" = String, Path, description = "A tenant id, or `active`", example = "active"), Page),
+    params(("tenant_id" = String, Path, description = "A tenant id, or `active`"), Page),
     responses((status = 200, body = ApiKeyList), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody),
-        (status = 400, description = "A malformed query string", body = ErrorBody)),
+        (status = 400, description = "A malformed query string", body = ErrorBody),
+        (status = 429, description = "Too many requests with this credential: retry after `Retry-After` seconds", body = ErrorBody)),
     security(("bearer" = [])))]
 pub async fn api_key_list(
     caller: Caller,
@@ -187,8 +196,9 @@ pub async fn api_key_list(
 
 /// Revoke an API key at once.
 #[utoipa::path(delete, path = "/api/v1/{tenant_id}/api-keys/{id}", tag = "API keys",
-    params(("tenant_id" = String, Path, description = "A tenant id, or `active`", example = "active"), ("id" = String, Path)),
-    responses((status = 204), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)),
+    params(("tenant_id" = String, Path, description = "A tenant id, or `active`"), ("id" = String, Path)),
+    responses((status = 204), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody),
+        (status = 429, description = "Too many requests with this credential: retry after `Retry-After` seconds", body = ErrorBody)),
     security(("bearer" = [])))]
 pub async fn api_key_delete(
     caller: Caller,
@@ -212,8 +222,9 @@ pub async fn api_key_delete(
 
 /// Create (or regenerate) your personal token; any previous one stops working.
 #[utoipa::path(post, path = "/api/v1/{tenant_id}/personal-token", tag = "Personal token",
-    params(("tenant_id" = String, Path, description = "A tenant id, or `active`", example = "active")),
-    responses((status = 201, body = PersonalTokenCreated), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)),
+    params(("tenant_id" = String, Path, description = "A tenant id, or `active`")),
+    responses((status = 201, body = PersonalTokenCreated), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody),
+        (status = 429, description = "Too many requests with this credential: retry after `Retry-After` seconds", body = ErrorBody)),
     security(("bearer" = [])))]
 pub async fn personal_token_post(
     caller: Caller,
@@ -235,8 +246,9 @@ pub async fn personal_token_post(
 
 /// Delete your personal token.
 #[utoipa::path(delete, path = "/api/v1/{tenant_id}/personal-token", tag = "Personal token",
-    params(("tenant_id" = String, Path, description = "A tenant id, or `active`", example = "active")),
-    responses((status = 204), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)),
+    params(("tenant_id" = String, Path, description = "A tenant id, or `active`")),
+    responses((status = 204), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody),
+        (status = 429, description = "Too many requests with this credential: retry after `Retry-After` seconds", body = ErrorBody)),
     security(("bearer" = [])))]
 pub async fn personal_token_delete(
     caller: Caller,

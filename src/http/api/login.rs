@@ -29,7 +29,7 @@ fn unauthenticated(message: &str) -> ApiError {
 #[utoipa::path(post, path = "/api/v0/login", tag = "Login",
     request_body(content = Option<ClientCredentialsBody>, description = "For system credentials: `{\"grant_type\":\"client_credentials\"}`"),
     responses((status = 200, body = LoginResponse), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 422, body = ErrorBody)),
-    security(("bearer" = []), ("basic" = [])))]
+    security(("bearer" = []), ("system_credential" = [])))]
 pub async fn login_v0_post(
     req: HttpRequest,
     body: web::Bytes,
@@ -106,7 +106,8 @@ fn require_client_credentials_grant(body: &[u8]) -> Result<(), ApiError> {
 /// Exchange your email and account secret key for a 7-day bearer token.
 #[utoipa::path(post, path = "/auth/token", tag = "Login", request_body = SecretKeyLogin,
     responses((status = 200, body = AuthTokenResponse), (status = 401, body = ErrorBody), (status = 422, body = ErrorBody),
-        (status = 400, description = "The body is not valid JSON", body = ErrorBody), (status = 415, description = "The body is not `application/json`", body = ErrorBody)))]
+        (status = 400, description = "The body is not valid JSON", body = ErrorBody),
+        (status = 415, description = "The body is not `application/json`", body = ErrorBody)))]
 pub async fn auth_token_post(
     req: HttpRequest,
     body: web::Json<SecretKeyLogin>,
@@ -138,7 +139,8 @@ pub async fn auth_token_post(
 
 /// Generate your account secret key (shown once; 409 if one exists).
 #[utoipa::path(put, path = "/user/generate_secret_key", tag = "Account secret key",
-    responses((status = 200, body = SecretKeyResponse), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 409, body = ErrorBody)),
+    responses((status = 200, body = SecretKeyResponse), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 409, body = ErrorBody),
+        (status = 429, description = "Too many requests with this credential: retry after `Retry-After` seconds", body = ErrorBody)),
     security(("bearer" = [])))]
 pub async fn generate_secret_key_put(
     caller: Caller,
@@ -159,7 +161,8 @@ pub async fn generate_secret_key_put(
 
 /// Delete your account secret key; tokens made from it stop working.
 #[utoipa::path(delete, path = "/user/delete_secret_key", tag = "Account secret key",
-    responses((status = 204), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)),
+    responses((status = 204), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody),
+        (status = 429, description = "Too many requests with this credential: retry after `Retry-After` seconds", body = ErrorBody)),
     security(("bearer" = [])))]
 pub async fn delete_secret_key_delete(
     caller: Caller,

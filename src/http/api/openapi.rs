@@ -10,7 +10,7 @@ use utoipa::{Modify, OpenApi};
 use utoipa_swagger_ui::SwaggerUi;
 
 use super::views::*;
-use super::{credentials, login, system_credentials, users};
+use super::{audit, credentials, login, system_credentials, users};
 
 /// The document.
 #[derive(OpenApi)]
@@ -30,23 +30,28 @@ use super::{credentials, login, system_credentials, users};
         login::generate_secret_key_put, login::delete_secret_key_delete,
         system_credentials::create_post, system_credentials::list_get, system_credentials::one_get,
         system_credentials::update_put, system_credentials::delete,
+        audit::list_get,
     ),
     components(schemas(
+        audit::AuditPage, crate::domain::audit::AuditEvent,
         ErrorBody, ErrorDetail, MeResponse, MeData, NewPat, PatView, PatCreated, PatList,
-        NewApiKeyBody, ApiKeyView, ApiKeyCreated, ApiKeyList, PersonalTokenCreated,
+        NewApiKeyBody, ApiKeyPermission, ApiKeyEnvironment, ApiKeyView, ApiKeyCreated, ApiKeyList,
+        PersonalTokenCreated,
         LoginResponse, ClientCredentialsBody, SecretKeyLogin, AuthTokenResponse, SecretKeyResponse,
         crate::domain::roles::RoleAssignment, system_credentials::SystemCredentialView,
         system_credentials::SystemCredentialCreated, system_credentials::SystemCredentialUpdated,
         system_credentials::SystemCredentialList, system_credentials::NewSystemCredential,
         system_credentials::SystemCredentialUpdate,
     )),
-    modifiers(&BearerAuth),
+    modifiers(&SecuritySchemes),
 )]
 pub struct ApiDoc;
 
-struct BearerAuth;
+/// The `bearer` and `system_credential` (HTTP Basic) schemes the operations' `security`
+/// lists name.
+struct SecuritySchemes;
 
-impl Modify for BearerAuth {
+impl Modify for SecuritySchemes {
     fn modify(&self, doc: &mut utoipa::openapi::OpenApi) {
         let components = doc.components.get_or_insert_with(Default::default);
         components.add_security_scheme(
@@ -56,6 +61,18 @@ impl Modify for BearerAuth {
                     .scheme(HttpAuthScheme::Bearer)
                     .description(Some(
                         "An access token or a Portcullis credential, without the `Bearer ` prefix.",
+                    ))
+                    .build(),
+            ),
+        );
+        components.add_security_scheme(
+            "system_credential",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Basic)
+                    .description(Some(
+                        "A system credential: its client id and secret, each form-urlencoded \
+                         (RFC 6749 §2.3.1).",
                     ))
                     .build(),
             ),

@@ -73,8 +73,14 @@ pub struct SystemCredentialList {
 /// Body of `POST /api/v1/auth-management/clients`.
 #[derive(Deserialize, ToSchema)]
 pub struct NewSystemCredential {
-    /// 1 to 100 characters.
+    /// 1 to 100 characters, not counting surrounding spaces, without control characters.
     #[serde(default)]
+    #[schema(
+        required = true,
+        min_length = 1,
+        max_length = 100,
+        example = "Reporting job"
+    )]
     pub name: String,
     /// Roles; absent or empty means full access.
     #[serde(default)]
@@ -84,8 +90,9 @@ pub struct NewSystemCredential {
 /// Body of `PUT /api/v1/auth-management/clients/{client_id}`.
 #[derive(Deserialize, ToSchema)]
 pub struct SystemCredentialUpdate {
-    /// New name; absent keeps the current one.
+    /// New name, 1 to 100 characters; absent keeps the current one.
     #[serde(default)]
+    #[schema(min_length = 1, max_length = 100)]
     pub name: Option<String>,
     /// The roles. Absent or null means no roles, so full access, even if it had roles before.
     #[serde(default)]
@@ -98,7 +105,9 @@ pub struct SystemCredentialUpdate {
 /// Create a system credential.
 #[utoipa::path(post, path = "/api/v1/auth-management/clients", tag = "System credentials", request_body = NewSystemCredential,
     responses((status = 201, body = SystemCredentialCreated), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 422, body = ErrorBody),
-        (status = 400, description = "The body is not valid JSON", body = ErrorBody), (status = 415, description = "The body is not `application/json`", body = ErrorBody)),
+        (status = 400, description = "The body is not valid JSON", body = ErrorBody),
+        (status = 415, description = "The body is not `application/json`", body = ErrorBody),
+        (status = 429, description = "Too many requests with this credential: retry after `Retry-After` seconds", body = ErrorBody)),
     security(("bearer" = [])))]
 pub async fn create_post(
     caller: Caller,
@@ -129,7 +138,8 @@ pub async fn create_post(
 
 /// List the tenant's system credentials.
 #[utoipa::path(get, path = "/api/v1/auth-management/clients", tag = "System credentials",
-    responses((status = 200, body = SystemCredentialList), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)),
+    responses((status = 200, body = SystemCredentialList), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
+        (status = 429, description = "Too many requests with this credential: retry after `Retry-After` seconds", body = ErrorBody)),
     security(("bearer" = [])))]
 pub async fn list_get(
     caller: Caller,
@@ -147,7 +157,8 @@ pub async fn list_get(
 /// Get one system credential.
 #[utoipa::path(get, path = "/api/v1/auth-management/clients/{client_id}", tag = "System credentials",
     params(("client_id" = String, Path)),
-    responses((status = 200, body = SystemCredentialView), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)),
+    responses((status = 200, body = SystemCredentialView), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody),
+        (status = 429, description = "Too many requests with this credential: retry after `Retry-After` seconds", body = ErrorBody)),
     security(("bearer" = [])))]
 pub async fn one_get(
     caller: Caller,
@@ -163,7 +174,10 @@ pub async fn one_get(
 #[utoipa::path(put, path = "/api/v1/auth-management/clients/{client_id}", tag = "System credentials",
     params(("client_id" = String, Path)), request_body = SystemCredentialUpdate,
     responses((status = 200, body = SystemCredentialUpdated), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
-        (status = 404, body = ErrorBody), (status = 422, body = ErrorBody), (status = 400, description = "The body is not valid JSON", body = ErrorBody), (status = 415, description = "The body is not `application/json`", body = ErrorBody)),
+        (status = 404, body = ErrorBody), (status = 422, body = ErrorBody),
+        (status = 400, description = "The body is not valid JSON", body = ErrorBody),
+        (status = 415, description = "The body is not `application/json`", body = ErrorBody),
+        (status = 429, description = "Too many requests with this credential: retry after `Retry-After` seconds", body = ErrorBody)),
     security(("bearer" = [])))]
 pub async fn update_put(
     caller: Caller,
@@ -201,7 +215,8 @@ pub async fn update_put(
 /// Delete a system credential; it stops working at once.
 #[utoipa::path(delete, path = "/api/v1/auth-management/clients/{client_id}", tag = "System credentials",
     params(("client_id" = String, Path)),
-    responses((status = 204), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)),
+    responses((status = 204), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody),
+        (status = 429, description = "Too many requests with this credential: retry after `Retry-After` seconds", body = ErrorBody)),
     security(("bearer" = [])))]
 pub async fn delete(
     caller: Caller,

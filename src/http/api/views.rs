@@ -51,12 +51,13 @@ pub struct MeData {
 /// Body of `POST /api/v1/{tenant_id}/tokens/`.
 #[derive(Deserialize, ToSchema)]
 pub struct NewPat {
-    /// 1 to 100 characters.
+    /// 1 to 100 characters, not counting surrounding spaces.
     #[serde(default)]
+    #[schema(value_type = String, required = true, min_length = 1, max_length = 100, example = "deploy-bot")]
     pub name: Option<String>,
     /// ISO-8601 date and time in the future.
     #[serde(default)]
-    #[schema(example = "2030-12-31T23:59:59Z")]
+    #[schema(value_type = String, required = true, format = DateTime, example = "2030-12-31T23:59:59Z")]
     pub expiry_date: Option<String>,
 }
 
@@ -106,21 +107,55 @@ pub struct PatList {
 /// Body of `POST /api/v1/{tenant_id}/api-keys`.
 #[derive(Deserialize, ToSchema)]
 pub struct NewApiKeyBody {
-    /// 1 to 100 characters.
+    /// 1 to 100 characters, not counting surrounding spaces, without control characters.
     #[serde(default)]
+    #[schema(
+        required = true,
+        min_length = 1,
+        max_length = 100,
+        example = "Production"
+    )]
     pub name: String,
     /// Among `read`, `write`, `delete`, `admin`; at least one.
     #[serde(default)]
+    #[schema(value_type = Vec<ApiKeyPermission>, required = true, min_items = 1)]
     pub permissions: Vec<String>,
     /// `live` (default) or `test`.
     #[serde(default)]
+    #[schema(value_type = Option<ApiKeyEnvironment>)]
     pub environment: Option<String>,
     /// Optional ISO-8601 expiry in the future.
     #[serde(default)]
+    #[schema(value_type = Option<String>, format = DateTime, example = "2030-12-31T23:59:59Z")]
     pub expires_at: Option<String>,
     /// Optional addresses or CIDR ranges (IPv4, IPv6) the key may be used from.
     #[serde(default)]
+    #[schema(example = json!(["203.0.113.0/24", "2001:db8::1"]))]
     pub allowed_ips: Option<Vec<String>>,
+}
+
+/// A permission an API key carries.
+#[derive(Deserialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum ApiKeyPermission {
+    /// Read data.
+    Read,
+    /// Create and change data.
+    Write,
+    /// Delete data.
+    Delete,
+    /// Manage the account's credentials.
+    Admin,
+}
+
+/// The mode of an API key.
+#[derive(Deserialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum ApiKeyEnvironment {
+    /// `ck_live_` keys.
+    Live,
+    /// `ck_test_` keys; their tokens carry `env: test`.
+    Test,
 }
 
 /// An API key as listed (never the key).
