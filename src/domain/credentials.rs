@@ -471,7 +471,7 @@ impl CredentialService {
 
     /// Creates the personal token, replacing (and so invalidating) any previous one.
     pub async fn regenerate_personal_token(&self, user: &User, tenant: &Tenant) -> Result<Issued> {
-        storage::credentials::revoke(
+        let replaced = storage::credentials::revoke(
             &self.db,
             &user.id,
             CredentialKind::PersonalToken,
@@ -486,7 +486,11 @@ impl CredentialService {
             CredentialKind::PersonalToken,
             "Personal token".into(),
         );
-        self.issue(Kind::PersonalToken, c).await
+        let issued = self.issue(Kind::PersonalToken, c).await?;
+        if replaced > 0 {
+            self.audit("credential.rotated", &issued.credential, None);
+        }
+        Ok(issued)
     }
 
     /// Creates the account secret key; `Conflict` if one exists.

@@ -81,6 +81,16 @@ async fn security_events_are_recorded_without_secrets() {
         204
     );
 
+    for _ in 0..2 {
+        let res = app
+            .client
+            .post(app.url("/api/v1/active/personal-token"))
+            .bearer_auth(&admin)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 201);
+    }
     let page = events(&app, &admin, "?limit=200").await;
     let seen = types(&page);
     for expected in [
