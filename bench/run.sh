@@ -1,0 +1,270 @@
+#!/usr/bin/env bash
+# Loopback load benchmark of Portcullis, side by side with the node-oidc-provider peer when
+# ../shared/peer exists. See bench/README.md.
+#
+#   bench/run.sh             every scenario, plus the peer; writes bench/RESULTS.md
+#   bench/run.sh --growth    the scenarios again at each store size of GROWTH_STEPS
+#   bench/run.sh --smoke     ~1 s per scenario, checks every answer is 2xx; writes nothing
+#
+# Environment: DURATION (s, 10) CONCURRENCY (32) THREADS (2) WARMUP (s, 2) SCENARIOS (all)
+#   GROWTH_STEPS ("10000 100000 1000000") PORTCULLIS_BIN (skip the build) PEER_DIR PEER (auto|off)
+#   CODE_MARGIN (1.5) KEEP_TMP (0) OUT (bench/: where results/ and RESULTS.md go). Other
+#   PORTCULLIS_* variables reach the server unchanged.
+set -euo pipefail
+
+HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+ROOT="$(cd "$HERE/.." && pwd)"
+LIB="$HERE/lib"
+MODE="${MODE:-normal}"
+for arg in "$@"; do
+  case "$arg" in
+    --growth) MODE=growth ;;
+    --smoke) MODE=smoke ;;
+    --normal) MODE=normal ;;
+    -h|--help) sed -n '2,12p' "$0"; exit 0 ;;
+    *) echo "unknown argument $arg (try --help)" >&2; exit 2 ;;
+  esac
+done
+case "$MODE" in normal|growth|smoke) ;; *) echo "MODE must be normal, growth or smoke" >&2; exit 2 ;; esac
+
+if [ "$MODE" = smoke ]; then
+  # Low load on purpose: the smoke run checks the wiring (seeding, every scenario answering 2xx)
+  # and must stay fast on a debug binary.
+  DURATION="${DURATION:-1}" CONCURRENCY="${CONCURRENCY:-2}" THREADS="${THREADS:-1}" WARMUP="${WARMUP:-0}"
+  export WRK_STRICT=1 PEER="${PEER:-off}"
+else
+  DURATION="${DURATION:-10}" CONCURRENCY="${CONCURRENCY:-32}" THREADS="${THREADS:-2}" WARMUP="${WARMUP:-2}"
+fi
+SCENARIOS="${SCENARIOS:-livez client_credentials introspection me_api_key me_jwt login_personal_token authorization_code refresh_token}"
+GROWTH_STEPS="${GROWTH_STEPS:-10000 100000 1000000}"
+PEER="${PEER:-auto}"
+PEER_DIR="${PEER_DIR:-$ROOT/../shared/peer}"
+CODE_MARGIN="${CODE_MARGIN:-1.5}"
+OUT="${OUT:-$HERE}"   # another directory keeps experiments out of the committed results
+REDIRECT_URI="http://127.0.0.1:9/cb"   # never contacted: codes are read from the 303 Location
+py() { python3 "$LIB/util.py" "$@"; }
+say() { printf '%s\n' "$*" >&2; }
+die() { say "bench: $*"; exit 1; }
+for tool in wrk curl python3; do command -v "$tool" >/dev/null || die "$tool not found"; done
+[ "$DURATION" -le 30 ] || die "DURATION must be at most 30 s: codes minted before a run live 60 s"
+
+TMP="$(mktemp -d "${TMPDIR:-/tmp}/portcullis-bench.XXXXXX")"
+SERVER_PID="" PEER_PID="" MINT_PID=""
+cleanup() {
+  local rc=$?
+  for pid in $MINT_PID $SERVER_PID $PEER_PID; do stop_pid "$pid"; done
+  if [ "$rc" -ne 0 ] || [ "${KEEP_TMP:-0}" = 1 ]; then say "bench: files kept in $TMP"; else rm -rf "$TMP"; fi
+}
+stop_pid() {  # TERM, then KILL after 10 s: a stuck process must not outlive the run
+  local pid=$1 i
+  [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null || return 0
+  kill -TERM "$pid" 2>/dev/null || true
+  for i in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.2; done
+  kill -KILL "$pid" 2>/dev/null || true
+  wait "$pid" 2>/dev/null || true
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+# ---- binary ----------------------------------------------------------------------------------
+if [ -n "${PORTCULLIS_BIN:-}" ]; then
+  BIN="$(cd "$(dirname "$PORTCULLIS_BIN")" && pwd)/$(basename "$PORTCULLIS_BIN")"
+else
+  say "bench: cargo build --release (a no-op when up to date)"
+  (cd "$ROOT" && nice -n 19 cargo build --release --workspace --quiet) || die "release build failed"
+  BIN="$ROOT/target/release/portcullis"
+fi
+[ -x "$BIN" ] || die "no binary at $BIN"
+
+# ---- /proc sampling --------------------------------------------------------------------------
+TCK="$(getconf CLK_TCK)"
+cpu_ticks() { sed 's/.*) //' "/proc/$1/stat" | awk '{print $12 + $13}'; }  # utime+stime, all threads
+hwm_kb() { awk '/^VmHWM/{print $2}' "/proc/$1/status"; }
+reset_hwm() { { echo 5 > "/proc/$1/clear_refs"; } 2>/dev/null && echo 1 || echo 0; }  # per-scenario peaks
+
+wait_http() {  # URL SECONDS PID: until the URL answers 2xx, or fail
+  local url=$1 deadline=$((SECONDS + $2)) pid=$3
+  until curl -sf -o /dev/null --max-time 2 "$url"; do
+    kill -0 "$pid" 2>/dev/null || return 1
+    [ "$SECONDS" -lt "$deadline" ] || return 1
+    sleep 0.2
+  done
+}
+
+# ---- Portcullis ------------------------------------------------------------------------------
+PORT="$(py port)"
+BASE="http://127.0.0.1:$PORT"
+DB="$TMP/bench.db"
+export PORTCULLIS_BIND="127.0.0.1:$PORT" PORTCULLIS_ISSUER="$BASE" PORTCULLIS_DATABASE_URL="sqlite://$DB?mode=rwc"
+# One credential carries thousands of requests a second here: lift the per-credential limit so
+# runs measure the verification path (the limiter still runs) rather than 429s.
+export PORTCULLIS_RATE_LIMIT_PER_MINUTE="${PORTCULLIS_RATE_LIMIT_PER_MINUTE:-1000000000}"
+
+start_server() {
+  "$BIN" serve >>"$TMP/server.log" 2>&1 &
+  SERVER_PID=$!
+  wait_http "$BASE/healthz" 60 "$SERVER_PID" || { tail -20 "$TMP/server.log" >&2; die "server did not become healthy"; }
+}
+
+seed() {
+  say "bench: seeding $BASE (admin, client, consent, session token, API key, personal token)"
+  printf '%s\n' 'bench admin password' | "$BIN" user create --email admin@bench.test --name Admin --admin \
+    >/dev/null 2>>"$TMP/cli.log" || die "user create failed (see $TMP/cli.log)"
+  "$BIN" client create --name Bench --redirect-uri "$REDIRECT_URI" --scope "read write" --grant client_credentials \
+    --grant authorization_code --grant refresh_token --json >"$TMP/client.json" 2>>"$TMP/cli.log" || die "client create failed"
+  CLIENT_ID="$(py get "$TMP/client.json" client_id)"
+  start_server
+  python3 "$LIB/seed.py" all "$BASE" "$CLIENT_ID" "$(py get "$TMP/client.json" client_secret)" \
+    admin@bench.test 'bench admin password' "$REDIRECT_URI" >"$TMP/seed.json" || die "seeding failed"
+  BASIC="$(py get "$TMP/seed.json" basic)"
+}
+S() { py get "$TMP/seed.json" "$1"; }
+
+# ---- one measured scenario -------------------------------------------------------------------
+# run NAME TARGET PID URL VAR=VALUE...: probe, warm-up, measured wrk run, one row in rows.jsonl
+ROWS="$TMP/rows.jsonl"; : >"$ROWS"
+STEP=0
+run() {
+  local name=$1 target=$2 pid=$3 url=$4; shift 4
+  local -a vars=("$@" "WRK_THREADS=$THREADS")
+  local probe=200 mode method=GET auth="" body=""
+  local v; for v in "$@"; do
+    case "$v" in WRK_MODE=*) mode=${v#*=} ;; WRK_METHOD=*) method=${v#*=} ;; WRK_AUTH=*) auth=${v#*=} ;; WRK_BODY=*) body=${v#*=} ;; esac
+  done
+  if [ "${mode:-static}" = static ]; then  # single-use secrets are not probed: that would spend one
+    probe="$(curl -s -o "$TMP/probe.out" -w '%{http_code}' --max-time 10 -X "$method" \
+      ${auth:+-H "Authorization: $auth"} ${body:+-H 'Content-Type: application/x-www-form-urlencoded' --data-raw "$body"} "$url")" || probe=000
+    [ "$WARMUP" -gt 0 ] && env "${vars[@]}" WRK_JSON=/dev/null timeout $((WARMUP + 30)) \
+      wrk -t"$THREADS" -c"$CONCURRENCY" -d"${WARMUP}s" -s "$LIB/load.lua" "$url" >/dev/null 2>&1 || true
+  fi
+  local json="$TMP/$name.$target.$STEP.json" reset c0
+  reset="$(reset_hwm "$pid")"; c0="$(cpu_ticks "$pid")"
+  env "${vars[@]}" WRK_JSON="$json" timeout $((DURATION + 30)) \
+    wrk -t"$THREADS" -c"$CONCURRENCY" -d"${DURATION}s" --latency -s "$LIB/load.lua" "$url" >"${json%.json}.txt" 2>&1 \
+    || die "wrk failed for $name: $(tail -3 "${json%.json}.txt")"
+  py row scenario="$name" target="$target" step="$STEP" wrk="$json" cpu0="$c0" cpu1="$(cpu_ticks "$pid")" \
+    tck="$TCK" hwm_kb="$(hwm_kb "$pid")" hwm_reset="$reset" probe="$probe" c="$CONCURRENCY" t="$THREADS" \
+    note="${NOTE:-}" >>"$ROWS"
+  python3 "$LIB/report.py" line "$ROWS"
+}
+
+# Codes live 60 s and work once: mint them with wrk right before the exchange run, as many as the
+# client_credentials rate says the run can use (exchange does strictly more work), times a margin,
+# but for at most 50-DURATION s: the run spends the oldest first, so none is older than 50 s.
+mint_codes() {
+  local n=$1 limit=$((50 - DURATION)) i t0=$SECONDS
+  rm -f "$TMP"/minted.*
+  py pairs "$n" "$TMP/challenges" "$TMP/verifiers"
+  MINT_PATH="/oauth/authorize?response_type=code&client_id=$CLIENT_ID&redirect_uri=$(py quote "$REDIRECT_URI")&scope=read%20write&code_challenge_method=S256&state=" \
+  MINT_PAIRS="$TMP/challenges" MINT_COOKIE="$(S cookie)" MINT_OUT="$TMP/minted" WRK_THREADS="$THREADS" \
+    wrk -t"$THREADS" -c"$CONCURRENCY" -d"${limit}s" -s "$LIB/mint.lua" "$BASE/" >"$TMP/mint.txt" 2>&1 &
+  MINT_PID=$!
+  for i in $(seq $((limit * 10))); do  # wrk keeps running after its threads stop: end it once all are done
+    [ "$(ls "$TMP"/minted.done.* 2>/dev/null | wc -l)" -ge "$THREADS" ] && break
+    kill -0 "$MINT_PID" 2>/dev/null || break
+    sleep 0.1
+  done
+  sleep 0.5  # the last answers are still in flight
+  kill -INT "$MINT_PID" 2>/dev/null || true; wait "$MINT_PID" 2>/dev/null || true; MINT_PID=""
+  py merge "$TMP/verifiers" "$TMP/minted" "$THREADS" >"$TMP/codes"
+  say "bench: minted $(wc -l <"$TMP/codes") of $n codes in $((SECONDS - t0)) s"
+}
+
+portcullis_scenarios() {
+  local sc cc_rps
+  for sc in $SCENARIOS; do
+    case "$sc" in
+      livez) run livez portcullis "$SERVER_PID" "$BASE/livez" ;;
+      client_credentials) run client_credentials portcullis "$SERVER_PID" "$BASE/oauth/token" WRK_METHOD=POST \
+        WRK_AUTH="$BASIC" WRK_BODY="grant_type=client_credentials&scope=read%20write" ;;
+      introspection) run introspection portcullis "$SERVER_PID" "$BASE/oauth/introspect" WRK_METHOD=POST \
+        WRK_AUTH="$BASIC" WRK_BODY="token=$(S cc_access_token)&token_type_hint=access_token" ;;
+      me_api_key) run me_api_key portcullis "$SERVER_PID" "$BASE/v1/users/me" WRK_AUTH="Bearer $(S api_key)" ;;
+      me_jwt) run me_jwt portcullis "$SERVER_PID" "$BASE/v1/users/me" WRK_AUTH="Bearer $(S user_access_token)" ;;
+      login_personal_token) run login_personal_token portcullis "$SERVER_PID" "$BASE/api/v0/login" \
+        WRK_METHOD=POST WRK_AUTH="Bearer $(S personal_token)" ;;
+      authorization_code)
+        cc_rps="$(python3 "$LIB/report.py" rps "$ROWS" client_credentials portcullis "$STEP")"
+        mint_codes "$(python3 -c "import math,sys; print(math.ceil(float(sys.argv[1] or 2000) * $DURATION * $CODE_MARGIN) + $CONCURRENCY)" "$cc_rps")"
+        run authorization_code portcullis "$SERVER_PID" "$BASE/oauth/token" WRK_METHOD=POST WRK_AUTH="$BASIC" \
+          WRK_MODE=codes WRK_FILE="$TMP/codes" WRK_REDIRECT="$REDIRECT_URI" ;;
+      refresh_token)
+        python3 "$LIB/seed.py" refresh "$BASE" "$TMP/seed.json" "$CONCURRENCY" >"$TMP/refresh" || die "refresh seeding failed"
+        NOTE="chained: $CONCURRENCY families, each response's token is the next request's" \
+          run refresh_token portcullis "$SERVER_PID" "$BASE/oauth/token" WRK_METHOD=POST WRK_AUTH="$BASIC" \
+          WRK_MODE=refresh WRK_FILE="$TMP/refresh" ;;
+      *) die "unknown scenario $sc" ;;
+    esac
+  done
+}
+
+# ---- the peer --------------------------------------------------------------------------------
+peer_scenarios() {
+  [ "$PEER" != off ] || return 0
+  if [ ! -f "$PEER_DIR/server.js" ]; then say "bench: no peer at $PEER_DIR; measuring Portcullis alone"; return 0; fi
+  command -v node >/dev/null && command -v npm >/dev/null || { say "bench: node/npm missing; skipping the peer"; return 0; }
+  # The shared copy is read-only: install into a work copy, reused while package-lock.json matches.
+  local work="${PEER_WORK:-${TMPDIR:-/tmp}/portcullis-bench-peer}"
+  if ! cmp -s "$PEER_DIR/package-lock.json" "$work/package-lock.json" || [ ! -d "$work/node_modules" ]; then
+    say "bench: npm ci for the peer in $work"
+    rm -rf "$work"; mkdir -p "$work"; cp -r "$PEER_DIR/." "$work/"; chmod -R u+w "$work"
+    if ! (cd "$work" && nice -n 19 timeout 600 npm ci --no-audit --no-fund >"$TMP/npm.log" 2>&1); then
+      say "bench: the peer could not be installed (npm ci failed, see below); continuing without it"
+      tail -5 "$TMP/npm.log" >&2; rm -rf "$work"; return 0
+    fi
+  fi
+  cp "$PEER_DIR/server.js" "$work/server.js"
+  local pport; pport="$(py port)"
+  local pbase="http://127.0.0.1:$pport"
+  (cd "$work" && PEER_HOST=127.0.0.1 PEER_PORT="$pport" PEER_AT_FORMAT=opaque exec node server.js) >"$TMP/peer.log" 2>&1 &
+  PEER_PID=$!
+  wait_http "$pbase/.well-known/openid-configuration" 30 "$PEER_PID" || { say "bench: the peer did not start:"; tail -5 "$TMP/peer.log" >&2; return 0; }
+  curl -sf "$pbase/.well-known/openid-configuration" -o "$TMP/peer-meta.json"
+  local token_ep introspect_ep pauth token
+  token_ep="$(py get "$TMP/peer-meta.json" token_endpoint)"
+  introspect_ep="$(py get "$TMP/peer-meta.json" introspection_endpoint)"
+  # Client and secret of the peer's server.js (its README); scope as in its bench.sh.
+  pauth="Basic $(printf '%s' 'acceptance-client:acceptance-secret-0123456789abcdef' | base64 -w0)"
+  local body="grant_type=client_credentials&scope=read%20write"
+  token="$(curl -sf -H "Authorization: $pauth" -d "$body" "$token_ep" | python3 -c 'import json,sys; print(json.load(sys.stdin)["access_token"])')" \
+    || { say "bench: the peer refused client_credentials; skipping it"; return 0; }
+  for sc in $SCENARIOS; do
+    case "$sc" in
+      client_credentials) run client_credentials peer "$PEER_PID" "$token_ep" WRK_METHOD=POST WRK_AUTH="$pauth" WRK_BODY="$body" ;;
+      introspection) run introspection peer "$PEER_PID" "$introspect_ep" WRK_METHOD=POST WRK_AUTH="$pauth" \
+        WRK_BODY="token=$token&token_type_hint=access_token" ;;
+    esac
+  done
+  stop_pid "$PEER_PID"; PEER_PID=""
+}
+
+# ---- modes -----------------------------------------------------------------------------------
+say "bench: mode $MODE, $DURATION s per scenario, $CONCURRENCY connections, $THREADS wrk threads, binary $BIN"
+py machine >"$TMP/machine.json"
+seed
+[ "$MODE" = growth ] && python3 "$LIB/report.py" tables "$DB" 0 >"$TMP/steps.jsonl"
+portcullis_scenarios
+case "$MODE" in
+  smoke)
+    python3 "$LIB/report.py" check "$ROWS" ;;
+  normal)
+    stop_pid "$SERVER_PID"; SERVER_PID=""   # the peer gets the machine to itself, as Portcullis did
+    peer_scenarios
+    python3 "$LIB/report.py" save normal "$ROWS" "$TMP/machine.json" "$OUT/results/normal.json" \
+      "duration=$DURATION" "concurrency=$CONCURRENCY" "threads=$THREADS" "warmup=$WARMUP"
+    python3 "$LIB/report.py" render "$OUT/results" "$OUT/RESULTS.md" ;;
+  growth)
+    prev=0
+    for n in $GROWTH_STEPS; do
+      stop_pid "$SERVER_PID"; SERVER_PID=""
+      say "bench: growing the store to $n rows per token table"
+      python3 "$LIB/grow.py" "$DB" "$prev" "$n" "$CLIENT_ID" || die "growing the store failed"
+      python3 "$LIB/report.py" tables "$DB" "$n" >>"$TMP/steps.jsonl"
+      prev=$n STEP=$n
+      start_server
+      portcullis_scenarios
+    done
+    python3 "$LIB/report.py" save growth "$ROWS" "$TMP/machine.json" "$OUT/results/growth.json" \
+      "duration=$DURATION" "concurrency=$CONCURRENCY" "threads=$THREADS" "warmup=$WARMUP" "steps=$TMP/steps.jsonl"
+    python3 "$LIB/report.py" render "$OUT/results" "$OUT/RESULTS.md" ;;
+esac
