@@ -5,6 +5,7 @@ use sea_orm::{
     sea_query::Expr,
 };
 
+use super::UniqueExt;
 use super::entity::oauth_clients;
 use super::{Db, map_err, now};
 use crate::domain::client::{Client, ClientKind, GrantType};
@@ -64,7 +65,7 @@ pub async fn insert_client(db: &Db, client: &Client) -> Result<Client> {
 /// The client with this id.
 pub async fn find_client(db: &Db, id: &str) -> Result<Option<Client>> {
     oauth_clients::Entity::find_by_id(id.to_owned())
-        .one(db)
+        .unique(db)
         .await
         .map_err(map_err)?
         .map(to_domain)

@@ -4,6 +4,7 @@ use sea_orm::{
     ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, sea_query::OnConflict,
 };
 
+use super::UniqueExt;
 use super::entity::consents;
 use super::{Db, map_err, now};
 use crate::domain::consent::Consent;
@@ -23,7 +24,7 @@ fn to_domain(m: consents::Model) -> Result<Consent> {
 /// The consent a person gave a client, if any.
 pub async fn find_consent(db: &Db, user_id: &str, client_id: &str) -> Result<Option<Consent>> {
     consents::Entity::find_by_id((user_id.to_owned(), client_id.to_owned()))
-        .one(db)
+        .unique(db)
         .await
         .map_err(map_err)?
         .map(to_domain)

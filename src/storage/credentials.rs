@@ -4,6 +4,7 @@ use sea_orm::{
     ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, sea_query::Expr,
 };
 
+use super::UniqueExt;
 use super::entity::credentials;
 use super::{Db, map_err};
 use crate::domain::credentials::{Credential, CredentialKind, Environment};
@@ -59,7 +60,7 @@ pub async fn insert_credential(db: &Db, c: &Credential, secret_hash: &str) -> Re
 pub async fn find_by_hash(db: &Db, hash: &str) -> Result<Option<Credential>> {
     credentials::Entity::find()
         .filter(credentials::Column::SecretHash.eq(hash))
-        .one(db)
+        .unique(db)
         .await
         .map_err(map_err)?
         .map(to_domain)
@@ -69,7 +70,7 @@ pub async fn find_by_hash(db: &Db, hash: &str) -> Result<Option<Credential>> {
 /// Whether a credential is revoked (or gone).
 pub async fn is_revoked(db: &Db, id: &str) -> Result<bool> {
     let row = credentials::Entity::find_by_id(id.to_owned())
-        .one(db)
+        .unique(db)
         .await
         .map_err(map_err)?;
     Ok(row.is_none_or(|r| r.revoked_at.is_some()))

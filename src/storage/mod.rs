@@ -64,6 +64,20 @@ pub(crate) fn map_err(err: DbErr) -> AppError {
     }
 }
 
+/// Unique-key lookups without sea-orm's `.one()`, which binds `LIMIT ?`: SQLite re-prepares a
+/// statement whose LIMIT is a bound parameter on every call (measurable on the hot paths). A
+/// primary or unique key needs no limit. Only for queries that match at most one row.
+pub(crate) trait UniqueExt<E: sea_orm::EntityTrait> {
+    /// The single matching row, if any.
+    async fn unique(self, db: &impl sea_orm::ConnectionTrait) -> Result<Option<E::Model>, DbErr>;
+}
+
+impl<E: sea_orm::EntityTrait> UniqueExt<E> for sea_orm::Select<E> {
+    async fn unique(self, db: &impl sea_orm::ConnectionTrait) -> Result<Option<E::Model>, DbErr> {
+        Ok(self.all(db).await?.into_iter().next())
+    }
+}
+
 /// Current Unix time in seconds.
 pub(crate) fn now() -> i64 {
     time::OffsetDateTime::now_utc().unix_timestamp()

@@ -11,6 +11,7 @@ use actix_web::cookie::time::Duration;
 use sea_orm::{ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter, sea_query::Expr};
 use sha2::{Digest, Sha256};
 
+use super::UniqueExt;
 use super::entity::sessions;
 use super::{Db, now};
 
@@ -38,7 +39,7 @@ impl SessionStore for DbSessionStore {
     async fn load(&self, key: &SessionKey) -> Result<Option<State>, LoadError> {
         let row = sessions::Entity::find_by_id(row_id(key))
             .filter(sessions::Column::ExpiresAt.gt(now()))
-            .one(&self.db)
+            .unique(&self.db)
             .await
             .map_err(|e| LoadError::Other(e.into()))?;
         row.map(|r| {

@@ -5,6 +5,7 @@ use sea_orm::{
     sea_query::OnConflict,
 };
 
+use super::UniqueExt;
 use super::entity::{tenant_members, tenants};
 use super::{Db, map_err, now};
 use crate::domain::tenant::Tenant;
@@ -21,7 +22,7 @@ fn to_domain(m: tenants::Model) -> Tenant {
 /// A tenant by id.
 pub async fn find_tenant(db: &Db, id: &str) -> Result<Option<Tenant>> {
     Ok(tenants::Entity::find_by_id(id.to_owned())
-        .one(db)
+        .unique(db)
         .await
         .map_err(map_err)?
         .map(to_domain))
@@ -31,7 +32,7 @@ pub async fn find_tenant(db: &Db, id: &str) -> Result<Option<Tenant>> {
 pub async fn find_personal(db: &Db, user_id: &str) -> Result<Option<Tenant>> {
     Ok(tenants::Entity::find()
         .filter(tenants::Column::PersonalUserId.eq(user_id))
-        .one(db)
+        .unique(db)
         .await
         .map_err(map_err)?
         .map(to_domain))
@@ -66,7 +67,7 @@ pub async fn insert_tenant_with_admin(db: &Db, tenant: &Tenant, admin_id: &str) 
 pub async fn member_role(db: &Db, tenant_id: &str, user_id: &str) -> Result<Option<String>> {
     Ok(
         tenant_members::Entity::find_by_id((tenant_id.to_owned(), user_id.to_owned()))
-            .one(db)
+            .unique(db)
             .await
             .map_err(map_err)?
             .map(|m| m.role),

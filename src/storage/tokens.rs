@@ -8,6 +8,7 @@ use sea_orm::{
     sea_query::{Expr, OnConflict},
 };
 
+use super::UniqueExt;
 use super::entity::{auth_codes, refresh_tokens, revoked_access_tokens, token_families};
 use super::{Db, map_err, now};
 use crate::domain::tokens::{CodeRecord, RefreshRecord};
@@ -74,7 +75,7 @@ pub async fn consume_code(db: &Db, code_hash: &str) -> Result<CodeOutcome> {
         .await
         .map_err(map_err)?;
     let Some(row) = auth_codes::Entity::find_by_id(code_hash.to_owned())
-        .one(db)
+        .unique(db)
         .await
         .map_err(map_err)?
     else {
@@ -128,7 +129,7 @@ pub async fn revoke_families_of(db: &Db, user_id: &str, client_id: &str) -> Resu
 /// Whether a family is revoked (an unknown family counts as revoked).
 pub async fn family_revoked(db: &Db, family_id: &str) -> Result<bool> {
     let row = token_families::Entity::find_by_id(family_id.to_owned())
-        .one(db)
+        .unique(db)
         .await
         .map_err(map_err)?;
     Ok(row.is_none_or(|f| f.revoked_at.is_some()))
@@ -155,7 +156,7 @@ pub async fn insert_refresh(db: &Db, token_hash: &str, rec: &RefreshRecord) -> R
 /// A refresh token with the state of its family.
 pub async fn find_refresh(db: &Db, token_hash: &str) -> Result<Option<RefreshRecord>> {
     let Some(row) = refresh_tokens::Entity::find_by_id(token_hash.to_owned())
-        .one(db)
+        .unique(db)
         .await
         .map_err(map_err)?
     else {
@@ -205,7 +206,7 @@ pub async fn revoke_jti(db: &Db, jti: &str, expires_at: i64) -> Result<()> {
 /// Whether an access token was revoked individually.
 pub async fn jti_revoked(db: &Db, jti: &str) -> Result<bool> {
     Ok(revoked_access_tokens::Entity::find_by_id(jti.to_owned())
-        .one(db)
+        .unique(db)
         .await
         .map_err(map_err)?
         .is_some())

@@ -4,6 +4,7 @@ use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter,
 };
 
+use super::UniqueExt;
 use super::entity::users;
 use super::{Db, map_err, now};
 use crate::domain::password::PasswordHash;
@@ -57,7 +58,7 @@ pub async fn find_with_hash_by_email(
 ) -> Result<Option<(User, PasswordHash)>> {
     let found = users::Entity::find()
         .filter(users::Column::Email.eq(email.as_str()))
-        .one(db)
+        .unique(db)
         .await
         .map_err(map_err)?;
     Ok(found.map(|m| {
@@ -69,7 +70,7 @@ pub async fn find_with_hash_by_email(
 /// The account with this id, if any.
 pub async fn find_user(db: &Db, id: &str) -> Result<Option<User>> {
     let found = users::Entity::find_by_id(id.to_owned())
-        .one(db)
+        .unique(db)
         .await
         .map_err(map_err)?;
     Ok(found.map(to_domain))
@@ -83,7 +84,7 @@ pub async fn count_users(db: &Db) -> Result<u64> {
 /// The tenant the person last chose to work in.
 pub async fn find_active_tenant(db: &Db, user_id: &str) -> Result<Option<String>> {
     Ok(users::Entity::find_by_id(user_id.to_owned())
-        .one(db)
+        .unique(db)
         .await
         .map_err(map_err)?
         .and_then(|u| u.active_tenant_id))
