@@ -21,7 +21,6 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     use pages::{account, auth};
     cfg.route("/healthz", web::get().to(health::healthz_get))
         .route("/livez", web::get().to(health::livez_get))
-        .route("/static/{file}", web::get().to(assets::static_get))
         .route("/", web::get().to(account::home_get))
         .route("/signin", web::get().to(auth::signin_get))
         .route("/signin", web::post().to(auth::signin_post))
@@ -29,9 +28,10 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/signup", web::post().to(auth::signup_post))
         .route("/signout", web::post().to(auth::signout_post))
         .route("/account", web::get().to(account::account_get))
-        .configure(api::routes)
         .configure(oauth::routes)
-        .configure(pages::settings_routes);
+        .configure(api::routes)
+        .configure(pages::settings_routes)
+        .route("/static/{file}", web::get().to(assets::static_get));
 }
 
 /// Any unknown path: the friendly 404 page.

@@ -29,18 +29,21 @@ pub type Db = DatabaseConnection;
 
 /// Opens the pool. SQLite gets WAL, `synchronous=NORMAL` (durable across process crashes, which
 /// is what WAL guarantees), foreign keys and a busy timeout so concurrent writers queue rather
-/// than fail.
+/// than fail. SQLite writes one at a time whatever the pool size, and the hot reads are cached
+/// (`domain::cache`), so four connections suffice; each one costs a thread and a page cache,
+/// kept to 1 MiB because the operating system caches the file as well.
 pub async fn connect(url: &DatabaseUrl) -> anyhow::Result<Db> {
     let mut opts = ConnectOptions::new(url.expose().to_owned());
     opts.sqlx_logging(false)
         .acquire_timeout(Duration::from_secs(10))
-        .max_connections(if url.is_sqlite() { 8 } else { 16 })
+        .max_connections(if url.is_sqlite() { 4 } else { 16 })
         .min_connections(1)
         .map_sqlx_sqlite_opts(|o| {
             o.journal_mode(SqliteJournalMode::Wal)
                 .synchronous(SqliteSynchronous::Normal)
                 .foreign_keys(true)
                 .busy_timeout(Duration::from_secs(10))
+                .pragma("cache_size", "-1024")
         });
     Ok(Database::connect(opts).await?)
 }

@@ -12,11 +12,15 @@ pub mod views;
 
 use actix_web::web;
 
-/// Registers the API routes.
+/// Registers the API routes. Literal paths come first: actix tries routes in order, and every
+/// pattern with a `{segment}` passed on the way costs a regex match.
 pub fn routes(cfg: &mut web::ServiceConfig) {
     use credentials as c;
     cfg.configure(openapi::routes)
         .route("/v1/users/me", web::get().to(users::me_get))
+        .route("/api/v1/audit-events", web::get().to(audit::list_get))
+        .route("/api/v0/login", web::post().to(login::login_v0_post))
+        .route("/auth/token", web::post().to(login::auth_token_post))
         .route("/api/v1/{tenant_id}/tokens/", web::post().to(c::pat_post))
         .route("/api/v1/{tenant_id}/tokens", web::post().to(c::pat_post))
         .route("/api/v1/{tenant_id}/tokens/", web::get().to(c::pat_list))
@@ -65,9 +69,6 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             "/api/v1/auth-management/clients/{client_id}",
             web::delete().to(system_credentials::delete),
         )
-        .route("/api/v1/audit-events", web::get().to(audit::list_get))
-        .route("/api/v0/login", web::post().to(login::login_v0_post))
-        .route("/auth/token", web::post().to(login::auth_token_post))
         .route(
             "/user/generate_secret_key",
             web::put().to(login::generate_secret_key_put),
