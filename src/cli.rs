@@ -66,7 +66,7 @@ pub async fn client_create(
     }
     let db = storage::connect(&settings.database_url).await?;
     storage::migrate(&db).await?;
-    let tokens = crate::startup::build_tokens(&db, settings).await?;
+    let tokens = crate::startup::build_tokens(&db, &Default::default(), settings).await?;
     let new = NewClient {
         name: args.name,
         redirect_uris: args.redirect_uris,

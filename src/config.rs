@@ -219,6 +219,17 @@ pub struct Settings {
     #[arg(long, env = "PORTCULLIS_TRUSTED_PROXIES", value_delimiter = ',', value_parser = parse_network, global = true)]
     pub trusted_proxies: Vec<ipnet::IpNet>,
 
+    /// How long clients, credentials, users and revocation verdicts read from the database are
+    /// reused, in milliseconds; 0 reads every time. Changes made through this server apply at
+    /// once; changes made through another server sharing the database, within this time.
+    #[arg(
+        long,
+        env = "PORTCULLIS_CACHE_TTL_MS",
+        default_value_t = 1000,
+        global = true
+    )]
+    pub cache_ttl_ms: u64,
+
     /// Days audit events are kept.
     #[arg(
         long,

@@ -16,6 +16,7 @@ use tracing_actix_web::TracingLogger;
 
 use crate::config::Settings;
 use crate::domain::audit::Auditor;
+use crate::domain::cache::Caches;
 use crate::domain::credentials::{CredentialService, LastUsed};
 use crate::domain::jwt::Keys;
 use crate::domain::throttle::{FailureThrottle, RateLimits};
@@ -58,19 +59,21 @@ impl Application {
         storage::migrate(&db).await?;
         let session_key = load_session_key(&db).await?;
         let auditor = Auditor::start(db.clone());
-        let tokens = build_tokens(&db, &settings)
+        let caches = Caches::new(std::time::Duration::from_millis(settings.cache_ttl_ms));
+        let tokens = build_tokens(&db, &caches, &settings)
             .await?
             .with_auditor(auditor.clone());
         spawn_key_reloader(db.clone(), tokens.clone());
         let clock = settings_clock.unwrap_or_default();
         let credentials = CredentialService::new(
             db.clone(),
+            caches.clone(),
             tokens.hasher().clone(),
             clock,
             LastUsed::default(),
         )
         .with_auditor(auditor.clone());
-        spawn_last_used_writer(db.clone(), credentials.last_used().clone());
+        spawn_last_used_writer(credentials.clone());
         if storage::users::count_users(&db).await? == 0 {
             tracing::warn!(
                 "no accounts yet: open {}/signup to create the administrator account, \
@@ -91,6 +94,7 @@ impl Application {
             settings: Arc::new(settings),
             tokens,
             credentials,
+            caches,
             auditor,
             throttle,
             rate_limits,
@@ -150,7 +154,11 @@ impl Application {
 
 /// The token service: the HMAC key for stored secrets and the JWT signing keys, both created on
 /// first start and kept in the database.
-pub async fn build_tokens(db: &Db, settings: &Settings) -> anyhow::Result<TokenService> {
+pub async fn build_tokens(
+    db: &Db,
+    caches: &Caches,
+    settings: &Settings,
+) -> anyhow::Result<TokenService> {
     let hmac_key = storage::secrets::get_or_create(db, "hmac_key", || {
         STANDARD.encode(crate::secret::random_bytes::<32>())
     })
@@ -161,6 +169,7 @@ pub async fn build_tokens(db: &Db, settings: &Settings) -> anyhow::Result<TokenS
     let keys = Keys::new(tokens::load_key_set(db, &issuer, ttl).await?);
     Ok(TokenService::new(
         db.clone(),
+        caches.clone(),
         hasher,
         keys,
         issuer,
@@ -170,12 +179,12 @@ pub async fn build_tokens(db: &Db, settings: &Settings) -> anyhow::Result<TokenS
 }
 
 /// Writes the coalesced "last used" times every two seconds.
-fn spawn_last_used_writer(db: Db, last_used: LastUsed) {
+fn spawn_last_used_writer(credentials: CredentialService) {
     tokio::spawn(async move {
         let mut tick = tokio::time::interval(std::time::Duration::from_secs(2));
         loop {
             tick.tick().await;
-            if let Err(e) = last_used.flush(&db).await {
+            if let Err(e) = credentials.flush_last_used().await {
                 tracing::warn!(error = %e, "could not record credential use");
             }
         }

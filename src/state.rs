@@ -7,6 +7,7 @@ use oxide_auth::frontends::simple::extensions::AddonList;
 
 use crate::domain::accounts::SignupPolicy;
 use crate::domain::audit::Auditor;
+use crate::domain::cache::Caches;
 use crate::domain::credentials::CredentialService;
 use crate::domain::throttle::{FailureThrottle, RateLimits};
 use crate::domain::tokens::TokenService;
@@ -22,6 +23,8 @@ pub struct AppState {
     pub tokens: TokenService,
     /// Long-lived credentials.
     pub credentials: CredentialService,
+    /// Hot lookups, shared by the services above; invalidate on change.
+    pub caches: Caches,
     /// The audit log's queue.
     pub auditor: Auditor,
     /// Sign-in and token-endpoint failure throttle.

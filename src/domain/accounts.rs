@@ -1,5 +1,6 @@
 //! Creating accounts and signing in.
 
+use crate::domain::cache::Caches;
 use crate::domain::password::{self, PasswordHash};
 use crate::domain::user::{DisplayName, Email, User};
 use crate::error::{AppError, Result};
@@ -81,6 +82,19 @@ pub async fn find_by_public_id(db: &Db, public_id: &str) -> Result<Option<User>>
 /// The account with this id, if any.
 pub async fn find(db: &Db, id: &str) -> Result<Option<User>> {
     storage::users::find_user(db, id).await
+}
+
+/// Like `find`, from the cache when the account was read recently (see `domain::cache`).
+pub async fn find_cached(db: &Db, caches: &Caches, id: &str) -> Result<Option<User>> {
+    if let Some(u) = caches.users().get(id) {
+        return Ok(Some(u));
+    }
+    let ticket = caches.users().ticket();
+    let found = storage::users::find_user(db, id).await?;
+    if let Some(u) = &found {
+        caches.users().put(ticket, u.id.clone(), u.clone());
+    }
+    Ok(found)
 }
 
 /// The account with this email, if any (malformed emails have none).

@@ -1,5 +1,6 @@
 //! OAuth clients ("developer apps"): registration rules, secrets and client authentication.
 
+use crate::domain::cache::Caches;
 use crate::domain::credential::{self, Kind};
 use crate::domain::redirect_uri;
 use crate::domain::roles::RoleAssignment;
@@ -223,6 +224,7 @@ fn new_client_id() -> String {
 /// Replaces a confidential client's secret; the old one stops working at once.
 pub async fn rotate_secret(
     db: &Db,
+    caches: &Caches,
     hasher: &SecretHasher,
     actor: &User,
     client_id: &str,
@@ -236,6 +238,7 @@ pub async fn rotate_secret(
     }
     let secret = ClientSecret::new(credential::generate(Kind::ClientSecret));
     storage::clients::update_secret_hash(db, &client.id, &hasher.hash(secret.expose())).await?;
+    caches.clients().invalidate();
     Ok((client, secret))
 }
 
@@ -278,6 +281,7 @@ pub enum AuthMethod {
 /// must present none. Every failure is the same `Unauthenticated`.
 pub async fn authenticate(
     db: &Db,
+    caches: &Caches,
     hasher: &SecretHasher,
     client_id: &str,
     secret: Option<&str>,
@@ -292,12 +296,23 @@ pub async fn authenticate(
     {
         return Err(fail());
     }
-    let client = storage::clients::find_client(db, client_id)
-        .await?
-        .ok_or_else(fail)?;
+    let client = find_cached(db, caches, client_id).await?.ok_or_else(fail)?;
     match (&client.secret_hash, secret) {
         (None, None) if client.is_public => Ok(client),
         (Some(hash), Some(secret)) if hasher.verify(secret, hash) => Ok(client),
         _ => Err(fail()),
     }
+}
+
+/// The client with this id, from the cache when it was read recently (see `domain::cache`).
+pub async fn find_cached(db: &Db, caches: &Caches, client_id: &str) -> Result<Option<Client>> {
+    if let Some(c) = caches.clients().get(client_id) {
+        return Ok(Some(c));
+    }
+    let ticket = caches.clients().ticket();
+    let found = storage::clients::find_client(db, client_id).await?;
+    if let Some(c) = &found {
+        caches.clients().put(ticket, c.id.clone(), c.clone());
+    }
+    Ok(found)
 }

@@ -1,6 +1,7 @@
 //! Remembered consent: a person approves an app for some scopes once; later requests for the same
 //! or fewer scopes skip the consent page unless the app sends `prompt=consent`.
 
+use crate::domain::cache::Caches;
 use crate::domain::client::Client;
 use crate::domain::scope::ScopeSet;
 use crate::error::Result;
@@ -49,9 +50,10 @@ pub async fn grant(db: &Db, user_id: &str, client_id: &str, scopes: &ScopeSet) -
 }
 
 /// Withdraws a person's consent for a client and revokes every token the client holds for them.
-pub async fn revoke(db: &Db, user_id: &str, client_id: &str) -> Result<()> {
+pub async fn revoke(db: &Db, caches: &Caches, user_id: &str, client_id: &str) -> Result<()> {
     storage::consents::delete_consent(db, user_id, client_id).await?;
     storage::tokens::revoke_families_of(db, user_id, client_id).await?;
+    caches.revoked().invalidate();
     Ok(())
 }
 

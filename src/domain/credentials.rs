@@ -13,6 +13,7 @@ use ipnet::IpNet;
 use serde::{Deserialize, Serialize};
 
 use crate::clock::Clock;
+use crate::domain::cache::Caches;
 use crate::domain::credential::{self, Kind};
 use crate::domain::scope::{SCOPES, ScopeSet};
 use crate::domain::tenant::Tenant;
@@ -241,16 +242,26 @@ impl LastUsed {
             .and_then(|m| m.get(id).map(|(at, _)| *at))
     }
 
-    /// Writes what has been gathered.
-    pub async fn flush(&self, db: &Db) -> Result<()> {
-        let batch: Vec<(String, i64, String)> = match self.0.lock() {
-            Ok(mut map) => map.drain().map(|(id, (at, ip))| (id, at, ip)).collect(),
-            Err(_) => return Ok(()),
-        };
-        if batch.is_empty() {
-            return Ok(());
+    /// What has been gathered: (credential id, time, address).
+    fn snapshot(&self) -> Vec<(String, i64, String)> {
+        match self.0.lock() {
+            Ok(map) => map
+                .iter()
+                .map(|(id, (at, ip))| (id.clone(), *at, ip.clone()))
+                .collect(),
+            Err(_) => Vec::new(),
         }
-        storage::credentials::record_last_used(db, &batch).await
+    }
+
+    /// Forgets written times, keeping any newer use gathered meanwhile.
+    fn forget_written(&self, batch: &[(String, i64, String)]) {
+        if let Ok(mut map) = self.0.lock() {
+            for (id, at, _) in batch {
+                if map.get(id).is_some_and(|(now, _)| now == at) {
+                    map.remove(id);
+                }
+            }
+        }
     }
 }
 
@@ -258,6 +269,7 @@ impl LastUsed {
 #[derive(Clone)]
 pub struct CredentialService {
     db: Db,
+    caches: Caches,
     hasher: SecretHasher,
     clock: Clock,
     last_used: LastUsed,
@@ -318,15 +330,35 @@ pub fn parse_networks(raw: &[String]) -> Result<Vec<IpNet>> {
 }
 
 impl CredentialService {
-    /// Builds the service.
-    pub fn new(db: Db, hasher: SecretHasher, clock: Clock, last_used: LastUsed) -> Self {
+    /// Builds the service; `caches` must be the server's one set (see `TokenService::new`).
+    pub fn new(
+        db: Db,
+        caches: Caches,
+        hasher: SecretHasher,
+        clock: Clock,
+        last_used: LastUsed,
+    ) -> Self {
         Self {
             db,
+            caches,
             hasher,
             clock,
             last_used,
             auditor: None,
         }
+    }
+
+    /// Writes the gathered last-use times. Cached credentials carry the last-use time they were
+    /// read with, so they are dropped before the times leave memory.
+    pub async fn flush_last_used(&self) -> Result<()> {
+        let batch = self.last_used.snapshot();
+        if batch.is_empty() {
+            return Ok(());
+        }
+        storage::credentials::record_last_used(&self.db, &batch).await?;
+        self.caches.credentials().invalidate();
+        self.last_used.forget_written(&batch);
+        Ok(())
     }
 
     /// Records credential events in this audit log.
@@ -480,6 +512,7 @@ impl CredentialService {
             self.clock.now(),
         )
         .await?;
+        self.revoked_some();
         let c = self.blank(
             user,
             tenant,
@@ -542,6 +575,7 @@ impl CredentialService {
         let n =
             storage::credentials::revoke(&self.db, user_id, kind, id, tenant_id, self.clock.now())
                 .await?;
+        self.revoked_some();
         if n == 0 {
             return Err(AppError::NotFound(kind.label()));
         }
@@ -561,16 +595,35 @@ impl CredentialService {
         Ok(())
     }
 
+    /// Revoked credentials must stop working at once: drop what the caches hold.
+    fn revoked_some(&self) {
+        self.caches.credentials().invalidate();
+        self.caches.revoked().invalidate();
+    }
+
+    /// The credential a secret hashes to, from the cache when it was read recently.
+    async fn find_by_secret(&self, secret: &str) -> Result<Credential, Refusal> {
+        let hash = self.hasher.hash(secret);
+        let cache = self.caches.credentials();
+        if let Some(c) = cache.get(&hash) {
+            return Ok(c);
+        }
+        let ticket = cache.ticket();
+        let c = storage::credentials::find_by_hash(&self.db, &hash)
+            .await
+            .map_err(Refusal::Failed)?
+            .ok_or(Refusal::Invalid)?;
+        cache.put(ticket, hash, c.clone());
+        Ok(c)
+    }
+
     /// Checks a presented secret (`ip`: the presenter's address, checked against the allowlist;
     /// `None` skips that check): format and checksum first (no lookup for a typo), then one
     /// keyed hash and one indexed lookup, revocation, expiry and the IP allowlist.
     pub async fn verify(&self, secret: &str, ip: Option<IpAddr>) -> Result<Credential, Refusal> {
         let kind = credential::check(secret).map_err(|_| Refusal::Invalid)?;
         CredentialKind::of_secret(kind).ok_or(Refusal::Invalid)?;
-        let c = storage::credentials::find_by_hash(&self.db, &self.hasher.hash(secret))
-            .await
-            .map_err(Refusal::Failed)?
-            .ok_or(Refusal::Invalid)?;
+        let c = self.find_by_secret(secret).await?;
         if c.revoked_at.is_some() {
             return Err(Refusal::Revoked);
         }

@@ -3,6 +3,7 @@
 
 pub mod accounts;
 pub mod audit;
+pub mod cache;
 pub mod client;
 pub mod consent;
 pub mod credential;

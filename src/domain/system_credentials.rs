@@ -125,6 +125,7 @@ pub async fn update(
     let roles = roles::apply_update(&client.roles, new_roles, context)?;
     let granted_full_access = roles.is_empty() && !client.roles.is_empty();
     storage::clients::update_name_and_roles(db, &client.id, &name, &roles).await?;
+    by.caches.clients().invalidate();
     if granted_full_access {
         tracing::warn!(client_id = %client.id, tenant_id = %tenant.id, "system credential update left no roles: it now has full access");
     }
@@ -147,14 +148,18 @@ pub async fn update(
 pub async fn delete(db: &Db, by: &Acting<'_>, tenant: &Tenant, client_id: &str) -> Result<()> {
     let client = get(db, tenant, client_id).await?;
     storage::clients::delete_client(db, &client.id).await?;
+    by.caches.clients().invalidate();
     record(by, "system_credential.deleted", &client, json!({}));
     Ok(())
 }
 
-/// Who acts on system credentials: the audit log's handle and the administrator's user id.
+/// Who acts on system credentials, and what their changes must reach: the audit log, and the
+/// caches that would otherwise keep serving the old client.
 pub struct Acting<'a> {
     /// Where events go.
     pub auditor: &'a Auditor,
+    /// Invalidated on every change.
+    pub caches: &'a crate::domain::cache::Caches,
     /// The administrator.
     pub user_id: &'a str,
 }

@@ -1,6 +1,7 @@
 //! Tenants: every account has a personal one; credentials belong to exactly one and act only
 //! inside it. `active` in API paths names the caller's current tenant.
 
+use crate::domain::cache::Caches;
 use crate::domain::user::User;
 use crate::error::{AppError, Result};
 use crate::storage::{self, Db};
@@ -100,9 +101,10 @@ pub async fn memberships(db: &Db, user: &User) -> Result<Vec<(Tenant, String)>> 
 }
 
 /// Makes `tenant_id` the person's active tenant; they must be a member.
-pub async fn switch(db: &Db, user: &User, tenant_id: &str) -> Result<Tenant> {
+pub async fn switch(db: &Db, caches: &Caches, user: &User, tenant_id: &str) -> Result<Tenant> {
     let tenant = resolve(db, user, tenant_id).await?;
     storage::users::set_active_tenant(db, &user.id, &tenant.id).await?;
+    caches.users().invalidate();
     Ok(tenant)
 }
 

@@ -2,6 +2,9 @@
 //! what makes one inactive before its expiry is its family being revoked (authorization-code
 //! grants: code replay, refresh reuse, consent withdrawn) or its `jti` being revoked (RFC 7009).
 
+use sha2::{Digest, Sha256};
+
+use crate::domain::cache::{Caches, Revocable};
 use crate::domain::jwt::{AccessClaims, KeySet, Keys, VerifyError};
 use crate::domain::user::User;
 use crate::error::{AppError, Result};
@@ -84,6 +87,7 @@ pub struct TokenService {
     access_ttl: i64,
     refresh_ttl: i64,
     auditor: Option<crate::domain::audit::Auditor>,
+    caches: Caches,
 }
 
 /// What introspection (RFC 7662) reports about an active token.
@@ -121,9 +125,11 @@ pub enum BearerError {
 }
 
 impl TokenService {
-    /// Builds the service.
+    /// Builds the service. `caches` must be the server's one set, shared with everything that
+    /// revokes or changes clients, so that its changes invalidate what this service reads.
     pub fn new(
         db: Db,
+        caches: Caches,
         hasher: SecretHasher,
         keys: Keys,
         issuer: String,
@@ -138,6 +144,7 @@ impl TokenService {
             access_ttl,
             refresh_ttl,
             auditor: None,
+            caches,
         }
     }
 
@@ -261,6 +268,7 @@ impl TokenService {
                 client_id,
                 user_id,
             } => {
+                self.caches.revoked().invalidate();
                 tracing::warn!("authorization code replayed: its token family was revoked");
                 self.audit(
                     crate::domain::audit::AuditEvent::here("token.code_replayed")
@@ -310,12 +318,14 @@ impl TokenService {
         Ok((!rec.family_revoked && rec.expires_at > now()).then_some(rec))
     }
 
-    /// Spends a refresh token; a lost race (concurrent reuse) revokes the family.
-    pub async fn rotate_refresh(&self, token: &str) -> Result<Option<RefreshRecord>> {
+    /// Spends a refresh token whose record `recover_refresh` returned; a lost race (concurrent
+    /// reuse) revokes the family.
+    pub async fn rotate_refresh(
+        &self,
+        token: &str,
+        rec: RefreshRecord,
+    ) -> Result<Option<RefreshRecord>> {
         let hash = self.hasher.hash(token);
-        let Some(rec) = storage::tokens::find_refresh(&self.db, &hash).await? else {
-            return Ok(None);
-        };
         if !storage::tokens::rotate_refresh(&self.db, &hash).await? {
             self.reuse_detected(&rec).await?;
             return Ok(None);
@@ -336,7 +346,9 @@ impl TokenService {
                 .target(format!("family:{family_id}"))
                 .failed(),
         );
-        storage::tokens::revoke_family(&self.db, family_id).await
+        storage::tokens::revoke_family(&self.db, family_id).await?;
+        self.caches.revoked().invalidate();
+        Ok(())
     }
 
     /// Verifies a bearer access token: signature, expiry and revocation.
@@ -344,7 +356,9 @@ impl TokenService {
         let claims = match self.verify_signature(token).await {
             Ok(c) => c,
             Err(VerifyError::Expired) => return Err(BearerError::Expired),
-            Err(VerifyError::Invalid) => return Err(BearerError::Invalid),
+            Err(VerifyError::Invalid | VerifyError::UnknownKey(_)) => {
+                return Err(BearerError::Invalid);
+            }
         };
         match self.is_revoked(&claims).await {
             Ok(false) => Ok(claims),
@@ -359,26 +373,49 @@ impl TokenService {
     /// Checks a JWT against the key set, reloading it once if the key id is new (another node,
     /// or `portcullis keys rotate`, may have added a key).
     async fn verify_signature(&self, token: &str) -> Result<AccessClaims, VerifyError> {
-        let set = self.keys.current();
-        if let Some(kid) = crate::domain::jwt::peek_kid(token)
-            && !set.knows(&kid)
-            && reload_keys(&self.db, &self.keys, &self.issuer, self.access_ttl)
-                .await
-                .is_err()
-        {
-            return Err(VerifyError::Invalid);
+        let digest: [u8; 32] = Sha256::digest(token.as_bytes()).into();
+        let cache = self.caches.verified();
+        if let Some(claims) = cache.get(&digest) {
+            return if claims.exp <= now() {
+                Err(VerifyError::Expired)
+            } else {
+                Ok(claims)
+            };
         }
-        self.keys.current().verify(token)
+        let verified = self.verify_uncached(token).await;
+        if let Ok(claims) = &verified {
+            cache.put(cache.ticket(), digest, claims.clone());
+        }
+        verified
+    }
+
+    async fn verify_uncached(&self, token: &str) -> Result<AccessClaims, VerifyError> {
+        match self.keys.current().verify(token) {
+            Err(VerifyError::UnknownKey(_)) => {
+                if !self.keys.may_reload_for_unknown_key()
+                    || reload_keys(&self.db, &self.keys, &self.issuer, self.access_ttl)
+                        .await
+                        .is_err()
+                {
+                    return Err(VerifyError::Invalid);
+                }
+                match self.keys.current().verify(token) {
+                    Err(VerifyError::UnknownKey(_)) => Err(VerifyError::Invalid),
+                    other => other,
+                }
+            }
+            other => other,
+        }
     }
 
     async fn is_revoked(&self, claims: &AccessClaims) -> Result<bool> {
         if let Some(gid) = &claims.gid
-            && storage::tokens::family_revoked(&self.db, gid).await?
+            && self.revoked(Revocable::Family(gid.clone())).await?
         {
             return Ok(true);
         }
         if let Some(cid) = &claims.cid
-            && storage::credentials::is_revoked(&self.db, cid).await?
+            && self.revoked(Revocable::Credential(cid.clone())).await?
         {
             return Ok(true);
         }
@@ -386,13 +423,29 @@ impl TokenService {
         if claims.gid.is_none()
             && claims.cid.is_none()
             && claims.sub == claims.client_id
-            && storage::clients::find_client(&self.db, &claims.client_id)
+            && crate::domain::client::find_cached(&self.db, &self.caches, &claims.client_id)
                 .await?
                 .is_none()
         {
             return Ok(true);
         }
-        storage::tokens::jti_revoked(&self.db, &claims.jti).await
+        self.revoked(Revocable::Jti(claims.jti.clone())).await
+    }
+
+    /// One revocation verdict, cached (see `domain::cache`).
+    async fn revoked(&self, what: Revocable) -> Result<bool> {
+        let cache = self.caches.revoked();
+        if let Some(verdict) = cache.get(&what) {
+            return Ok(verdict);
+        }
+        let ticket = cache.ticket();
+        let verdict = match &what {
+            Revocable::Family(gid) => storage::tokens::family_revoked(&self.db, gid).await?,
+            Revocable::Credential(cid) => storage::credentials::is_revoked(&self.db, cid).await?,
+            Revocable::Jti(jti) => storage::tokens::jti_revoked(&self.db, jti).await?,
+        };
+        cache.put(ticket, what, verdict);
+        Ok(verdict)
     }
 
     /// RFC 7662: what is known about a token, `None` when it is not active.
@@ -440,6 +493,7 @@ impl TokenService {
             };
             if claims.client_id == client_id {
                 storage::tokens::revoke_jti(&self.db, &claims.jti, claims.exp).await?;
+                self.caches.revoked().invalidate();
             }
             return Ok(());
         }
@@ -448,6 +502,7 @@ impl TokenService {
         {
             // A refresh token stands for the whole grant: end its family.
             storage::tokens::revoke_family(&self.db, &rec.family_id).await?;
+            self.caches.revoked().invalidate();
         }
         Ok(())
     }

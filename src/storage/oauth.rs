@@ -24,7 +24,7 @@ use serde::{Deserialize, Serialize};
 use crate::domain::client::{Client, ClientKind, GrantType};
 use crate::domain::roles::RoleClaim;
 use crate::domain::scope::ScopeSet;
-use crate::domain::tokens::{CodeRecord, Mint, TokenService};
+use crate::domain::tokens::{CodeRecord, Mint, RefreshRecord, TokenService};
 
 /// Placeholder redirect URI for grants recovered from refresh tokens (oxide-auth's `Grant`
 /// requires one; the refresh flow never uses it).
@@ -168,6 +168,9 @@ pub struct TokenIssuer {
     family: FamilySlot,
     client: Client,
     refused: RefusedFlag,
+    /// The refresh token oxide-auth recovered and will ask to rotate, with its record: one
+    /// lookup serves both steps.
+    recovered: Option<(String, RefreshRecord)>,
 }
 
 impl TokenIssuer {
@@ -183,6 +186,7 @@ impl TokenIssuer {
             family,
             client,
             refused,
+            recovered: None,
         }
     }
 
@@ -235,7 +239,16 @@ impl Issuer for TokenIssuer {
     }
 
     async fn refresh(&mut self, old: &str, grant: Grant) -> Result<RefreshedToken, ()> {
-        let Some(rec) = self.tokens.rotate_refresh(old).await.map_err(log)? else {
+        let known = match self.recovered.take() {
+            Some((token, rec)) if token == old => Some(rec),
+            // oxide-auth recovers the token before refreshing it; look it up if it ever doesn't.
+            _ => self.tokens.recover_refresh(old).await.map_err(log)?,
+        };
+        let Some(known) = known else {
+            self.refused.store(true, Ordering::Relaxed);
+            return Err(());
+        };
+        let Some(rec) = self.tokens.rotate_refresh(old, known).await.map_err(log)? else {
             self.refused.store(true, Ordering::Relaxed);
             return Err(());
         };
@@ -274,6 +287,7 @@ impl Issuer for TokenIssuer {
         let Some(rec) = self.tokens.recover_refresh(token).await.map_err(log)? else {
             return Ok(None);
         };
+        self.recovered = Some((token.to_owned(), rec.clone()));
         Ok(Some(Grant {
             owner_id: rec.user_id,
             client_id: rec.client_id,

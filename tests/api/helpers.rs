@@ -77,6 +77,16 @@ pub async fn spawn_with(backend: Backend, adjust: impl FnOnce(&mut Settings)) ->
     Some(start(settings, tmp, client(), portcullis::clock::Clock::default()).await)
 }
 
+/// A second server on `app`'s database, as another node of one deployment behind a load
+/// balancer: same issuer, its own port, caches and settings as adjusted.
+pub async fn spawn_peer(app: &TestApp, adjust: impl FnOnce(&mut Settings)) -> TestApp {
+    let mut settings = app.settings.clone();
+    settings.issuer = Some(app.address.parse().unwrap());
+    adjust(&mut settings);
+    let tmp = tempfile::Builder::new().prefix("pc").tempdir().unwrap();
+    start(settings, tmp, client(), portcullis::clock::Clock::default()).await
+}
+
 async fn start(
     settings: Settings,
     tmp: tempfile::TempDir,

@@ -6,6 +6,7 @@
 mod admin_pages;
 mod audit;
 mod browser;
+mod caching;
 mod cli;
 mod credential_pages;
 mod credentials;

@@ -946,7 +946,7 @@ async fn users_me_answers_for_the_token_and_refuses_bad_tokens() {
 async fn expired_access_tokens_get_token_expired() {
     let app = signed_in_app().await;
     // Sign an expired token with the server's own key, as if time had passed.
-    let tokens = portcullis::startup::build_tokens(&app.db, &app.settings)
+    let tokens = portcullis::startup::build_tokens(&app.db, &Default::default(), &app.settings)
         .await
         .unwrap();
     let (token, _) = tokens

@@ -38,7 +38,7 @@ pub async fn register(
     public: bool,
     grants: &[GrantType],
 ) -> TestClient {
-    let tokens = portcullis::startup::build_tokens(&app.db, &app.settings)
+    let tokens = portcullis::startup::build_tokens(&app.db, &Default::default(), &app.settings)
         .await
         .unwrap();
     let new = NewClient {

@@ -47,6 +47,7 @@ pub async fn login_v0_post(
             .ok_or_else(|| unauthenticated("Invalid client credentials"))?;
         let client = match client::authenticate(
             &state.db,
+            &state.caches,
             state.tokens.hasher(),
             &id,
             Some(&secret),

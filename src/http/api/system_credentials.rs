@@ -118,6 +118,7 @@ pub async fn create_post(
     let body = body.into_inner();
     let by = sc::Acting {
         auditor: &state.auditor,
+        caches: &state.caches,
         user_id: &user.id,
     };
     let (client, secret) = sc::create(
@@ -189,6 +190,7 @@ pub async fn update_put(
     let b = body.into_inner();
     let by = sc::Acting {
         auditor: &state.auditor,
+        caches: &state.caches,
         user_id: &user.id,
     };
     let updated = sc::update(
@@ -228,6 +230,7 @@ pub async fn delete(
         &state.db,
         &sc::Acting {
             auditor: &state.auditor,
+            caches: &state.caches,
             user_id: &user.id,
         },
         &tenant,

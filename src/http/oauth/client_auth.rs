@@ -83,7 +83,15 @@ pub async fn authenticate(
 ) -> Result<(Client, AuthMethod), OAuthError> {
     let p = presented(req)?.ok_or_else(|| OAuthError::invalid_client(false))?;
     let basic = p.method == AuthMethod::Basic;
-    match client::authenticate(&state.db, state.tokens.hasher(), &p.id, p.secret.as_deref()).await {
+    match client::authenticate(
+        &state.db,
+        &state.caches,
+        state.tokens.hasher(),
+        &p.id,
+        p.secret.as_deref(),
+    )
+    .await
+    {
         Ok(c) => Ok((c, p.method)),
         Err(crate::error::AppError::Unauthenticated(_)) => Err(OAuthError::invalid_client(basic)),
         Err(e) => Err(OAuthError::server(&e)),

@@ -43,7 +43,7 @@ pub async fn switch_post(
     current: CurrentUser,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, PageError> {
-    let t = tenant::switch(&state.db, &current.user, &f.tenant_id).await?;
+    let t = tenant::switch(&state.db, &state.caches, &current.user, &f.tenant_id).await?;
     state.auditor.record(
         AuditEvent::here("tenant.switched")
             .by_user(&current.user.id)
@@ -350,6 +350,7 @@ pub async fn system_create_post(
                 state.tokens.hasher(),
                 &sc::Acting {
                     auditor: &state.auditor,
+                    caches: &state.caches,
                     user_id: &current.user.id,
                 },
                 &tenant,
@@ -391,6 +392,7 @@ pub async fn system_update_post(
         Ok(roles) => {
             let by = sc::Acting {
                 auditor: &state.auditor,
+                caches: &state.caches,
                 user_id: &current.user.id,
             };
             sc::update(
@@ -436,6 +438,7 @@ pub async fn system_delete_post(
         &state.db,
         &sc::Acting {
             auditor: &state.auditor,
+            caches: &state.caches,
             user_id: &current.user.id,
         },
         &tenant,

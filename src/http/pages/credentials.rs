@@ -111,7 +111,7 @@ async fn page(
     let user = &current.user;
     let tenant = tenant::active(&state.db, user).await?;
     // Show last-use times that are still in memory.
-    state.credentials.last_used().flush(&state.db).await?;
+    state.credentials.flush_last_used().await?;
     let now = state.credentials.clock().now();
     let list = |kind| state.credentials.list(&user.id, None, kind);
     let api_keys = list(CredentialKind::ApiKey)

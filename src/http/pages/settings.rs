@@ -176,8 +176,14 @@ pub async fn rotate_post(
     current: CurrentUser,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, PageError> {
-    let (client, secret) =
-        client::rotate_secret(&state.db, state.tokens.hasher(), &current.user, &id).await?;
+    let (client, secret) = client::rotate_secret(
+        &state.db,
+        &state.caches,
+        state.tokens.hasher(),
+        &current.user,
+        &id,
+    )
+    .await?;
     tracing::info!(client_id = %client.id, user_id = %current.user.id, "app secret rotated");
     state.auditor.record(
         AuditEvent::here("app.secret_rotated")
@@ -221,7 +227,7 @@ pub async fn authorized_revoke_post(
     current: CurrentUser,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, PageError> {
-    consent::revoke(&state.db, &current.user.id, &client_id).await?;
+    consent::revoke(&state.db, &state.caches, &current.user.id, &client_id).await?;
     tracing::info!(client_id = %client_id, user_id = %current.user.id, "consent revoked");
     state.auditor.record(
         AuditEvent::here("consent.revoked")

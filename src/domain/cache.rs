@@ -1,0 +1,203 @@
+//! Bounded in-memory caches for the lookups on every authenticated request: clients by id,
+//! credentials by secret hash, users by id, and revocation verdicts. A database round trip costs
+//! more than everything else such a request does, and these rows change rarely.
+//!
+//! Staleness is bounded twice over. A change made through this server invalidates the affected
+//! cache at once (a generation bump: O(1), no scan). A change made by another server sharing the
+//! database is seen once entries expire, `--cache-ttl-ms` after they were read (1 s by default);
+//! 0 turns caching off. Misses are never cached, so a new credential works on every server at once.
+
+use std::hash::Hash;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use quick_cache::Equivalent;
+
+use crate::domain::client::Client;
+use crate::domain::credentials::Credential;
+use crate::domain::jwt::AccessClaims;
+use crate::domain::user::User;
+
+/// Entries per cache: enough for every hot key of a large deployment, a few MB at most.
+const CAPACITY: usize = 10_000;
+
+struct Entry<V> {
+    value: V,
+    generation: u64,
+    read_at: Instant,
+}
+
+impl<V: Clone> Clone for Entry<V> {
+    fn clone(&self) -> Self {
+        Self {
+            value: self.value.clone(),
+            generation: self.generation,
+            read_at: self.read_at,
+        }
+    }
+}
+
+/// One cache: entries expire after the TTL or when the cache is invalidated.
+pub struct TtlCache<K, V> {
+    entries: quick_cache::sync::Cache<K, Entry<V>>,
+    generation: AtomicU64,
+    ttl: Duration,
+}
+
+/// Taken before reading the database, so a value read before an invalidation is never stored
+/// as if it were read after it.
+#[derive(Clone, Copy)]
+pub struct Ticket(u64);
+
+impl<K: Eq + Hash + Clone, V: Clone> TtlCache<K, V> {
+    fn new(ttl: Duration) -> Self {
+        Self {
+            entries: quick_cache::sync::Cache::new(CAPACITY),
+            generation: AtomicU64::new(0),
+            ttl,
+        }
+    }
+
+    /// A fresh cached value.
+    pub fn get<Q>(&self, key: &Q) -> Option<V>
+    where
+        Q: Hash + Equivalent<K> + ?Sized,
+    {
+        if self.ttl.is_zero() {
+            return None;
+        }
+        let entry = self.entries.get(key)?;
+        (entry.generation == self.generation.load(Ordering::Acquire)
+            && entry.read_at.elapsed() < self.ttl)
+            .then_some(entry.value)
+    }
+
+    /// Call before reading what `put` will store.
+    pub fn ticket(&self) -> Ticket {
+        Ticket(self.generation.load(Ordering::Acquire))
+    }
+
+    /// Stores a value read from the database after `ticket` was taken.
+    pub fn put(&self, ticket: Ticket, key: K, value: V) {
+        if self.ttl.is_zero() || ticket.0 != self.generation.load(Ordering::Acquire) {
+            return;
+        }
+        self.entries.insert(
+            key,
+            Entry {
+                value,
+                generation: ticket.0,
+                read_at: Instant::now(),
+            },
+        );
+    }
+
+    /// Forgets every entry.
+    pub fn invalidate(&self) {
+        self.generation.fetch_add(1, Ordering::AcqRel);
+    }
+}
+
+/// The caches one server shares between its workers; cheap to clone.
+#[derive(Clone)]
+pub struct Caches(Arc<Inner>);
+
+struct Inner {
+    clients: TtlCache<String, Client>,
+    credentials: TtlCache<String, Credential>,
+    users: TtlCache<String, User>,
+    revoked: TtlCache<Revocable, bool>,
+    verified: TtlCache<[u8; 32], AccessClaims>,
+}
+
+/// What a token can be revoked through.
+#[derive(Clone, PartialEq, Eq, Hash)]
+pub enum Revocable {
+    /// A token family (authorization-code grants).
+    Family(String),
+    /// One access token's `jti`.
+    Jti(String),
+    /// The credential a token was exchanged from.
+    Credential(String),
+}
+
+impl Caches {
+    /// Caches whose entries live `ttl` (zero: no caching).
+    pub fn new(ttl: Duration) -> Self {
+        Self(Arc::new(Inner {
+            clients: TtlCache::new(ttl),
+            credentials: TtlCache::new(ttl),
+            users: TtlCache::new(ttl),
+            revoked: TtlCache::new(ttl),
+            verified: TtlCache::new(ttl),
+        }))
+    }
+
+    /// Clients by id; invalidate on any change to a client.
+    pub fn clients(&self) -> &TtlCache<String, Client> {
+        &self.0.clients
+    }
+
+    /// Credentials by secret hash; invalidate on revocation and when last-use times are written.
+    pub fn credentials(&self) -> &TtlCache<String, Credential> {
+        &self.0.credentials
+    }
+
+    /// Users by id; invalidate on any change to a user.
+    pub fn users(&self) -> &TtlCache<String, User> {
+        &self.0.users
+    }
+
+    /// Revocation verdicts; invalidate on any revocation.
+    pub fn revoked(&self) -> &TtlCache<Revocable, bool> {
+        &self.0.revoked
+    }
+
+    /// Claims of access tokens whose signature checked out, by the token's SHA-256: a
+    /// signature stays valid, so these never need invalidating (expiry and revocation are
+    /// checked on every use). A resource server presents the same token many times.
+    pub fn verified(&self) -> &TtlCache<[u8; 32], AccessClaims> {
+        &self.0.verified
+    }
+}
+
+impl Default for Caches {
+    fn default() -> Self {
+        Self::new(Duration::from_secs(1))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn entries_expire_and_invalidation_drops_them() {
+        let cache: TtlCache<String, u32> = TtlCache::new(Duration::from_millis(50));
+        let t = cache.ticket();
+        cache.put(t, "a".into(), 1);
+        assert_eq!(cache.get("a"), Some(1));
+        cache.invalidate();
+        assert_eq!(cache.get("a"), None);
+        cache.put(cache.ticket(), "a".into(), 2);
+        std::thread::sleep(Duration::from_millis(60));
+        assert_eq!(cache.get("a"), None);
+    }
+
+    #[test]
+    fn a_read_that_raced_an_invalidation_is_not_stored() {
+        let cache: TtlCache<String, u32> = TtlCache::new(Duration::from_secs(60));
+        let before = cache.ticket();
+        cache.invalidate();
+        cache.put(before, "a".into(), 1);
+        assert_eq!(cache.get("a"), None);
+    }
+
+    #[test]
+    fn a_zero_ttl_caches_nothing() {
+        let cache: TtlCache<String, u32> = TtlCache::new(Duration::ZERO);
+        cache.put(cache.ticket(), "a".into(), 1);
+        assert_eq!(cache.get("a"), None);
+    }
+}
