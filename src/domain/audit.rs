@@ -8,7 +8,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use serde::Serialize;
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::{Notify, mpsc, oneshot};
 
 use crate::error::Result;
 use crate::storage::{self, Db};
@@ -17,8 +17,11 @@ use crate::storage::{self, Db};
 pub const QUEUE: usize = 10_000;
 /// Events written per batch, at most.
 const BATCH: usize = 500;
-/// How long the writer gathers a batch.
+/// How often the writer takes what is queued.
 const LINGER: Duration = Duration::from_millis(250);
+/// Queued events that wake the writer before its tick: one batch, so a burst is written in
+/// batches as it comes rather than held in memory.
+const WAKE_AT: usize = BATCH;
 
 /// One security event.
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
@@ -155,6 +158,8 @@ enum Message {
 #[derive(Clone)]
 pub struct Auditor {
     tx: mpsc::Sender<Message>,
+    /// Wakes the writer before its next tick: a flush was asked for, or the queue is filling.
+    wake: Arc<Notify>,
     dropped: Arc<AtomicU64>,
 }
 
@@ -162,18 +167,24 @@ impl Auditor {
     /// Starts the background writer.
     pub fn start(db: Db) -> Self {
         let (tx, rx) = mpsc::channel(QUEUE);
-        tokio::spawn(writer(db, rx));
+        let wake = Arc::new(Notify::new());
+        tokio::spawn(writer(db, rx, wake.clone()));
         Self {
             tx,
+            wake,
             dropped: Arc::default(),
         }
     }
 
-    /// Queues an event without waiting.
+    /// Queues an event without waiting. The writer is not woken for each event (a cross-thread
+    /// wake per request costs more than the event), only once a batch is waiting.
     pub fn record(&self, event: AuditEvent) {
         if self.tx.try_send(Message::Event(Box::new(event))).is_err() {
             let n = self.dropped.fetch_add(1, Ordering::Relaxed) + 1;
             tracing::warn!(dropped_total = n, "audit queue full: event dropped");
+        }
+        if self.tx.capacity() <= QUEUE - WAKE_AT {
+            self.wake.notify_one();
         }
     }
 
@@ -181,40 +192,50 @@ impl Auditor {
     pub async fn flush(&self) {
         let (done, wait) = oneshot::channel();
         if self.tx.send(Message::Flush(done)).await.is_ok() {
+            self.wake.notify_one();
             let _ = wait.await;
         }
     }
 }
 
-async fn writer(db: Db, mut rx: mpsc::Receiver<Message>) {
+/// Every `LINGER`, or when woken, takes whatever is queued and writes it in batches.
+async fn writer(db: Db, mut rx: mpsc::Receiver<Message>, wake: Arc<Notify>) {
+    let mut tick = tokio::time::interval(LINGER);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let mut batch: Vec<AuditEvent> = Vec::with_capacity(BATCH);
     let mut waiting: Vec<oneshot::Sender<()>> = Vec::new();
-    while let Some(first) = rx.recv().await {
-        let deadline = tokio::time::Instant::now() + LINGER;
-        let mut next = Some(first);
+    let mut closed = false;
+    while !closed {
+        tokio::select! {
+            _ = tick.tick() => {}
+            _ = wake.notified() => {}
+        }
         loop {
-            match next.take() {
-                Some(Message::Event(e)) => batch.push(*e),
-                Some(Message::Flush(done)) => {
-                    waiting.push(done);
-                    break;
+            let more = match rx.try_recv() {
+                Ok(Message::Event(e)) => {
+                    batch.push(*e);
+                    true
                 }
-                None => {}
+                Ok(Message::Flush(done)) => {
+                    waiting.push(done);
+                    true
+                }
+                Err(mpsc::error::TryRecvError::Empty) => false,
+                Err(mpsc::error::TryRecvError::Disconnected) => {
+                    closed = true;
+                    false
+                }
+            };
+            if batch.len() >= BATCH || (!more && !batch.is_empty()) {
+                if let Err(e) = storage::audit::insert_events(&db, &batch).await {
+                    tracing::error!(error = %e, lost = batch.len(), "could not write audit events");
+                }
+                batch.clear();
             }
-            if batch.len() >= BATCH {
+            if !more {
                 break;
             }
-            match tokio::time::timeout_at(deadline, rx.recv()).await {
-                Ok(Some(m)) => next = Some(m),
-                _ => break,
-            }
         }
-        if !batch.is_empty()
-            && let Err(e) = storage::audit::insert_events(&db, &batch).await
-        {
-            tracing::error!(error = %e, lost = batch.len(), "could not write audit events");
-        }
-        batch.clear();
         for done in waiting.drain(..) {
             let _ = done.send(());
         }

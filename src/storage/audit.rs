@@ -1,15 +1,39 @@
 //! Audit events: batched inserts and filtered, cursor-paginated reads.
 
-use sea_orm::{ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
+use sea_orm::{
+    ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
+    TransactionTrait,
+};
 
 use super::entity::audit_events;
 use super::{Db, map_err};
 use crate::domain::audit::{AuditEvent, Filter};
 use crate::error::Result;
 
-/// Writes a batch in one statement.
+/// Rows per multi-row insert. Each distinct row count is another statement that SQLite prepares
+/// and keeps in every connection's statement cache (hundreds of KB each for wide inserts), so
+/// batches are written in chunks of these sizes only.
+const CHUNKS: [usize; 3] = [64, 8, 1];
+
+/// Writes a batch of events in one transaction.
 pub async fn insert_events(db: &Db, events: &[AuditEvent]) -> Result<()> {
-    let rows = events.iter().map(|e| audit_events::ActiveModel {
+    let tx = db.begin().await.map_err(map_err)?;
+    let mut rest = events;
+    for size in CHUNKS {
+        while rest.len() >= size {
+            let (chunk, tail) = rest.split_at(size);
+            audit_events::Entity::insert_many(chunk.iter().map(row))
+                .exec_without_returning(&tx)
+                .await
+                .map_err(map_err)?;
+            rest = tail;
+        }
+    }
+    tx.commit().await.map_err(map_err)
+}
+
+fn row(e: &AuditEvent) -> audit_events::ActiveModel {
+    audit_events::ActiveModel {
         id: Set(e.id.clone()),
         at: Set(e.at),
         event_type: Set(e.event_type.clone()),
@@ -22,12 +46,7 @@ pub async fn insert_events(db: &Db, events: &[AuditEvent]) -> Result<()> {
         user_agent: Set(e.user_agent.as_ref().map(|u| u.chars().take(512).collect())),
         outcome: Set(e.outcome.clone()),
         detail: Set(e.detail.as_ref().map(ToString::to_string)),
-    });
-    audit_events::Entity::insert_many(rows)
-        .exec_without_returning(db)
-        .await
-        .map_err(map_err)?;
-    Ok(())
+    }
 }
 
 /// Events matching the filter, newest first.

@@ -580,3 +580,34 @@ async fn hsts_is_sent_when_the_issuer_is_https() {
             .contains("max-age=")
     );
 }
+
+#[tokio::test]
+async fn a_burst_of_events_of_any_size_is_written_whole() {
+    let app = spawn_app().await;
+    app.signed_in_user().await;
+    let admin = app.session_token().await;
+    let c = crate::oauth_helpers::register(
+        &app,
+        "read",
+        false,
+        &[portcullis::domain::client::GrantType::ClientCredentials],
+    )
+    .await;
+    // 77 = 64 + 8 + 5: every chunk size the writer uses, in one batch.
+    let issued = futures_util::future::join_all((0..77).map(|_| {
+        app.client
+            .post(app.url("/oauth/token"))
+            .header("authorization", c.basic())
+            .form(&[("grant_type", "client_credentials")])
+            .send()
+    }))
+    .await;
+    assert!(issued.into_iter().all(|r| r.unwrap().status() == 200));
+    let page = events(
+        &app,
+        &admin,
+        &format!("?event_type=token.issued&actor_id={}&limit=200", c.id),
+    )
+    .await;
+    assert_eq!(page["data"].as_array().unwrap().len(), 77);
+}
