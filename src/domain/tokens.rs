@@ -217,7 +217,7 @@ impl TokenService {
             aud: self.issuer.clone(),
             exp: now + m.ttl.unwrap_or(self.access_ttl),
             iat: now,
-            jti: uuid::Uuid::now_v7().to_string(),
+            jti: crate::secret::unordered_uuid_v7().to_string(),
             client_id: m.client_id.to_owned(),
             // Canonical (sorted) order, whatever order the request used.
             scope: crate::domain::scope::ScopeSet::parse(m.scope)

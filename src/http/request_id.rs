@@ -27,7 +27,7 @@ pub async fn scope(
         .extensions()
         .get::<RequestId>()
         .map(ToString::to_string)
-        .unwrap_or_else(|| uuid::Uuid::now_v7().to_string());
+        .unwrap_or_else(|| crate::secret::unordered_uuid_v7().to_string());
     let meta = crate::http::meta::meta(req.request());
     let mut res = REQUEST_ID
         .scope(
