@@ -86,15 +86,10 @@ pub async fn find(db: &Db, id: &str) -> Result<Option<User>> {
 
 /// Like `find`, from the cache when the account was read recently (see `domain::cache`).
 pub async fn find_cached(db: &Db, caches: &Caches, id: &str) -> Result<Option<User>> {
-    if let Some(u) = caches.users().get(id) {
-        return Ok(Some(u));
-    }
-    let ticket = caches.users().ticket();
-    let found = storage::users::find_user(db, id).await?;
-    if let Some(u) = &found {
-        caches.users().put(ticket, u.id.clone(), u.clone());
-    }
-    Ok(found)
+    caches
+        .users()
+        .get_or_load(id, storage::users::find_user(db, id))
+        .await
 }
 
 /// The account with this email, if any (malformed emails have none).

@@ -93,6 +93,26 @@ impl<K: Eq + Hash + Clone, V: Clone> TtlCache<K, V> {
         );
     }
 
+    /// The cached value, or else what `load` reads from the database, stored when found.
+    pub async fn get_or_load<Q, E>(
+        &self,
+        key: &Q,
+        load: impl Future<Output = Result<Option<V>, E>>,
+    ) -> Result<Option<V>, E>
+    where
+        Q: Hash + Equivalent<K> + ToOwned<Owned = K> + ?Sized,
+    {
+        if let Some(v) = self.get(key) {
+            return Ok(Some(v));
+        }
+        let ticket = self.ticket();
+        let found = load.await?;
+        if let Some(v) = &found {
+            self.put(ticket, key.to_owned(), v.clone());
+        }
+        Ok(found)
+    }
+
     /// Forgets every entry.
     pub fn invalidate(&self) {
         self.generation.fetch_add(1, Ordering::AcqRel);

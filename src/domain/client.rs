@@ -306,13 +306,8 @@ pub async fn authenticate(
 
 /// The client with this id, from the cache when it was read recently (see `domain::cache`).
 pub async fn find_cached(db: &Db, caches: &Caches, client_id: &str) -> Result<Option<Client>> {
-    if let Some(c) = caches.clients().get(client_id) {
-        return Ok(Some(c));
-    }
-    let ticket = caches.clients().ticket();
-    let found = storage::clients::find_client(db, client_id).await?;
-    if let Some(c) = &found {
-        caches.clients().put(ticket, c.id.clone(), c.clone());
-    }
-    Ok(found)
+    caches
+        .clients()
+        .get_or_load(client_id, storage::clients::find_client(db, client_id))
+        .await
 }

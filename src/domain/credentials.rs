@@ -604,17 +604,15 @@ impl CredentialService {
     /// The credential a secret hashes to, from the cache when it was read recently.
     async fn find_by_secret(&self, secret: &str) -> Result<Credential, Refusal> {
         let hash = self.hasher.hash(secret);
-        let cache = self.caches.credentials();
-        if let Some(c) = cache.get(&hash) {
-            return Ok(c);
-        }
-        let ticket = cache.ticket();
-        let c = storage::credentials::find_by_hash(&self.db, &hash)
+        self.caches
+            .credentials()
+            .get_or_load(
+                hash.as_str(),
+                storage::credentials::find_by_hash(&self.db, &hash),
+            )
             .await
             .map_err(Refusal::Failed)?
-            .ok_or(Refusal::Invalid)?;
-        cache.put(ticket, hash, c.clone());
-        Ok(c)
+            .ok_or(Refusal::Invalid)
     }
 
     /// Checks a presented secret (`ip`: the presenter's address, checked against the allowlist;

@@ -459,23 +459,10 @@ async fn the_token_endpoint_throttles_repeated_failures_but_not_successes() {
     let app = spawn_with(Backend::Sqlite, |s| s.failure_limit = 3)
         .await
         .unwrap();
-    let c = crate::oauth_helpers::register(
-        &app,
-        "read",
-        false,
-        &[portcullis::domain::client::GrantType::ClientCredentials],
-    )
-    .await;
+    let c = crate::oauth_helpers::machine_client(&app).await;
     // Many successes: never throttled.
     for _ in 0..6 {
-        let res = app
-            .client
-            .post(app.url("/oauth/token"))
-            .header("authorization", c.basic())
-            .form(&[("grant_type", "client_credentials")])
-            .send()
-            .await
-            .unwrap();
+        let res = crate::oauth_helpers::client_credentials(&app, &c).await;
         assert_eq!(res.status(), 200);
     }
     let wrong = crate::oauth_helpers::TestClient {
@@ -586,23 +573,13 @@ async fn a_burst_of_events_of_any_size_is_written_whole() {
     let app = spawn_app().await;
     app.signed_in_user().await;
     let admin = app.session_token().await;
-    let c = crate::oauth_helpers::register(
-        &app,
-        "read",
-        false,
-        &[portcullis::domain::client::GrantType::ClientCredentials],
+    let c = crate::oauth_helpers::machine_client(&app).await;
+    // 77 = 64 + 8 + 5: every chunk size the writer uses, in one batch.
+    let issued = futures_util::future::join_all(
+        (0..77).map(|_| crate::oauth_helpers::client_credentials(&app, &c)),
     )
     .await;
-    // 77 = 64 + 8 + 5: every chunk size the writer uses, in one batch.
-    let issued = futures_util::future::join_all((0..77).map(|_| {
-        app.client
-            .post(app.url("/oauth/token"))
-            .header("authorization", c.basic())
-            .form(&[("grant_type", "client_credentials")])
-            .send()
-    }))
-    .await;
-    assert!(issued.into_iter().all(|r| r.unwrap().status() == 200));
+    assert!(issued.iter().all(|r| r.status() == 200));
     let page = events(
         &app,
         &admin,

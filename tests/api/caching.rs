@@ -5,8 +5,7 @@
 use serde_json::{Value, json};
 
 use crate::helpers::{Backend, TestApp, spawn_peer, spawn_with};
-use crate::oauth_helpers::{TestClient, introspect, register};
-use portcullis::domain::client::GrantType;
+use crate::oauth_helpers::{TestClient, client_credentials, introspect, machine_client};
 
 /// An hour: within a test, only invalidation can make a cached entry go away.
 const HOUR_MS: u64 = 3_600_000;
@@ -62,14 +61,7 @@ async fn revoke_api_key(app: &TestApp, session: &str, id: &str) {
 }
 
 async fn client_credentials_token(app: &TestApp, c: &TestClient) -> String {
-    let res = app
-        .client
-        .post(app.url("/oauth/token"))
-        .header("authorization", c.basic())
-        .form(&[("grant_type", "client_credentials")])
-        .send()
-        .await
-        .unwrap();
+    let res = client_credentials(app, c).await;
     assert_eq!(res.status(), 200);
     let b: Value = res.json().await.unwrap();
     b["access_token"].as_str().unwrap().to_owned()
@@ -88,7 +80,7 @@ async fn a_revoked_api_key_is_refused_at_once_though_its_lookup_was_cached() {
 #[tokio::test]
 async fn a_revoked_access_token_is_inactive_at_once_though_its_verification_was_cached() {
     let (app, _) = app_with_ttl(HOUR_MS).await;
-    let c = register(&app, "read", false, &[GrantType::ClientCredentials]).await;
+    let c = machine_client(&app).await;
     let token = client_credentials_token(&app, &c).await;
     assert_eq!(introspect(&app, &c, &token).await["active"], true);
     assert_eq!(introspect(&app, &c, &token).await["active"], true);

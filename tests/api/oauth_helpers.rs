@@ -57,6 +57,22 @@ pub async fn register(
     }
 }
 
+/// A confidential client that may only use `client_credentials`, with the `read` scope.
+pub async fn machine_client(app: &TestApp) -> TestClient {
+    register(app, "read", false, &[GrantType::ClientCredentials]).await
+}
+
+/// `POST /oauth/token` with `client_credentials` and Basic auth.
+pub async fn client_credentials(app: &TestApp, c: &TestClient) -> reqwest::Response {
+    app.client
+        .post(app.url("/oauth/token"))
+        .header("authorization", c.basic())
+        .form(&[("grant_type", "client_credentials")])
+        .send()
+        .await
+        .unwrap()
+}
+
 pub async fn confidential(app: &TestApp) -> TestClient {
     register(app, "read write admin", false, &[]).await
 }
