@@ -27,15 +27,29 @@ pub enum SignupPolicy {
     FirstAccountOnly,
 }
 
-/// Creates an account from the sign-up page. The first account ever created is an administrator.
+/// Marks that the first account, the administrator, has been handed out.
+const FIRST_ACCOUNT: &str = "first_account_claimed";
+
+/// Creates an account from the sign-up page. The first account ever created is an administrator:
+/// of simultaneous first sign-ups exactly one claims that, the others are ordinary accounts (or,
+/// with sign-up closed, refused).
 pub async fn sign_up(db: &Db, policy: SignupPolicy, input: NewAccount) -> Result<User> {
-    let first = storage::users::count_users(db).await? == 0;
+    // Refuse bad input before claiming anything.
+    Email::parse(&input.email)?;
+    DisplayName::parse(&input.name)?;
+    password::validate(&input.password)?;
+    let first = storage::users::count_users(db).await? == 0
+        && storage::secrets::claim(db, FIRST_ACCOUNT).await?;
     if !first && matches!(policy, SignupPolicy::FirstAccountOnly) {
         return Err(AppError::Forbidden(
             "Sign-up is closed on this server. Ask an administrator for an account.".into(),
         ));
     }
-    create(db, input, first).await
+    let created = create(db, input, first).await;
+    if first && created.is_err() {
+        storage::secrets::release(db, FIRST_ACCOUNT).await?;
+    }
+    created
 }
 
 /// Creates an account directly (administrators, the CLI).

@@ -40,3 +40,28 @@ pub async fn get_or_create(
         })?;
     Ok(row.value)
 }
+
+/// Claims a one-time server-wide marker: true for exactly one caller, however many race (the
+/// insert of an existing name changes nothing, on SQLite and PostgreSQL alike).
+pub async fn claim(db: &Db, name: &str) -> Result<bool> {
+    let row = server_secrets::ActiveModel {
+        name: Set(name.to_owned()),
+        value: Set(String::new()),
+        created_at: Set(now()),
+    };
+    let inserted = server_secrets::Entity::insert(row)
+        .on_conflict_do_nothing()
+        .exec_without_returning(db)
+        .await
+        .map_err(map_err)?;
+    Ok(matches!(inserted, sea_orm::TryInsertResult::Inserted(1)))
+}
+
+/// Gives a claimed marker back (what it was claimed for did not happen).
+pub async fn release(db: &Db, name: &str) -> Result<()> {
+    server_secrets::Entity::delete_by_id(name.to_owned())
+        .exec(db)
+        .await
+        .map_err(map_err)?;
+    Ok(())
+}

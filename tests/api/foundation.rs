@@ -13,6 +13,30 @@ async fn user_count(app: &TestApp) -> u64 {
 }
 
 on_both_backends!(
+    simultaneous_first_sign_ups_make_exactly_one_administrator,
+    |app: TestApp| async move {
+        let people: Vec<TestApp> = (0..6)
+            .map(|_| TestApp::with_client(&app, crate::helpers::client()))
+            .collect();
+        // Password hashing keeps each sign-up busy long enough for the others to overlap it.
+        let answers = futures_util::future::join_all(people.iter().enumerate().map(|(i, p)| {
+            let email = format!("person{i}@example.com");
+            async move { p.sign_up(&email, "Someone", PASSWORD).await.status() }
+        }))
+        .await;
+        assert!(answers.iter().all(|s| *s == 303), "{answers:?}");
+        assert_eq!(user_count(&app).await, 6);
+        let pages =
+            futures_util::future::join_all(people.iter().map(|p| p.get_html("/account"))).await;
+        let admins = pages
+            .iter()
+            .filter(|page| page.contains("Administrator"))
+            .count();
+        assert_eq!(admins, 1);
+    }
+);
+
+on_both_backends!(
     sign_up_creates_the_first_account_as_administrator,
     |app: TestApp| async move {
         let res = app
