@@ -121,7 +121,7 @@ impl Application {
                 .wrap(sessions)
                 .wrap(http::security_headers::default_headers(https))
                 .wrap(from_fn(http::request_id::scope))
-                .wrap(TracingLogger::default())
+                .wrap(TracingLogger::<http::root_span::LeanRootSpan>::new())
                 .configure(http::routes)
                 .default_service(web::to(http::not_found))
         })

@@ -11,6 +11,7 @@ pub mod meta;
 pub mod oauth;
 pub mod pages;
 pub mod request_id;
+pub mod root_span;
 pub mod security_headers;
 
 use actix_web::http::StatusCode;
