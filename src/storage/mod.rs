@@ -30,8 +30,8 @@ pub type Db = DatabaseConnection;
 /// Opens the pool. SQLite gets WAL, `synchronous=NORMAL` (durable across process crashes, which
 /// is what WAL guarantees), foreign keys and a busy timeout so concurrent writers queue rather
 /// than fail. SQLite writes one at a time whatever the pool size, and the hot reads are cached
-/// (`domain::cache`), so four connections suffice; each one costs a thread and a page cache,
-/// kept to 1 MiB because the operating system caches the file as well.
+/// (`domain::cache`), so four connections suffice; each one costs a thread and a page cache
+/// (SQLite's default 2 MiB: smaller caches slowed the writes into million-row indexes).
 pub async fn connect(url: &DatabaseUrl) -> anyhow::Result<Db> {
     let mut opts = ConnectOptions::new(url.expose().to_owned());
     opts.sqlx_logging(false)
@@ -43,7 +43,6 @@ pub async fn connect(url: &DatabaseUrl) -> anyhow::Result<Db> {
                 .synchronous(SqliteSynchronous::Normal)
                 .foreign_keys(true)
                 .busy_timeout(Duration::from_secs(10))
-                .pragma("cache_size", "-1024")
         });
     Ok(Database::connect(opts).await?)
 }
