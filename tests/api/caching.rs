@@ -2,7 +2,7 @@
 //! once, whatever the cache lifetime; another server on the same database sees it once its
 //! entries expire (`--cache-ttl-ms`), and at once with caching off.
 
-use serde_json::{Value, json};
+use serde_json::Value;
 
 use crate::helpers::{Backend, TestApp, spawn_peer, spawn_with};
 use crate::oauth_helpers::{TestClient, client_credentials, introspect, machine_client};
@@ -33,20 +33,7 @@ async fn app_with_ttl(ttl_ms: u64) -> (TestApp, String) {
 
 /// Creates an API key: (id, secret).
 async fn new_api_key(app: &TestApp, session: &str) -> (String, String) {
-    let res = app
-        .client
-        .post(app.url("/api/v1/active/api-keys"))
-        .bearer_auth(session)
-        .json(&json!({"name": "k", "permissions": ["read"]}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(res.status(), 201);
-    let b: Value = res.json().await.unwrap();
-    (
-        b["id"].as_str().unwrap().to_owned(),
-        b["key"].as_str().unwrap().to_owned(),
-    )
+    crate::helpers::create_api_key(app, session, "k", &["read"]).await
 }
 
 async fn revoke_api_key(app: &TestApp, session: &str, id: &str) {

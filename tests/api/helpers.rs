@@ -77,6 +77,29 @@ pub async fn spawn_with(backend: Backend, adjust: impl FnOnce(&mut Settings)) ->
     Some(start(settings, tmp, client(), portcullis::clock::Clock::default()).await)
 }
 
+/// An API key created through the REST API with a session token: (id, secret).
+pub async fn create_api_key(
+    app: &TestApp,
+    session: &str,
+    name: &str,
+    permissions: &[&str],
+) -> (String, String) {
+    let res = app
+        .client
+        .post(app.url("/api/v1/active/api-keys"))
+        .bearer_auth(session)
+        .json(&serde_json::json!({"name": name, "permissions": permissions}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 201);
+    let b: serde_json::Value = res.json().await.unwrap();
+    (
+        b["id"].as_str().unwrap().to_owned(),
+        b["key"].as_str().unwrap().to_owned(),
+    )
+}
+
 /// A second server on `app`'s database, as another node of one deployment behind a load
 /// balancer: same issuer, its own port, caches and settings as adjusted.
 pub async fn spawn_peer(app: &TestApp, adjust: impl FnOnce(&mut Settings)) -> TestApp {

@@ -93,20 +93,7 @@ async fn person() -> (TestApp, String, String) {
 
 /// An API key created through the API with the session token: (id, key).
 async fn api_key(app: &TestApp, session: &str) -> (String, String) {
-    let res = app
-        .client
-        .post(app.url("/api/v1/active/api-keys"))
-        .bearer_auth(session)
-        .json(&json!({"name": "Production Integration", "permissions": ["read", "write"]}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(res.status(), 201);
-    let b: Value = res.json().await.unwrap();
-    (
-        b["id"].as_str().unwrap().to_owned(),
-        b["key"].as_str().unwrap().to_owned(),
-    )
+    crate::helpers::create_api_key(app, session, "Production Integration", &["read", "write"]).await
 }
 
 /// Seed 002, "Verify Your Key": `curl -X GET "$HOST/v1/users/me" -H "Authorization: Bearer …"`.
