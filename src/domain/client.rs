@@ -45,8 +45,8 @@ impl GrantType {
     pub const DEFAULT: [GrantType; 2] = [Self::AuthorizationCode, Self::RefreshToken];
 }
 
-/// A registered client.
-#[derive(Debug, Clone)]
+/// A registered client. Its `Debug` leaves the secret's hash out.
+#[derive(Clone)]
 pub struct Client {
     /// Public identifier.
     pub id: String,
@@ -72,6 +72,22 @@ pub struct Client {
     pub tenant_id: Option<String>,
     /// A system credential's roles; empty means full access.
     pub roles: Vec<RoleAssignment>,
+}
+
+impl std::fmt::Debug for Client {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Client")
+            .field("id", &self.id)
+            .field("name", &self.name)
+            .field("kind", &self.kind)
+            .field("is_public", &self.is_public)
+            .field(
+                "secret_hash",
+                &self.secret_hash.as_ref().map(|_| "REDACTED"),
+            )
+            .field("tenant_id", &self.tenant_id)
+            .finish_non_exhaustive()
+    }
 }
 
 /// What a client is for.
@@ -310,4 +326,31 @@ pub async fn find_cached(db: &Db, caches: &Caches, client_id: &str) -> Result<Op
         .clients()
         .get_or_load(client_id, storage::clients::find_client(db, client_id))
         .await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn client_debug_leaves_the_secret_hash_out() {
+        let hash = SecretHasher::new(b"k").hash("cs_secret");
+        let client = Client {
+            id: "c".into(),
+            owner_id: None,
+            name: "App".into(),
+            redirect_uris: vec![],
+            scopes: ScopeSet::parse("read").unwrap(),
+            grant_types: vec![],
+            is_public: false,
+            secret_hash: Some(hash.clone()),
+            created_at: 0,
+            kind: ClientKind::App,
+            tenant_id: None,
+            roles: vec![],
+        };
+        let shown = format!("{client:?}");
+        assert!(!shown.contains(&hash), "{shown}");
+        assert!(shown.contains("REDACTED"));
+    }
 }
