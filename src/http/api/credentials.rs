@@ -120,19 +120,13 @@ pub async fn pat_delete(
     path: web::Path<(String, String)>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
-    caller.principal.require("admin")?;
-    let (tenant_raw, id) = path.into_inner();
-    let (user, tenant) = tenant::resolve_for(&state.db, &caller.principal, &tenant_raw).await?;
-    state
-        .credentials
-        .revoke(
-            &user.id,
-            CredentialKind::PersonalAccessToken,
-            Some(&id),
-            Some(&tenant.id),
-        )
-        .await?;
-    Ok(HttpResponse::NoContent().finish())
+    revoke_one(
+        &caller,
+        &state,
+        path.into_inner(),
+        CredentialKind::PersonalAccessToken,
+    )
+    .await
 }
 
 /// Create an API key (`ck_live_` or `ck_test_`).
@@ -205,19 +199,7 @@ pub async fn api_key_delete(
     path: web::Path<(String, String)>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
-    caller.principal.require("admin")?;
-    let (tenant_raw, id) = path.into_inner();
-    let (user, tenant) = tenant::resolve_for(&state.db, &caller.principal, &tenant_raw).await?;
-    state
-        .credentials
-        .revoke(
-            &user.id,
-            CredentialKind::ApiKey,
-            Some(&id),
-            Some(&tenant.id),
-        )
-        .await?;
-    Ok(HttpResponse::NoContent().finish())
+    revoke_one(&caller, &state, path.into_inner(), CredentialKind::ApiKey).await
 }
 
 /// Create (or regenerate) your personal token; any previous one stops working.
@@ -260,6 +242,22 @@ pub async fn personal_token_delete(
     state
         .credentials
         .revoke(&user.id, CredentialKind::PersonalToken, None, None)
+        .await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+/// Revokes one credential of `kind` by `(tenant, id)`: 204, or 404 when nothing live matched.
+async fn revoke_one(
+    caller: &Caller,
+    state: &AppState,
+    (tenant_raw, id): (String, String),
+    kind: CredentialKind,
+) -> Result<HttpResponse, ApiError> {
+    caller.principal.require("admin")?;
+    let (user, tenant) = tenant::resolve_for(&state.db, &caller.principal, &tenant_raw).await?;
+    state
+        .credentials
+        .revoke(&user.id, kind, Some(&id), Some(&tenant.id))
         .await?;
     Ok(HttpResponse::NoContent().finish())
 }
