@@ -188,18 +188,9 @@ async fn credentials_of_one_tenant_cannot_reach_another() {
     let acme = create_tenant(&app, "Acme").await;
     switch_to(&app, &acme).await;
     let acme_token = app.session_token().await;
-    let key: Value = app
-        .client
-        .post(app.url("/api/v1/active/api-keys"))
-        .bearer_auth(&acme_token)
-        .json(&json!({"name": "acme-key", "permissions": ["read", "admin"]}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let key = key["key"].as_str().unwrap();
+    let (_, key) =
+        crate::helpers::create_api_key(&app, &acme_token, "acme-key", &["read", "admin"]).await;
+    let key = key.as_str();
     let sys: Value = app
         .client
         .post(app.url("/api/v1/auth-management/clients"))

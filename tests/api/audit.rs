@@ -36,18 +36,8 @@ async fn security_events_are_recorded_without_secrets() {
         303
     );
     let admin = app.session_token().await;
-    let key: Value = app
-        .client
-        .post(app.url("/api/v1/active/api-keys"))
-        .bearer_auth(&admin)
-        .json(&json!({"name": "k", "permissions": ["read"]}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let secret = key["key"].as_str().unwrap();
+    let (key_id, secret) = crate::helpers::create_api_key(&app, &admin, "k", &["read"]).await;
+    let secret = secret.as_str();
     assert_eq!(
         app.client
             .get(app.url("/v1/users/me"))
@@ -69,10 +59,7 @@ async fn security_events_are_recorded_without_secrets() {
     crate::oauth_helpers::refresh(&app, &c, rt, None).await; // reuse
     assert_eq!(
         app.client
-            .delete(app.url(&format!(
-                "/api/v1/active/api-keys/{}",
-                key["id"].as_str().unwrap()
-            )))
+            .delete(app.url(&format!("/api/v1/active/api-keys/{key_id}")))
             .bearer_auth(&admin)
             .send()
             .await
@@ -191,21 +178,11 @@ async fn the_audit_api_filters_paginates_and_is_for_administrators() {
         .await
         .unwrap();
     assert_eq!(res.status(), 403);
-    let key: Value = app
-        .client
-        .post(app.url("/api/v1/active/api-keys"))
-        .bearer_auth(&admin)
-        .json(&json!({"name": "ro", "permissions": ["read"]}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let (_, key) = crate::helpers::create_api_key(&app, &admin, "ro", &["read"]).await;
     let res = app
         .client
         .get(app.url("/api/v1/audit-events"))
-        .bearer_auth(key["key"].as_str().unwrap())
+        .bearer_auth(&key)
         .send()
         .await
         .unwrap();
@@ -253,18 +230,8 @@ async fn credentials_are_rate_limited_with_headers() {
         .unwrap();
     app.signed_in_user().await;
     let admin = app.session_token().await;
-    let key: Value = app
-        .client
-        .post(app.url("/api/v1/active/api-keys"))
-        .bearer_auth(&admin)
-        .json(&json!({"name": "k", "permissions": ["read"]}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let key = key["key"].as_str().unwrap();
+    let (_, key) = crate::helpers::create_api_key(&app, &admin, "k", &["read"]).await;
+    let key = key.as_str();
     for remaining in ["2", "1", "0"] {
         let res = app
             .client

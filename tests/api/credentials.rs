@@ -895,32 +895,30 @@ async fn token_exchange(app: &TestApp, subject: &str, scope: Option<&str>) -> re
         .unwrap()
 }
 
-#[tokio::test]
-async fn every_credential_kind_exchanges_for_a_short_lived_token() {
-    let (app, session) = setup().await;
-    let live = api_key(
-        &app,
-        &session,
-        json!({"name": "l", "permissions": ["read", "write"]}),
-    )
-    .await["key"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    let test = api_key(
-        &app,
-        &session,
-        json!({"name": "t", "permissions": ["read"], "environment": "test"}),
-    )
-    .await["key"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+/// One credential of every kind, created with the session token: a live API key (read, write),
+/// a test API key (read), a personal access token, the personal token and the account secret key.
+struct EveryKind {
+    live: String,
+    test: String,
+    pat: String,
+    pt: String,
+    usk: String,
+}
+
+async fn every_kind(app: &TestApp, session: &str) -> EveryKind {
+    let key = |spec| async move {
+        api_key(app, session, spec).await["key"]
+            .as_str()
+            .unwrap()
+            .to_owned()
+    };
+    let live = key(json!({"name": "l", "permissions": ["read", "write"]})).await;
+    let test = key(json!({"name": "t", "permissions": ["read"], "environment": "test"})).await;
     let pat = body(
         post(
-            &app,
+            app,
             "/api/v1/active/tokens/",
-            &session,
+            session,
             json!({"name": "p", "expiry_date": "2099-01-01T00:00:00Z"}),
         )
         .await,
@@ -930,16 +928,16 @@ async fn every_credential_kind_exchanges_for_a_short_lived_token() {
         .unwrap()
         .to_owned();
     let pt =
-        body(post(&app, "/api/v1/active/personal-token", &session, json!({})).await).await["token"]
+        body(post(app, "/api/v1/active/personal-token", session, json!({})).await).await["token"]
             .as_str()
             .unwrap()
             .to_owned();
     let usk = body(
         call(
-            &app,
+            app,
             reqwest::Method::PUT,
             "/user/generate_secret_key",
-            &session,
+            session,
             None,
         )
         .await,
@@ -948,6 +946,25 @@ async fn every_credential_kind_exchanges_for_a_short_lived_token() {
         .as_str()
         .unwrap()
         .to_owned();
+    EveryKind {
+        live,
+        test,
+        pat,
+        pt,
+        usk,
+    }
+}
+
+#[tokio::test]
+async fn every_credential_kind_exchanges_for_a_short_lived_token() {
+    let (app, session) = setup().await;
+    let EveryKind {
+        live,
+        test,
+        pat,
+        pt,
+        usk,
+    } = every_kind(&app, &session).await;
 
     for (secret, scope) in [
         (&live, "read write"),
@@ -1242,57 +1259,14 @@ async fn users_me_answers_for_every_kind_of_credential_presented_directly() {
     let app = spawn_app().await;
     let email = app.signed_in_user().await;
     let session = app.session_token().await;
-    let key = api_key(
-        &app,
-        &session,
-        json!({"name": "k", "permissions": ["read"]}),
-    )
-    .await["key"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    let test_key = api_key(
-        &app,
-        &session,
-        json!({"name": "t", "permissions": ["read"], "environment": "test"}),
-    )
-    .await["key"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    let pat = body(
-        post(
-            &app,
-            "/api/v1/active/tokens/",
-            &session,
-            json!({"name": "p", "expiry_date": "2099-01-01T00:00:00Z"}),
-        )
-        .await,
-    )
-    .await["token"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    let pt =
-        body(post(&app, "/api/v1/active/personal-token", &session, json!({})).await).await["token"]
-            .as_str()
-            .unwrap()
-            .to_owned();
-    let usk = body(
-        call(
-            &app,
-            reqwest::Method::PUT,
-            "/user/generate_secret_key",
-            &session,
-            None,
-        )
-        .await,
-    )
-    .await["secretKey"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    for credential in [&session, &key, &test_key, &pat, &pt, &usk] {
+    let EveryKind {
+        live,
+        test,
+        pat,
+        pt,
+        usk,
+    } = every_kind(&app, &session).await;
+    for credential in [&session, &live, &test, &pat, &pt, &usk] {
         let res = get(&app, "/v1/users/me", credential).await;
         assert_eq!(res.status(), 200, "{}", &credential[..6]);
         assert_eq!(body(res).await["data"]["email"], email.as_str());
