@@ -93,6 +93,7 @@ impl Application {
             db: db.clone(),
             settings: Arc::new(settings),
             tokens,
+            policy: credentials.policy().clone(),
             credentials,
             caches,
             auditor,

@@ -23,6 +23,8 @@ pub struct AppState {
     pub tokens: TokenService,
     /// Long-lived credentials.
     pub credentials: CredentialService,
+    /// The authorization policy (the same one the services ask).
+    pub policy: crate::domain::policy::Policy,
     /// Hot lookups, shared by the services above; invalidate on change.
     pub caches: Caches,
     /// The audit log's queue.

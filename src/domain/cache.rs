@@ -126,6 +126,8 @@ pub struct Caches(Arc<Inner>);
 struct Inner {
     clients: TtlCache<String, Client>,
     credentials: TtlCache<String, Credential>,
+    credential_ids: TtlCache<String, Credential>,
+    members: TtlCache<String, crate::domain::policy::Role>,
     users: TtlCache<String, User>,
     revoked: TtlCache<Revocable, bool>,
     verified: TtlCache<[u8; 32], AccessClaims>,
@@ -148,6 +150,8 @@ impl Caches {
         Self(Arc::new(Inner {
             clients: TtlCache::new(ttl),
             credentials: TtlCache::new(ttl),
+            credential_ids: TtlCache::new(ttl),
+            members: TtlCache::new(ttl),
             users: TtlCache::new(ttl),
             revoked: TtlCache::new(ttl),
             verified: TtlCache::new(ttl),
@@ -162,6 +166,16 @@ impl Caches {
     /// Credentials by secret hash; invalidate on revocation and when last-use times are written.
     pub fn credentials(&self) -> &TtlCache<String, Credential> {
         &self.0.credentials
+    }
+
+    /// Credentials by id (behind exchanged tokens); invalidate with `credentials`.
+    pub fn credential_ids(&self) -> &TtlCache<String, Credential> {
+        &self.0.credential_ids
+    }
+
+    /// Live tenant roles by `tenant|user`; invalidate on any membership change.
+    pub fn members(&self) -> &TtlCache<String, crate::domain::policy::Role> {
+        &self.0.members
     }
 
     /// Users by id; invalidate on any change to a user.

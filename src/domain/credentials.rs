@@ -15,9 +15,10 @@ use serde::{Deserialize, Serialize};
 use crate::clock::Clock;
 use crate::domain::cache::Caches;
 use crate::domain::credential::{self, Kind};
-use crate::domain::scope::{SCOPES, ScopeSet};
-use crate::domain::tenant::Tenant;
-use crate::domain::user::{DisplayName, User};
+use crate::domain::policy::{Access, Action, Policy};
+use crate::domain::principal::Principal;
+use crate::domain::scope::ScopeSet;
+use crate::domain::user::DisplayName;
 use crate::error::{AppError, Result};
 use crate::secret::SecretHasher;
 use crate::storage::{self, Db};
@@ -157,10 +158,18 @@ impl Credential {
     /// What the credential may do, as scopes.
     pub fn scopes(&self) -> ScopeSet {
         if self.acts_as_user() {
-            ScopeSet::parse(&SCOPES.iter().map(|(s, _)| *s).collect::<Vec<_>>().join(" "))
-                .unwrap_or_default()
+            ScopeSet::all()
         } else {
             self.permissions.clone()
+        }
+    }
+
+    /// The latest it can ever stop working: the personal token's expiry slides with use, but
+    /// never past its maximum lifetime.
+    pub fn latest_expiry(&self) -> Option<i64> {
+        match self.kind {
+            CredentialKind::PersonalToken => Some(self.created_at + PERSONAL_TOKEN_MAX),
+            _ => self.expires_at,
         }
     }
 
@@ -200,6 +209,8 @@ pub enum Refusal {
     Revoked,
     /// From an address outside its allowlist.
     IpNotAllowed,
+    /// Its owner is no longer a member of its tenant.
+    NotMember,
     /// Storage failed.
     Failed(AppError),
 }
@@ -274,6 +285,17 @@ pub struct CredentialService {
     clock: Clock,
     last_used: LastUsed,
     auditor: Option<crate::domain::audit::Auditor>,
+    policy: Policy,
+}
+
+/// Who did it, for the audit log: the credential acting, or the person.
+fn actor_of(p: &Principal) -> (&'static str, &str) {
+    match (&p.credential_id, &p.user_id, &p.client_id) {
+        (Some(cid), _, _) => ("credential", cid),
+        (None, Some(uid), _) => ("user", uid),
+        (None, None, Some(client)) => ("client", client),
+        (None, None, None) => ("anonymous", ""),
+    }
 }
 
 /// Parses an ISO-8601 (RFC 3339) time that must lie in the future.
@@ -339,6 +361,7 @@ impl CredentialService {
         last_used: LastUsed,
     ) -> Self {
         Self {
+            policy: Policy::new(db.clone(), caches.clone()),
             db,
             caches,
             hasher,
@@ -357,6 +380,7 @@ impl CredentialService {
         }
         storage::credentials::record_last_used(&self.db, &batch).await?;
         self.caches.credentials().invalidate();
+        self.caches.credential_ids().invalidate();
         self.last_used.forget_written(&batch);
         Ok(())
     }
@@ -381,6 +405,11 @@ impl CredentialService {
         }
     }
 
+    /// The authorization policy it asks.
+    pub fn policy(&self) -> &Policy {
+        &self.policy
+    }
+
     /// The clock it judges expiry by.
     pub fn clock(&self) -> &Clock {
         &self.clock
@@ -391,28 +420,25 @@ impl CredentialService {
         &self.last_used
     }
 
-    async fn issue(&self, secret_kind: Kind, mut c: Credential) -> Result<Issued> {
+    /// Stores a new credential after checking it against the creator's ceiling: nothing is
+    /// created stronger than what creates it.
+    async fn issue(&self, access: &Access, secret_kind: Kind, mut c: Credential) -> Result<Issued> {
+        access.ceiling().admit(&c)?;
         let secret = credential::generate(secret_kind);
         c.prefix = credential::display_prefix(&secret, secret_kind);
         storage::credentials::insert_credential(&self.db, &c, &self.hasher.hash(&secret)).await?;
-        self.audit("credential.created", &c, None);
+        self.audit("credential.created", &c, Some(actor_of(&access.principal)));
         Ok(Issued {
             credential: c,
             secret: crate::secret::CredentialSecret::new(secret),
         })
     }
 
-    fn blank(
-        &self,
-        user: &User,
-        tenant: &Tenant,
-        kind: CredentialKind,
-        name: String,
-    ) -> Credential {
+    fn blank(&self, access: &Access, kind: CredentialKind, name: String) -> Credential {
         Credential {
             id: uuid::Uuid::now_v7().to_string(),
-            user_id: Some(user.id.clone()),
-            tenant_id: tenant.id.clone(),
+            user_id: Some(access.user.id.clone()),
+            tenant_id: access.tenant.id.clone(),
             kind,
             name,
             prefix: String::new(),
@@ -427,13 +453,21 @@ impl CredentialService {
         }
     }
 
-    /// Creates an API key.
+    /// The caller's right to manage their own credentials in the tenant named by `tenant`.
+    async fn manage_own(&self, caller: &Principal, tenant: &str) -> Result<Access> {
+        self.policy
+            .authorize(caller, tenant, Action::ManageOwnCredentials)
+            .await
+    }
+
+    /// Creates an API key for the caller in `tenant` (`active` or an id).
     pub async fn create_api_key(
         &self,
-        user: &User,
-        tenant: &Tenant,
+        caller: &Principal,
+        tenant: &str,
         new: NewApiKey,
     ) -> Result<Issued> {
+        let access = self.manage_own(caller, tenant).await?;
         let name = DisplayName::parse(&new.name)
             .map_err(|e| AppError::validation("name", e.to_string()))?;
         if new.permissions.is_empty() {
@@ -461,12 +495,7 @@ impl CredentialService {
             Some(raw) => Some(parse_future("expires_at", raw, self.clock.now())?),
             None => None,
         };
-        let mut c = self.blank(
-            user,
-            tenant,
-            CredentialKind::ApiKey,
-            name.as_str().to_owned(),
-        );
+        let mut c = self.blank(&access, CredentialKind::ApiKey, name.as_str().to_owned());
         c.permissions = permissions;
         c.environment = Some(env);
         c.expires_at = expires_at;
@@ -476,36 +505,47 @@ impl CredentialService {
         } else {
             Kind::ApiKeyLive
         };
-        self.issue(kind, c).await
+        self.issue(&access, kind, c).await
     }
 
     /// Creates a personal access token (`sk-`), valid until `expiry` (ISO-8601, future).
     pub async fn create_pat(
         &self,
-        user: &User,
-        tenant: &Tenant,
+        caller: &Principal,
+        tenant: &str,
         name: &str,
         expiry: &str,
     ) -> Result<Issued> {
+        let access = self.manage_own(caller, tenant).await?;
         let trimmed =
             DisplayName::parse(name).map_err(|e| AppError::validation("name", e.to_string()))?;
-        let trimmed = trimmed.as_str();
         let expires_at = parse_future("expiry_date", expiry, self.clock.now())?;
         let mut c = self.blank(
-            user,
-            tenant,
+            &access,
             CredentialKind::PersonalAccessToken,
-            trimmed.to_owned(),
+            trimmed.as_str().to_owned(),
         );
         c.expires_at = Some(expires_at);
-        self.issue(Kind::PersonalAccessToken, c).await
+        self.issue(&access, Kind::PersonalAccessToken, c).await
     }
 
     /// Creates the personal token, replacing (and so invalidating) any previous one.
-    pub async fn regenerate_personal_token(&self, user: &User, tenant: &Tenant) -> Result<Issued> {
+    pub async fn regenerate_personal_token(
+        &self,
+        caller: &Principal,
+        tenant: &str,
+    ) -> Result<Issued> {
+        let access = self.manage_own(caller, tenant).await?;
+        let c = self.blank(
+            &access,
+            CredentialKind::PersonalToken,
+            "Personal token".into(),
+        );
+        // Checked before the old one goes, so a refused caller leaves it working.
+        access.ceiling().admit(&c)?;
         let replaced = storage::credentials::revoke(
             &self.db,
-            &user.id,
+            &access.user.id,
             CredentialKind::PersonalToken,
             None,
             None,
@@ -513,13 +553,7 @@ impl CredentialService {
         )
         .await?;
         self.revoked_some();
-        let c = self.blank(
-            user,
-            tenant,
-            CredentialKind::PersonalToken,
-            "Personal token".into(),
-        );
-        let issued = self.issue(Kind::PersonalToken, c).await?;
+        let issued = self.issue(&access, Kind::PersonalToken, c).await?;
         if replaced > 0 {
             self.audit("credential.rotated", &issued.credential, None);
         }
@@ -527,9 +561,10 @@ impl CredentialService {
     }
 
     /// Creates the account secret key; `Conflict` if one exists.
-    pub async fn generate_secret_key(&self, user: &User, tenant: &Tenant) -> Result<Issued> {
+    pub async fn generate_secret_key(&self, caller: &Principal, tenant: &str) -> Result<Issued> {
+        let access = self.manage_own(caller, tenant).await?;
         if !self
-            .list(&user.id, None, CredentialKind::SecretKey)
+            .list(&access.user.id, None, CredentialKind::SecretKey)
             .await?
             .is_empty()
         {
@@ -538,12 +573,23 @@ impl CredentialService {
             ));
         }
         let c = self.blank(
-            user,
-            tenant,
+            &access,
             CredentialKind::SecretKey,
             "Account secret key".into(),
         );
-        self.issue(Kind::AccountSecretKey, c).await
+        self.issue(&access, Kind::AccountSecretKey, c).await
+    }
+
+    /// The caller's own live credentials of one kind in a tenant (`read`).
+    pub async fn list_own(
+        &self,
+        caller: &Principal,
+        tenant: &str,
+        kind: CredentialKind,
+    ) -> Result<Vec<Credential>> {
+        let access = self.policy.authorize(caller, tenant, Action::Read).await?;
+        self.list(&access.user.id, Some(&access.tenant.id), kind)
+            .await
     }
 
     /// A person's live credentials of one kind, optionally in one tenant.
@@ -555,18 +601,79 @@ impl CredentialService {
     ) -> Result<Vec<Credential>> {
         let mut list =
             storage::credentials::list_live(&self.db, user_id, tenant_id, &[kind]).await?;
-        for c in &mut list {
+        self.with_pending_use(&mut list);
+        Ok(list)
+    }
+
+    fn with_pending_use(&self, list: &mut [Credential]) {
+        for c in list {
             if let Some(at) = self.last_used.pending(&c.id) {
                 c.last_used_at = Some(at);
             }
         }
-        Ok(list)
     }
 
-    /// Revokes a person's credential of a kind (`id` None: all of that kind). `NotFound` if
-    /// nothing was live.
-    pub async fn revoke(
+    /// Every member's live credentials in a tenant, for its administrators.
+    pub async fn list_tenant(
         &self,
+        caller: &Principal,
+        tenant: &str,
+    ) -> Result<(Access, Vec<Credential>)> {
+        let access = self
+            .policy
+            .authorize(caller, tenant, Action::ManageMemberCredentials)
+            .await?;
+        let mut list =
+            storage::credentials::list_live_in_tenant(&self.db, &access.tenant.id).await?;
+        self.with_pending_use(&mut list);
+        Ok((access, list))
+    }
+
+    /// Revokes any member's credential in a tenant (its administrators). `NotFound` when no
+    /// live credential of the tenant has that id.
+    pub async fn revoke_in_tenant(&self, caller: &Principal, tenant: &str, id: &str) -> Result<()> {
+        let access = self
+            .policy
+            .authorize(caller, tenant, Action::ManageMemberCredentials)
+            .await?;
+        let c = storage::credentials::find_by_id(&self.db, id)
+            .await?
+            .filter(|c| c.tenant_id == access.tenant.id && c.revoked_at.is_none())
+            .ok_or(AppError::NotFound("Credential"))?;
+        let owner = c.user_id.as_deref().unwrap_or_default();
+        self.revoke_rows(
+            &access.principal,
+            owner,
+            c.kind,
+            Some(id),
+            Some(&access.tenant.id),
+        )
+        .await
+    }
+
+    /// Revokes the caller's own credential of `kind` (`id` None: all of that kind, in any
+    /// tenant). `NotFound` if nothing was live.
+    pub async fn revoke_own(
+        &self,
+        caller: &Principal,
+        tenant: &str,
+        kind: CredentialKind,
+        id: Option<&str>,
+    ) -> Result<()> {
+        let access = self.manage_own(caller, tenant).await?;
+        // From the person's own session, any credential of theirs; anything else acts only in
+        // the tenant it names.
+        let scope = match (&access.principal.origin, id) {
+            (crate::domain::policy::Origin::Session, _) | (_, None) => None,
+            (_, Some(_)) => Some(access.tenant.id.as_str()),
+        };
+        self.revoke_rows(&access.principal, &access.user.id, kind, id, scope)
+            .await
+    }
+
+    async fn revoke_rows(
+        &self,
+        by: &Principal,
         user_id: &str,
         kind: CredentialKind,
         id: Option<&str>,
@@ -584,9 +691,11 @@ impl CredentialService {
                 || format!("credential-kind:{}", kind.as_str()),
                 |id| format!("credential:{id}"),
             );
+            let (actor_type, actor_id) = actor_of(by);
             a.record(
                 crate::domain::audit::AuditEvent::here("credential.revoked")
-                    .by_user(user_id)
+                    .by(actor_type, actor_id)
+                    .about(Some(user_id))
                     .tenant(tenant_id)
                     .target(target)
                     .detail(serde_json::json!({"kind": kind.as_str()})),
@@ -598,6 +707,7 @@ impl CredentialService {
     /// Revoked credentials must stop working at once: drop what the caches hold.
     fn revoked_some(&self) {
         self.caches.credentials().invalidate();
+        self.caches.credential_ids().invalidate();
         self.caches.revoked().invalidate();
     }
 

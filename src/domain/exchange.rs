@@ -7,6 +7,7 @@ use std::net::IpAddr;
 
 use crate::domain::credentials::{Credential, CredentialService, Environment, Refusal};
 use crate::domain::jwt::AccessClaims;
+use crate::domain::principal::Principal;
 use crate::domain::scope::ScopeSet;
 use crate::domain::tokens::{Mint, TokenService};
 use crate::domain::user::User;
@@ -15,15 +16,28 @@ use crate::error::{AppError, Result};
 /// Browser-session tokens are issued to this pseudo-client.
 pub const SESSION_CLIENT: &str = "portcullis-session";
 
-/// Mints a token for a verified credential, narrowed to `scope` when given.
-pub fn token_for(
+/// Mints a token for a verified credential, narrowed to `scope` when given. The token carries at
+/// most what the credential may do now (its permissions narrowed to its owner's live role), and
+/// expires no later than the credential.
+pub async fn token_for(
+    creds: &CredentialService,
     tokens: &TokenService,
     c: &Credential,
+    ip: Option<IpAddr>,
     scope: Option<&ScopeSet>,
     ttl: Option<i64>,
     grant: &str,
-) -> Result<(String, AccessClaims)> {
-    let allowed = c.scopes();
+) -> Result<Result<(String, AccessClaims), Refusal>> {
+    let effective = match creds
+        .policy()
+        .effective(Principal::from_credential(c), ip)
+        .await
+    {
+        Ok(p) => p,
+        Err(Refusal::Failed(e)) => return Err(e),
+        Err(r) => return Ok(Err(r)),
+    };
+    let allowed = effective.scopes;
     let granted = match scope {
         Some(s) if !allowed.contains_all(s) => {
             return Err(AppError::validation(
@@ -34,21 +48,28 @@ pub fn token_for(
         Some(s) => s.clone(),
         None => allowed,
     };
+    let ttl = ttl.unwrap_or_else(|| tokens.access_ttl());
+    let ttl = match c.effective_expiry(None) {
+        Some(exp) => ttl.min(exp - creds.clock().now()).max(1),
+        None => ttl,
+    };
     let owner = c.user_id.as_deref().unwrap_or(&c.id);
-    tokens.mint_with(Mint {
-        owner_id: owner,
-        client_id: &c.id,
-        scope: &granted.to_string(),
-        tid: Some(c.tenant_id.clone()),
-        env: c
-            .environment
-            .filter(|e| *e == Environment::Test)
-            .map(|e| e.as_str().to_owned()),
-        cid: Some(c.id.clone()),
-        ttl,
-        grant,
-        ..Mint::default()
-    })
+    tokens
+        .mint_with(Mint {
+            owner_id: owner,
+            client_id: &c.id,
+            scope: &granted.to_string(),
+            tid: Some(c.tenant_id.clone()),
+            env: c
+                .environment
+                .filter(|e| *e == Environment::Test)
+                .map(|e| e.as_str().to_owned()),
+            cid: Some(c.id.clone()),
+            ttl: Some(ttl),
+            grant,
+            ..Mint::default()
+        })
+        .map(Ok)
 }
 
 /// Verifies a presented credential and exchanges it.
@@ -62,7 +83,7 @@ pub async fn exchange(
     grant: &str,
 ) -> Result<Result<(String, AccessClaims), Refusal>> {
     match creds.verify(secret, ip).await {
-        Ok(c) => token_for(tokens, &c, scope, ttl, grant).map(Ok),
+        Ok(c) => token_for(creds, tokens, &c, ip, scope, ttl, grant).await,
         Err(Refusal::Failed(e)) => Err(e),
         Err(r) => Ok(Err(r)),
     }
@@ -74,11 +95,7 @@ pub fn session_token(
     user: &User,
     tenant_id: &str,
 ) -> Result<(String, AccessClaims)> {
-    let all = crate::domain::scope::SCOPES
-        .iter()
-        .map(|(s, _)| *s)
-        .collect::<Vec<_>>()
-        .join(" ");
+    let all = ScopeSet::all().to_string();
     tokens.mint_with(Mint {
         owner_id: &user.id,
         client_id: SESSION_CLIENT,

@@ -12,6 +12,7 @@ pub mod exchange;
 pub mod jwt;
 pub mod oauth;
 pub mod password;
+pub mod policy;
 pub mod principal;
 pub mod purge;
 pub mod redirect_uri;

@@ -45,6 +45,16 @@ impl ScopeSet {
         Ok(Self(set))
     }
 
+    /// Every known scope: what a credential acting fully as its person carries.
+    pub fn all() -> Self {
+        Self(SCOPES.iter().map(|(s, _)| *s).collect())
+    }
+
+    /// Scopes in both.
+    pub fn intersect(&self, other: &ScopeSet) -> ScopeSet {
+        ScopeSet(self.0.intersection(&other.0).copied().collect())
+    }
+
     /// Whether every scope of `other` is in `self`.
     pub fn contains_all(&self, other: &ScopeSet) -> bool {
         other.0.is_subset(&self.0)

@@ -8,34 +8,28 @@ use serde_json::json;
 use crate::domain::audit::{AuditEvent, Auditor};
 use crate::domain::client::{Client, ClientKind, GrantType};
 use crate::domain::credential::{self, Kind};
+use crate::domain::policy::{Access, Action, Policy};
 use crate::domain::principal::Principal;
 use crate::domain::roles::{self, RoleAssignment};
 use crate::domain::scope::{SCOPES, ScopeSet};
-use crate::domain::tenant::{self, Tenant};
+use crate::domain::tenant::Tenant;
 use crate::domain::user::{DisplayName, User};
 use crate::error::{AppError, Result};
 use crate::secret::{ClientSecret, SecretHasher};
 use crate::storage::{self, Db};
 
-/// The caller's active tenant, provided they administer it.
-pub async fn admin_tenant(db: &Db, principal: &Principal) -> Result<(User, Tenant)> {
-    principal.require("admin")?;
-    let (user, tenant) = tenant::resolve_for(db, principal, "active").await?;
-    require_admin(db, &user, &tenant).await?;
-    Ok((user, tenant))
+/// The caller's active tenant, provided the policy lets them manage its system credentials.
+pub async fn admin_tenant(policy: &Policy, principal: &Principal) -> Result<Access> {
+    policy
+        .authorize(principal, "active", Action::ManageSystemCredentials)
+        .await
 }
 
-/// Fails with `Forbidden` unless `user` is an administrator of `tenant`.
-pub async fn require_admin(db: &Db, user: &User, tenant: &Tenant) -> Result<()> {
-    match storage::tenants::member_role(db, &tenant.id, &user.id)
-        .await?
-        .as_deref()
-    {
-        Some("admin") => Ok(()),
-        _ => Err(AppError::Forbidden(
-            "Only the tenant's administrators manage system credentials.".into(),
-        )),
-    }
+/// The signed-in person's active tenant, provided they may manage its system credentials.
+pub async fn require_admin(policy: &Policy, user: &User) -> Result<Access> {
+    policy
+        .authorize_session(user, "active", Action::ManageSystemCredentials)
+        .await
 }
 
 fn validate_name(raw: &str) -> Result<String> {
@@ -49,10 +43,14 @@ pub async fn create(
     db: &Db,
     hasher: &SecretHasher,
     by: &Acting<'_>,
-    tenant: &Tenant,
+    access: &Access,
     name: &str,
     roles: Option<Vec<RoleAssignment>>,
 ) -> Result<(Client, ClientSecret)> {
+    // A system credential has no expiry, allowlist or test mode: only an unrestricted caller
+    // may create one.
+    access.ceiling().admit_unrestricted("a system credential")?;
+    let tenant = &access.tenant;
     let name = validate_name(name)?;
     let roles = roles::validate_all(roles.unwrap_or_default())?;
     let secret = ClientSecret::new(credential::generate(Kind::SystemSecret));

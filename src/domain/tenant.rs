@@ -2,6 +2,7 @@
 //! inside it. `active` in API paths names the caller's current tenant.
 
 use crate::domain::cache::Caches;
+use crate::domain::policy::Policy;
 use crate::domain::user::User;
 use crate::error::{AppError, Result};
 use crate::storage::{self, Db};
@@ -72,28 +73,6 @@ pub async fn resolve(db: &Db, user: &User, raw: &str) -> Result<Tenant> {
     }
 }
 
-/// Resolves a path tenant for an API caller: `active` is the caller's bound tenant (credentials
-/// act only inside theirs) or the person's active one; an explicit id must be a tenant the
-/// person belongs to and, for a bound caller, its own.
-pub async fn resolve_for(
-    db: &Db,
-    principal: &crate::domain::principal::Principal,
-    raw: &str,
-) -> Result<(User, Tenant)> {
-    let user = storage::users::find_user(db, principal.user_id()?)
-        .await?
-        .ok_or(AppError::NotFound("User"))?;
-    let tenant = match (&principal.tenant_id, raw) {
-        (Some(bound), "active") => storage::tenants::find_tenant(db, bound)
-            .await?
-            .ok_or(AppError::NotFound("Tenant"))?,
-        (None, _) => resolve(db, &user, raw).await?,
-        (Some(bound), id) if bound == id => resolve(db, &user, id).await?,
-        (Some(_), _) => return Err(AppError::NotFound("Tenant")),
-    };
-    Ok((user, tenant))
-}
-
 /// The tenants a person belongs to, with their role in each.
 pub async fn memberships(db: &Db, user: &User) -> Result<Vec<(Tenant, String)>> {
     personal(db, user).await?;
@@ -125,22 +104,6 @@ pub async fn create(db: &Db, actor: &User, name: &str) -> Result<Tenant> {
     Ok(tenant)
 }
 
-/// A tenant the actor administers (server administrators administer every tenant).
-pub async fn administered(db: &Db, actor: &User, tenant_id: &str) -> Result<Tenant> {
-    let tenant = storage::tenants::find_tenant(db, tenant_id)
-        .await?
-        .ok_or(AppError::NotFound("Tenant"))?;
-    let role = storage::tenants::member_role(db, &tenant.id, &actor.id).await?;
-    match role.as_deref() {
-        Some("admin") => Ok(tenant),
-        _ if actor.is_admin => Ok(tenant),
-        Some(_) => Err(AppError::Forbidden(
-            "Only the tenant's administrators manage its members.".into(),
-        )),
-        None => Err(AppError::NotFound("Tenant")),
-    }
-}
-
 /// A tenant's members with their roles.
 pub async fn members(db: &Db, tenant: &Tenant) -> Result<Vec<(User, String)>> {
     let mut out = Vec::new();
@@ -153,7 +116,13 @@ pub async fn members(db: &Db, tenant: &Tenant) -> Result<Vec<(User, String)>> {
 }
 
 /// Adds a member by email (or changes their role).
-pub async fn add_member(db: &Db, tenant: &Tenant, email: &str, role: &str) -> Result<User> {
+pub async fn add_member(
+    db: &Db,
+    policy: &Policy,
+    tenant: &Tenant,
+    email: &str,
+    role: &str,
+) -> Result<User> {
     if !ROLES.contains(&role) {
         return Err(AppError::validation("role", "Use admin, editor or viewer."));
     }
@@ -165,15 +134,18 @@ pub async fn add_member(db: &Db, tenant: &Tenant, email: &str, role: &str) -> Re
         ensure_another_admin(db, tenant, &user.id).await?;
     }
     storage::tenants::upsert_member(db, &tenant.id, &user.id, role).await?;
+    policy.membership_changed();
     Ok(user)
 }
 
 /// Removes a member; a tenant always keeps at least one administrator.
-pub async fn remove_member(db: &Db, tenant: &Tenant, user_id: &str) -> Result<()> {
+pub async fn remove_member(db: &Db, policy: &Policy, tenant: &Tenant, user_id: &str) -> Result<()> {
     ensure_another_admin(db, tenant, user_id).await?;
     if !storage::tenants::delete_member(db, &tenant.id, user_id).await? {
         return Err(AppError::NotFound("Member"));
     }
+    // Every credential and token of theirs bound here stops working at once.
+    policy.membership_changed();
     Ok(())
 }
 

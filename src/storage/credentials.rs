@@ -67,6 +67,16 @@ pub async fn find_by_hash(db: &Db, hash: &str) -> Result<Option<Credential>> {
         .transpose()
 }
 
+/// The credential with this id, revoked or not.
+pub async fn find_by_id(db: &Db, id: &str) -> Result<Option<Credential>> {
+    credentials::Entity::find_by_id(id.to_owned())
+        .unique(db)
+        .await
+        .map_err(map_err)?
+        .map(to_domain)
+        .transpose()
+}
+
 /// Whether a credential is revoked (or gone).
 pub async fn is_revoked(db: &Db, id: &str) -> Result<bool> {
     let row = credentials::Entity::find_by_id(id.to_owned())
@@ -93,6 +103,21 @@ pub async fn list_live(
         q = q.filter(credentials::Column::TenantId.eq(t));
     }
     q.all(db)
+        .await
+        .map_err(map_err)?
+        .into_iter()
+        .map(to_domain)
+        .collect()
+}
+
+/// Every live credential in a tenant, whoever owns it, newest first.
+pub async fn list_live_in_tenant(db: &Db, tenant_id: &str) -> Result<Vec<Credential>> {
+    credentials::Entity::find()
+        .filter(credentials::Column::TenantId.eq(tenant_id))
+        .filter(credentials::Column::RevokedAt.is_null())
+        .order_by_desc(credentials::Column::CreatedAt)
+        .order_by_desc(credentials::Column::Id)
+        .all(db)
         .await
         .map_err(map_err)?
         .into_iter()

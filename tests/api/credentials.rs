@@ -321,11 +321,23 @@ async fn permissions_are_enforced_on_the_credential_api() {
     )
     .await;
 
+    // A key can only hand out what it holds itself: an `admin`-only key cannot grant `read`.
+    assert_eq!(
+        post(
+            &app,
+            "/api/v1/active/api-keys",
+            &admin,
+            json!({"name": "wider", "permissions": ["read"]}),
+        )
+        .await
+        .status(),
+        403
+    );
     let made = post(
         &app,
         "/api/v1/active/api-keys",
         &admin,
-        json!({"name": "by-admin", "permissions": ["read"]}),
+        json!({"name": "by-admin", "permissions": ["admin"]}),
     )
     .await;
     assert_eq!(made.status(), 201, "admin key can create");
@@ -360,21 +372,33 @@ async fn permissions_are_enforced_on_the_credential_api() {
             &app,
             "/api/v1/active/api-keys",
             pat,
-            json!({"name": "by-pat", "permissions": ["read"]})
+            json!({"name": "by-pat", "permissions": ["read"], "expires_at": "2098-01-01T00:00:00Z"})
         )
         .await
         .status(),
         201
     );
+    // ...but never beyond its own expiry: a key without one would outlive it.
+    assert_eq!(
+        post(
+            &app,
+            "/api/v1/active/api-keys",
+            pat,
+            json!({"name": "forever", "permissions": ["read"]})
+        )
+        .await
+        .status(),
+        403
+    );
 }
 
 #[tokio::test]
-async fn oauth_tokens_need_the_admin_scope_to_manage_credentials() {
+async fn oauth_app_tokens_never_manage_credentials_whatever_their_scope() {
     use crate::oauth_helpers::*;
     let app = spawn_app().await;
     app.signed_in_user().await;
     let c = confidential(&app).await;
-    for (scope, expected) in [("read", 403u16), ("read admin", 201)] {
+    for (scope, expected) in [("read", 403u16), ("read admin", 403)] {
         let (code, verifier) = obtain_code(&app, &c, scope).await;
         let at = json(exchange(&app, &c, &code, &verifier).await).await["access_token"]
             .as_str()

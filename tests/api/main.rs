@@ -17,6 +17,8 @@ mod oauth;
 mod oauth_client;
 mod oauth_helpers;
 mod openapi;
+mod policy;
 mod properties;
 mod seeds;
 mod system_credentials;
+mod tenancy;

@@ -62,12 +62,31 @@ pub fn refusal_error(r: Refusal) -> ApiError {
             "ip_not_allowed",
             "Requests from this IP address are not allowed for this credential",
         ),
+        Refusal::NotMember => ApiError::new(
+            StatusCode::UNAUTHORIZED,
+            "authentication_failed",
+            "The credential's owner is no longer a member of its tenant",
+        ),
         Refusal::Failed(e) => e.into(),
     }
 }
 
-/// Authenticates a bearer value.
+/// Authenticates a bearer value and narrows it by the policy (live membership, the credential
+/// behind an exchanged token).
 pub async fn authenticate(
+    state: &AppState,
+    token: &str,
+    ip: Option<IpAddr>,
+) -> Result<Principal, ApiError> {
+    let presented = presented(state, token, ip).await?;
+    state
+        .policy
+        .effective(presented, ip)
+        .await
+        .map_err(refusal_error)
+}
+
+async fn presented(
     state: &AppState,
     token: &str,
     ip: Option<IpAddr>,
@@ -125,20 +144,9 @@ impl FromRequest for Caller {
                 )
             })?;
             let principal = authenticate(&state, &token, ip).await?;
-            let key = principal
-                .credential_id
-                .clone()
-                .or_else(|| {
-                    principal
-                        .client_id
-                        .clone()
-                        .filter(|_| principal.user_id.is_none())
-                })
-                .or_else(|| principal.user_id.clone())
-                .unwrap_or_default();
             let rate = state
                 .rate_limits
-                .check(&key, state.credentials.clock().now());
+                .check(&principal.rate_key, state.credentials.clock().now());
             if let Some(wait) = rate.retry_after {
                 return Err(ApiError::new(
                     StatusCode::TOO_MANY_REQUESTS,

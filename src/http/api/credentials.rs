@@ -9,7 +9,6 @@ use utoipa::IntoParams;
 use super::caller::Caller;
 use super::views::*;
 use crate::domain::credentials::{Credential, CredentialKind, NewApiKey, format_time};
-use crate::domain::tenant;
 use crate::http::error::ApiError;
 use crate::state::AppState;
 
@@ -62,13 +61,11 @@ pub async fn pat_post(
     body: web::Json<NewPat>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
-    caller.principal.require("admin")?;
-    let (user, tenant) = tenant::resolve_for(&state.db, &caller.principal, &path).await?;
     let issued = state
         .credentials
         .create_pat(
-            &user,
-            &tenant,
+            &caller.principal,
+            &path,
             body.name.as_deref().unwrap_or_default(),
             body.expiry_date.as_deref().unwrap_or_default(),
         )
@@ -95,13 +92,11 @@ pub async fn pat_list(
     q: web::Query<Page>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
-    caller.principal.require("read")?;
-    let (user, tenant) = tenant::resolve_for(&state.db, &caller.principal, &path).await?;
     let items = state
         .credentials
-        .list(
-            &user.id,
-            Some(&tenant.id),
+        .list_own(
+            &caller.principal,
+            &path,
             CredentialKind::PersonalAccessToken,
         )
         .await?;
@@ -145,8 +140,6 @@ pub async fn api_key_post(
     body: web::Json<NewApiKeyBody>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
-    caller.principal.require("admin")?;
-    let (user, tenant) = tenant::resolve_for(&state.db, &caller.principal, &path).await?;
     let b = body.into_inner();
     let new = NewApiKey {
         name: b.name,
@@ -157,7 +150,7 @@ pub async fn api_key_post(
     };
     let issued = state
         .credentials
-        .create_api_key(&user, &tenant, new)
+        .create_api_key(&caller.principal, &path, new)
         .await?;
     Ok(HttpResponse::Created().json(ApiKeyCreated {
         view: ApiKeyView::from(&issued.credential),
@@ -178,11 +171,9 @@ pub async fn api_key_list(
     q: web::Query<Page>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
-    caller.principal.require("read")?;
-    let (user, tenant) = tenant::resolve_for(&state.db, &caller.principal, &path).await?;
     let items = state
         .credentials
-        .list(&user.id, Some(&tenant.id), CredentialKind::ApiKey)
+        .list_own(&caller.principal, &path, CredentialKind::ApiKey)
         .await?;
     let (data, next_cursor) = page(&items, &q, |c| ApiKeyView::from(c));
     Ok(HttpResponse::Ok().json(ApiKeyList { data, next_cursor }))
@@ -213,11 +204,9 @@ pub async fn personal_token_post(
     path: web::Path<String>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
-    caller.principal.require("admin")?;
-    let (user, tenant) = tenant::resolve_for(&state.db, &caller.principal, &path).await?;
     let issued = state
         .credentials
-        .regenerate_personal_token(&user, &tenant)
+        .regenerate_personal_token(&caller.principal, &path)
         .await?;
     let expires_at = issued.credential.effective_expiry(None).map(format_time);
     Ok(HttpResponse::Created().json(PersonalTokenCreated {
@@ -237,11 +226,14 @@ pub async fn personal_token_delete(
     path: web::Path<String>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
-    caller.principal.require("admin")?;
-    let (user, _) = tenant::resolve_for(&state.db, &caller.principal, &path).await?;
     state
         .credentials
-        .revoke(&user.id, CredentialKind::PersonalToken, None, None)
+        .revoke_own(
+            &caller.principal,
+            &path,
+            CredentialKind::PersonalToken,
+            None,
+        )
         .await?;
     Ok(HttpResponse::NoContent().finish())
 }
@@ -253,11 +245,9 @@ async fn revoke_one(
     (tenant_raw, id): (String, String),
     kind: CredentialKind,
 ) -> Result<HttpResponse, ApiError> {
-    caller.principal.require("admin")?;
-    let (user, tenant) = tenant::resolve_for(&state.db, &caller.principal, &tenant_raw).await?;
     state
         .credentials
-        .revoke(&user.id, kind, Some(&id), Some(&tenant.id))
+        .revoke_own(&caller.principal, &tenant_raw, kind, Some(&id))
         .await?;
     Ok(HttpResponse::NoContent().finish())
 }

@@ -11,7 +11,7 @@ use super::views::*;
 use crate::domain::client::{self, ClientKind};
 use crate::domain::credential::{self, Kind};
 use crate::domain::credentials::{CredentialKind, Refusal};
-use crate::domain::{exchange, tenant};
+use crate::domain::exchange;
 use crate::error::AppError;
 use crate::http::error::ApiError;
 use crate::state::AppState;
@@ -127,12 +127,16 @@ pub async fn auth_token_post(
             _ => unauthenticated("Invalid email or secret key"),
         })?;
     let (token, _) = exchange::token_for(
+        &state.credentials,
         &state.tokens,
         &c,
+        client_ip(&req),
         None,
         Some(SECRET_KEY_TOKEN_TTL),
         "secret_key",
-    )?;
+    )
+    .await?
+    .map_err(refusal_error)?;
     Ok(HttpResponse::Ok()
         .insert_header(("cache-control", "no-store"))
         .json(AuthTokenResponse { token }))
@@ -147,11 +151,9 @@ pub async fn generate_secret_key_put(
     caller: Caller,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
-    caller.principal.require("admin")?;
-    let (user, tenant) = tenant::resolve_for(&state.db, &caller.principal, "active").await?;
     let issued = state
         .credentials
-        .generate_secret_key(&user, &tenant)
+        .generate_secret_key(&caller.principal, "active")
         .await?;
     Ok(HttpResponse::Ok()
         .insert_header(("cache-control", "no-store"))
@@ -169,11 +171,9 @@ pub async fn delete_secret_key_delete(
     caller: Caller,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
-    caller.principal.require("admin")?;
-    let user_id = caller.principal.user_id()?;
     state
         .credentials
-        .revoke(user_id, CredentialKind::SecretKey, None, None)
+        .revoke_own(&caller.principal, "active", CredentialKind::SecretKey, None)
         .await?;
     Ok(HttpResponse::NoContent().finish())
 }

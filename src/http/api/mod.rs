@@ -7,6 +7,7 @@ pub mod credentials;
 pub mod login;
 pub mod openapi;
 pub mod system_credentials;
+pub mod tenant_access;
 pub mod users;
 pub mod views;
 
@@ -44,6 +45,18 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route(
             "/api/v1/{tenant_id}/personal-token",
             web::post().to(c::personal_token_post),
+        )
+        .route(
+            "/api/v1/{tenant_id}/access",
+            web::get().to(tenant_access::access_get),
+        )
+        .route(
+            "/api/v1/{tenant_id}/credentials",
+            web::get().to(tenant_access::credentials_get),
+        )
+        .route(
+            "/api/v1/{tenant_id}/credentials/{id}",
+            web::delete().to(tenant_access::credential_delete),
         )
         .route(
             "/api/v1/{tenant_id}/personal-token",

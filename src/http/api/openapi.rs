@@ -10,7 +10,7 @@ use utoipa::{Modify, OpenApi};
 use utoipa_swagger_ui::SwaggerUi;
 
 use super::views::*;
-use super::{audit, credentials, login, system_credentials, users};
+use super::{audit, credentials, login, system_credentials, tenant_access, users};
 
 /// The document.
 #[derive(OpenApi)]
@@ -31,6 +31,7 @@ use super::{audit, credentials, login, system_credentials, users};
         system_credentials::create_post, system_credentials::list_get, system_credentials::one_get,
         system_credentials::update_put, system_credentials::delete,
         audit::list_get,
+        tenant_access::access_get, tenant_access::credentials_get, tenant_access::credential_delete,
     ),
     components(schemas(
         audit::AuditPage, crate::domain::audit::AuditEvent,
@@ -42,6 +43,7 @@ use super::{audit, credentials, login, system_credentials, users};
         system_credentials::SystemCredentialCreated, system_credentials::SystemCredentialUpdated,
         system_credentials::SystemCredentialList, system_credentials::NewSystemCredential,
         system_credentials::SystemCredentialUpdate,
+        tenant_access::AccessView, tenant_access::MemberCredentialView, tenant_access::MemberCredentialList,
     )),
     modifiers(&SecuritySchemes),
 )]

@@ -114,7 +114,8 @@ pub async fn create_post(
     body: web::Json<NewSystemCredential>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
-    let (user, tenant) = sc::admin_tenant(&state.db, &caller.principal).await?;
+    let access = sc::admin_tenant(&state.policy, &caller.principal).await?;
+    let (user, tenant) = (&access.user, &access.tenant);
     let body = body.into_inner();
     let by = sc::Acting {
         auditor: &state.auditor,
@@ -125,7 +126,7 @@ pub async fn create_post(
         &state.db,
         state.tokens.hasher(),
         &by,
-        &tenant,
+        &access,
         &body.name,
         body.roles,
     )
@@ -146,8 +147,9 @@ pub async fn list_get(
     caller: Caller,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
-    let (_, tenant) = sc::admin_tenant(&state.db, &caller.principal).await?;
-    let data = sc::list(&state.db, &tenant)
+    let access = sc::admin_tenant(&state.policy, &caller.principal).await?;
+    let tenant = &access.tenant;
+    let data = sc::list(&state.db, tenant)
         .await?
         .iter()
         .map(Into::into)
@@ -166,8 +168,9 @@ pub async fn one_get(
     id: web::Path<String>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
-    let (_, tenant) = sc::admin_tenant(&state.db, &caller.principal).await?;
-    let client = sc::get(&state.db, &tenant, &id).await?;
+    let access = sc::admin_tenant(&state.policy, &caller.principal).await?;
+    let tenant = &access.tenant;
+    let client = sc::get(&state.db, tenant, &id).await?;
     Ok(HttpResponse::Ok().json(SystemCredentialView::from(&client)))
 }
 
@@ -186,7 +189,8 @@ pub async fn update_put(
     body: web::Json<SystemCredentialUpdate>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
-    let (user, tenant) = sc::admin_tenant(&state.db, &caller.principal).await?;
+    let access = sc::admin_tenant(&state.policy, &caller.principal).await?;
+    let (user, tenant) = (&access.user, &access.tenant);
     let b = body.into_inner();
     let by = sc::Acting {
         auditor: &state.auditor,
@@ -196,7 +200,7 @@ pub async fn update_put(
     let updated = sc::update(
         &state.db,
         &by,
-        &tenant,
+        tenant,
         &id,
         b.name.as_deref(),
         b.roles,
@@ -225,7 +229,8 @@ pub async fn delete(
     id: web::Path<String>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
-    let (user, tenant) = sc::admin_tenant(&state.db, &caller.principal).await?;
+    let access = sc::admin_tenant(&state.policy, &caller.principal).await?;
+    let (user, tenant) = (&access.user, &access.tenant);
     sc::delete(
         &state.db,
         &sc::Acting {
@@ -233,7 +238,7 @@ pub async fn delete(
             caches: &state.caches,
             user_id: &user.id,
         },
-        &tenant,
+        tenant,
         &id,
     )
     .await?;

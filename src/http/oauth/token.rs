@@ -213,7 +213,7 @@ async fn token_exchange(
         ),
         None => None,
     };
-    let ip = http.peer_addr().map(|a| a.ip());
+    let ip = crate::http::meta::client_ip(http);
     let outcome = crate::domain::exchange::exchange(
         &state.credentials,
         &state.tokens,

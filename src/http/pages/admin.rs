@@ -11,6 +11,7 @@ use serde_json::json;
 use super::auth::html;
 use crate::domain::audit::AuditEvent;
 use crate::domain::client::Client;
+use crate::domain::policy::Action;
 use crate::domain::roles::RoleAssignment;
 use crate::domain::system_credentials as sc;
 use crate::domain::tenant::{self, ROLES, Tenant};
@@ -80,7 +81,11 @@ async fn tenants_page(
     }
     let selected = match selected {
         Some(id) => {
-            let t = tenant::administered(&state.db, user, id).await?;
+            let t = state
+                .policy
+                .authorize_session(user, id, Action::ManageMembers)
+                .await?
+                .tenant;
             let members = tenant::members(&state.db, &t).await?;
             Some((t, members))
         }
@@ -165,8 +170,12 @@ pub async fn member_add_post(
     current: CurrentUser,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, PageError> {
-    let t = tenant::administered(&state.db, &current.user, &id).await?;
-    match tenant::add_member(&state.db, &t, &f.email, &f.role).await {
+    let t = state
+        .policy
+        .authorize_session(&current.user, &id, Action::ManageMembers)
+        .await?
+        .tenant;
+    match tenant::add_member(&state.db, &state.policy, &t, &f.email, &f.role).await {
         Ok(member) => {
             state.auditor.record(
                 AuditEvent::here("tenant.member_added")
@@ -194,8 +203,12 @@ pub async fn member_remove_post(
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, PageError> {
     let (id, user_id) = path.into_inner();
-    let t = tenant::administered(&state.db, &current.user, &id).await?;
-    match tenant::remove_member(&state.db, &t, &user_id).await {
+    let t = state
+        .policy
+        .authorize_session(&current.user, &id, Action::ManageMembers)
+        .await?
+        .tenant;
+    match tenant::remove_member(&state.db, &state.policy, &t, &user_id).await {
         Ok(()) => {
             state.auditor.record(
                 AuditEvent::here("tenant.member_removed")
@@ -279,9 +292,9 @@ async fn system_page(
     notice: Option<String>,
     error: Option<String>,
 ) -> Result<SystemPage, PageError> {
-    let tenant = tenant::active(&state.db, &current.user).await?;
-    sc::require_admin(&state.db, &current.user, &tenant).await?;
-    let rows = sc::list(&state.db, &tenant)
+    let access = sc::require_admin(&state.policy, &current.user).await?;
+    let tenant = &access.tenant;
+    let rows = sc::list(&state.db, tenant)
         .await?
         .into_iter()
         .map(|c| SystemRow {
@@ -291,7 +304,7 @@ async fn system_page(
         .collect();
     Ok(SystemPage {
         layout: current.layout,
-        tenant,
+        tenant: tenant.clone(),
         rows,
         revealed,
         notice,
@@ -341,8 +354,7 @@ pub async fn system_create_post(
     current: CurrentUser,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, PageError> {
-    let tenant = tenant::active(&state.db, &current.user).await?;
-    sc::require_admin(&state.db, &current.user, &tenant).await?;
+    let access = sc::require_admin(&state.policy, &current.user).await?;
     let created = match roles_from_text(&f.roles) {
         Ok(roles) => {
             sc::create(
@@ -353,7 +365,7 @@ pub async fn system_create_post(
                     caches: &state.caches,
                     user_id: &current.user.id,
                 },
-                &tenant,
+                &access,
                 &f.name,
                 Some(roles),
             )
@@ -385,8 +397,8 @@ pub async fn system_update_post(
     current: CurrentUser,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, PageError> {
-    let tenant = tenant::active(&state.db, &current.user).await?;
-    sc::require_admin(&state.db, &current.user, &tenant).await?;
+    let access = sc::require_admin(&state.policy, &current.user).await?;
+    let tenant = &access.tenant;
     let context = Some(f.roles_context.trim()).filter(|c| !c.is_empty());
     let updated = match roles_from_text(&f.roles) {
         Ok(roles) => {
@@ -398,7 +410,7 @@ pub async fn system_update_post(
             sc::update(
                 &state.db,
                 &by,
-                &tenant,
+                tenant,
                 &id,
                 Some(&f.name),
                 Some(roles),
@@ -432,8 +444,8 @@ pub async fn system_delete_post(
     current: CurrentUser,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, PageError> {
-    let tenant = tenant::active(&state.db, &current.user).await?;
-    sc::require_admin(&state.db, &current.user, &tenant).await?;
+    let access = sc::require_admin(&state.policy, &current.user).await?;
+    let tenant = &access.tenant;
     sc::delete(
         &state.db,
         &sc::Acting {
@@ -441,7 +453,7 @@ pub async fn system_delete_post(
             caches: &state.caches,
             user_id: &current.user.id,
         },
-        &tenant,
+        tenant,
         &id,
     )
     .await?;

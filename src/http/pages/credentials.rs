@@ -12,6 +12,7 @@ use super::auth::html;
 use crate::domain::client::{self, Client};
 use crate::domain::consent;
 use crate::domain::credentials::{Credential, CredentialKind, NewApiKey, format_time};
+use crate::domain::principal::Principal;
 use crate::domain::{exchange, tenant};
 use crate::error::AppError;
 use crate::http::auth::{CurrentUser, Layout};
@@ -193,6 +194,10 @@ async fn invalid(
             let p = page(state, current, Some(message)).await?;
             Ok(html(StatusCode::UNPROCESSABLE_ENTITY, &p)?)
         }
+        AppError::Forbidden(message) => {
+            let p = page(state, current, Some(message)).await?;
+            Ok(html(StatusCode::FORBIDDEN, &p)?)
+        }
         other => Err(other.into()),
     }
 }
@@ -230,7 +235,6 @@ pub async fn api_key_post(
     current: CurrentUser,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, PageError> {
-    let tenant = tenant::active(&state.db, &current.user).await?;
     let new = NewApiKey {
         name: f.name,
         permissions: f.permission,
@@ -247,7 +251,7 @@ pub async fn api_key_post(
     };
     match state
         .credentials
-        .create_api_key(&current.user, &tenant, new)
+        .create_api_key(&Principal::session(&current.user), "active", new)
         .await
     {
         Ok(issued) => reveal(
@@ -275,11 +279,15 @@ pub async fn pat_post(
     current: CurrentUser,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, PageError> {
-    let tenant = tenant::active(&state.db, &current.user).await?;
     let expiry = end_of_day(&f.expires_on).unwrap_or_default();
     match state
         .credentials
-        .create_pat(&current.user, &tenant, &f.name, &expiry)
+        .create_pat(
+            &Principal::session(&current.user),
+            "active",
+            &f.name,
+            &expiry,
+        )
         .await
     {
         Ok(issued) => reveal(
@@ -302,10 +310,9 @@ pub async fn personal_token_post(
     current: CurrentUser,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, PageError> {
-    let tenant = tenant::active(&state.db, &current.user).await?;
     let issued = state
         .credentials
-        .regenerate_personal_token(&current.user, &tenant)
+        .regenerate_personal_token(&Principal::session(&current.user), "active")
         .await?;
     let note = format!(
         "Exchange it at POST /api/v0/login. It expires 30 days after its last use, and at the latest on {}. Any previous personal token no longer works.",
@@ -327,10 +334,9 @@ pub async fn secret_key_post(
     current: CurrentUser,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, PageError> {
-    let tenant = tenant::active(&state.db, &current.user).await?;
     match state
         .credentials
-        .generate_secret_key(&current.user, &tenant)
+        .generate_secret_key(&Principal::session(&current.user), "active")
         .await
     {
         Ok(issued) => reveal(
@@ -370,7 +376,12 @@ pub async fn revoke_post(
     let kind = CredentialKind::parse(&kind).ok_or(AppError::NotFound("Credential"))?;
     state
         .credentials
-        .revoke(&current.user.id, kind, Some(&id), None)
+        .revoke_own(
+            &Principal::session(&current.user),
+            "active",
+            kind,
+            Some(&id),
+        )
         .await?;
     tracing::info!(credential_id = %id, user_id = %current.user.id, kind = kind.as_str(), "credential revoked");
     Ok(HttpResponse::SeeOther()

@@ -5,6 +5,7 @@ pub mod admin;
 pub mod audit;
 pub mod auth;
 pub mod credentials;
+pub mod member_credentials;
 pub mod settings;
 
 use actix_web::web;
@@ -47,6 +48,14 @@ pub fn settings_routes(cfg: &mut web::ServiceConfig) {
     .route(
         "/admin/system-credentials/{id}/delete",
         web::post().to(admin::system_delete_post),
+    )
+    .route(
+        "/admin/credentials",
+        web::get().to(member_credentials::list_get),
+    )
+    .route(
+        "/admin/credentials/{id}/revoke",
+        web::post().to(member_credentials::revoke_post),
     )
     .route("/settings/credentials", web::get().to(c::credentials_get))
     .route(
