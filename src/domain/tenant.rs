@@ -84,9 +84,8 @@ pub async fn resolve_for(
         .await?
         .ok_or(AppError::NotFound("User"))?;
     let tenant = match (&principal.tenant_id, raw) {
-        (Some(bound), "active") => storage::tenants::find_tenant(db, bound)
-            .await?
-            .ok_or(AppError::NotFound("Tenant"))?,
+        // The person must still belong to it: a member removed since keeps no access.
+        (Some(bound), "active") => resolve(db, &user, bound).await?,
         (None, _) => resolve(db, &user, raw).await?,
         (Some(bound), id) if bound == id => resolve(db, &user, id).await?,
         (Some(_), _) => return Err(AppError::NotFound("Tenant")),
@@ -125,22 +124,6 @@ pub async fn create(db: &Db, actor: &User, name: &str) -> Result<Tenant> {
     Ok(tenant)
 }
 
-/// A tenant the actor administers (server administrators administer every tenant).
-pub async fn administered(db: &Db, actor: &User, tenant_id: &str) -> Result<Tenant> {
-    let tenant = storage::tenants::find_tenant(db, tenant_id)
-        .await?
-        .ok_or(AppError::NotFound("Tenant"))?;
-    let role = storage::tenants::member_role(db, &tenant.id, &actor.id).await?;
-    match role.as_deref() {
-        Some("admin") => Ok(tenant),
-        _ if actor.is_admin => Ok(tenant),
-        Some(_) => Err(AppError::Forbidden(
-            "Only the tenant's administrators manage its members.".into(),
-        )),
-        None => Err(AppError::NotFound("Tenant")),
-    }
-}
-
 /// A tenant's members with their roles.
 pub async fn members(db: &Db, tenant: &Tenant) -> Result<Vec<(User, String)>> {
     let mut out = Vec::new();
@@ -152,22 +135,6 @@ pub async fn members(db: &Db, tenant: &Tenant) -> Result<Vec<(User, String)>> {
     Ok(out)
 }
 
-/// Adds a member by email (or changes their role).
-pub async fn add_member(db: &Db, tenant: &Tenant, email: &str, role: &str) -> Result<User> {
-    if !ROLES.contains(&role) {
-        return Err(AppError::validation("role", "Use admin, editor or viewer."));
-    }
-    let email = crate::domain::user::Email::parse(email)?;
-    let (user, _) = storage::users::find_with_hash_by_email(db, &email)
-        .await?
-        .ok_or_else(|| AppError::validation("email", "No account has that email address."))?;
-    if role != "admin" {
-        ensure_another_admin(db, tenant, &user.id).await?;
-    }
-    storage::tenants::upsert_member(db, &tenant.id, &user.id, role).await?;
-    Ok(user)
-}
-
 /// Removes a member; a tenant always keeps at least one administrator.
 pub async fn remove_member(db: &Db, tenant: &Tenant, user_id: &str) -> Result<()> {
     ensure_another_admin(db, tenant, user_id).await?;
@@ -177,7 +144,8 @@ pub async fn remove_member(db: &Db, tenant: &Tenant, user_id: &str) -> Result<()
     Ok(())
 }
 
-async fn ensure_another_admin(db: &Db, tenant: &Tenant, leaving: &str) -> Result<()> {
+/// Fails with `Conflict` when `leaving` is the tenant's last administrator.
+pub(crate) async fn ensure_another_admin(db: &Db, tenant: &Tenant, leaving: &str) -> Result<()> {
     let members = storage::tenants::members(db, &tenant.id).await?;
     let is_admin = members.iter().any(|(u, r)| u == leaving && r == "admin");
     let others = members

@@ -10,7 +10,7 @@ use utoipa::{Modify, OpenApi};
 use utoipa_swagger_ui::SwaggerUi;
 
 use super::views::*;
-use super::{audit, credentials, login, system_credentials, users};
+use super::{audit, credentials, invitations, login, members, system_credentials, users};
 
 /// The document.
 #[derive(OpenApi)]
@@ -31,6 +31,9 @@ use super::{audit, credentials, login, system_credentials, users};
         system_credentials::create_post, system_credentials::list_get, system_credentials::one_get,
         system_credentials::update_put, system_credentials::delete,
         audit::list_get,
+        members::members_get, members::member_put, members::member_delete,
+        members::invitation_post, members::invitations_get, members::invitation_delete,
+        invitations::mine_get, invitations::accept_post, invitations::decline_post,
     ),
     components(schemas(
         audit::AuditPage, crate::domain::audit::AuditEvent,
@@ -42,6 +45,10 @@ use super::{audit, credentials, login, system_credentials, users};
         system_credentials::SystemCredentialCreated, system_credentials::SystemCredentialUpdated,
         system_credentials::SystemCredentialList, system_credentials::NewSystemCredential,
         system_credentials::SystemCredentialUpdate,
+        members::RoleName, members::MemberView, members::MemberList, members::RoleBody,
+        members::NewInvitation, members::InvitationQueued, members::InvitationView,
+        members::InvitationList, invitations::MyInvitationView, invitations::MyInvitationList,
+        invitations::Joined,
     )),
     modifiers(&SecuritySchemes),
 )]
