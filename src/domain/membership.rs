@@ -146,16 +146,16 @@ pub async fn members(db: &Db, actor: &User, tenant: &Tenant) -> Result<Vec<(User
         .collect()
 }
 
-/// Invites `email` with `role` (administrators). The answer, the normalised address and the
-/// role, is the same whoever the address belongs to; inviting an address already invited updates
-/// that invitation's role and lifetime.
+/// Invites `email` with `role` (administrators). The answer, the role, is the same whoever the
+/// address belongs to; inviting an address already invited updates that invitation's role and
+/// lifetime.
 pub async fn invite(
     ctx: Ctx<'_>,
     actor: &User,
     tenant: &Tenant,
     email: &str,
     role: &str,
-) -> Result<(String, Role)> {
+) -> Result<Role> {
     require_role(ctx.db, actor, tenant, Role::Admin).await?;
     let role = Role::parse(role)?;
     let email = Email::parse(email)?;
@@ -187,7 +187,7 @@ pub async fn invite(
             .target(format!("invitation:{}", stored.id))
             .detail(json!({"role": role.as_str()})),
     );
-    Ok((stored.email, role))
+    Ok(role)
 }
 
 /// The tenant's invitations that can still be accepted (administrators).

@@ -81,13 +81,12 @@ pub struct NewInvitation {
 }
 
 /// The answer to an invitation: the same whether or not the address has an account here, is a
-/// member or was invited already.
+/// member or was invited already (it does not even repeat the address).
 #[derive(Serialize, ToSchema)]
 pub struct InvitationQueued {
     /// Always `pending`.
+    #[schema(example = "pending")]
     pub status: &'static str,
-    /// The address, normalised.
-    pub email: String,
     /// The role accepting gives.
     pub role: RoleName,
 }
@@ -230,11 +229,9 @@ pub async fn invitation_post(
     let (user, tenant) = tenant::resolve_for(&state.db, &caller.principal, &path).await?;
     let b = body.into_inner();
     let (email, role) = (b.email.unwrap_or_default(), b.role.unwrap_or_default());
-    let (email, role) =
-        membership::invite(state.membership(), &user, &tenant, &email, &role).await?;
+    let role = membership::invite(state.membership(), &user, &tenant, &email, &role).await?;
     Ok(HttpResponse::Accepted().json(InvitationQueued {
         status: "pending",
-        email,
         role: role.into(),
     }))
 }
