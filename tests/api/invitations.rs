@@ -209,6 +209,19 @@ async fn declining_leaves_the_invitee_out() {
     w.invite(&w.admin, &bob_email, "viewer").await;
     let id = invitation_on_account_page(&bob_app, &w.acme).await.unwrap();
     let decline = format!("/account/invitations/{id}/decline");
+    // A form without its CSRF token changes nothing.
+    for action in ["accept", "decline"] {
+        let url = bob_app.url(&format!("/account/invitations/{id}/{action}"));
+        let res = bob_app
+            .client
+            .post(url)
+            .form(&[("x", "y")])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 403, "{action} without CSRF");
+    }
+    assert_eq!(mine(&w.app, &bob).await.len(), 1);
     assert_eq!(
         bob_app.post_form("/account", &decline, &[]).await.status(),
         303
