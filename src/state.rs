@@ -47,6 +47,17 @@ impl AppState {
         }
     }
 
+    /// What membership operations (`domain::membership`) need.
+    pub fn membership(&self) -> crate::domain::membership::Ctx<'_> {
+        crate::domain::membership::Ctx {
+            db: &self.db,
+            policy: &self.policy,
+            caches: &self.caches,
+            auditor: &self.auditor,
+            clock: self.credentials.clock(),
+        }
+    }
+
     /// Absolute lifetime of a signed-in browser session, in seconds.
     pub fn session_max_secs(&self) -> i64 {
         i64::from(self.settings.session_max_hours) * 3600

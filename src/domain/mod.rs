@@ -10,6 +10,7 @@ pub mod credential;
 pub mod credentials;
 pub mod exchange;
 pub mod jwt;
+pub mod membership;
 pub mod oauth;
 pub mod password;
 pub mod policy;

@@ -1,5 +1,5 @@
 //! The janitor: once a minute, removes expired sessions, codes, refresh tokens, revoked-token
-//! entries and old audit events, a batch at a time, yielding between batches.
+//! entries, expired invitations and old audit events, a batch at a time, yielding between batches.
 
 use std::time::Duration;
 
@@ -39,6 +39,12 @@ pub async fn run_once(db: &Db, now: i64, audit_retention_days: i64) -> Result<u6
         Rule {
             table: "revoked_access_tokens",
             key: "jti",
+            condition: "expires_at <",
+            keep_secs: 0,
+        },
+        Rule {
+            table: "tenant_invitations",
+            key: "id",
             condition: "expires_at <",
             keep_secs: 0,
         },

@@ -2,7 +2,6 @@
 //! inside it. `active` in API paths names the caller's current tenant.
 
 use crate::domain::cache::Caches;
-use crate::domain::policy::Policy;
 use crate::domain::user::User;
 use crate::error::{AppError, Result};
 use crate::storage::{self, Db};
@@ -115,41 +114,17 @@ pub async fn members(db: &Db, tenant: &Tenant) -> Result<Vec<(User, String)>> {
     Ok(out)
 }
 
-/// Adds a member by email (or changes their role).
-pub async fn add_member(
-    db: &Db,
-    policy: &Policy,
-    tenant: &Tenant,
-    email: &str,
-    role: &str,
-) -> Result<User> {
-    if !ROLES.contains(&role) {
-        return Err(AppError::validation("role", "Use admin, editor or viewer."));
-    }
-    let email = crate::domain::user::Email::parse(email)?;
-    let (user, _) = storage::users::find_with_hash_by_email(db, &email)
-        .await?
-        .ok_or_else(|| AppError::validation("email", "No account has that email address."))?;
-    if role != "admin" {
-        ensure_another_admin(db, tenant, &user.id).await?;
-    }
-    storage::tenants::upsert_member(db, &tenant.id, &user.id, role).await?;
-    policy.membership_changed();
-    Ok(user)
-}
-
 /// Removes a member; a tenant always keeps at least one administrator.
-pub async fn remove_member(db: &Db, policy: &Policy, tenant: &Tenant, user_id: &str) -> Result<()> {
+pub async fn remove_member(db: &Db, tenant: &Tenant, user_id: &str) -> Result<()> {
     ensure_another_admin(db, tenant, user_id).await?;
     if !storage::tenants::delete_member(db, &tenant.id, user_id).await? {
         return Err(AppError::NotFound("Member"));
     }
-    // Every credential and token of theirs bound here stops working at once.
-    policy.membership_changed();
     Ok(())
 }
 
-async fn ensure_another_admin(db: &Db, tenant: &Tenant, leaving: &str) -> Result<()> {
+/// Fails with `Conflict` when `leaving` is the tenant's last administrator.
+pub(crate) async fn ensure_another_admin(db: &Db, tenant: &Tenant, leaving: &str) -> Result<()> {
     let members = storage::tenants::members(db, &tenant.id).await?;
     let is_admin = members.iter().any(|(u, r)| u == leaving && r == "admin");
     let others = members

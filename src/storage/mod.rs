@@ -6,6 +6,7 @@ pub mod clients;
 pub mod consents;
 pub mod credentials;
 mod entity;
+pub mod invitations;
 pub mod keys;
 pub mod oauth;
 pub mod purge;

@@ -2,7 +2,7 @@
 
 use sea_orm::{
     ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, TransactionTrait,
-    sea_query::OnConflict,
+    sea_query::Expr,
 };
 
 use super::UniqueExt;
@@ -122,26 +122,21 @@ pub async fn members(db: &Db, tenant_id: &str) -> Result<Vec<(String, String)>> 
         .collect())
 }
 
-/// Adds a member or changes their role.
-pub async fn upsert_member(db: &Db, tenant_id: &str, user_id: &str, role: &str) -> Result<()> {
-    tenant_members::Entity::insert(tenant_members::ActiveModel {
-        tenant_id: Set(tenant_id.to_owned()),
-        user_id: Set(user_id.to_owned()),
-        role: Set(role.to_owned()),
-        created_at: Set(now()),
-    })
-    .on_conflict(
-        OnConflict::columns([
-            tenant_members::Column::TenantId,
-            tenant_members::Column::UserId,
-        ])
-        .update_column(tenant_members::Column::Role)
-        .to_owned(),
-    )
-    .exec_without_returning(db)
-    .await
-    .map_err(map_err)?;
-    Ok(())
+/// Changes a member's role; true when they were a member.
+pub async fn update_member_role(
+    db: &Db,
+    tenant_id: &str,
+    user_id: &str,
+    role: &str,
+) -> Result<bool> {
+    let res = tenant_members::Entity::update_many()
+        .col_expr(tenant_members::Column::Role, Expr::value(role))
+        .filter(tenant_members::Column::TenantId.eq(tenant_id))
+        .filter(tenant_members::Column::UserId.eq(user_id))
+        .exec(db)
+        .await
+        .map_err(map_err)?;
+    Ok(res.rows_affected > 0)
 }
 
 /// Removes a member; true when they were one.

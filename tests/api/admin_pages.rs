@@ -6,7 +6,9 @@ use fantoccini::Locator;
 use serde_json::{Value, json};
 
 use crate::browser::{click, fill, screenshot, wait_for_path, with_browser};
-use crate::helpers::{TestApp, csrf_token, location, revealed, spawn_app};
+use crate::helpers::{
+    TestApp, create_tenant, csrf_token, invite_and_accept, revealed, spawn_app, switch_to,
+};
 
 async fn tenant_id_by_name(app: &TestApp, name: &str) -> String {
     let page = app.get_html("/admin/tenants").await;
@@ -15,27 +17,6 @@ async fn tenant_id_by_name(app: &TestApp, name: &str) -> String {
         .unwrap_or_else(|| panic!("{name} listed"));
     let href = page[at..].find("/admin/tenants/").unwrap() + at + "/admin/tenants/".len();
     page[href..].split('"').next().unwrap().to_owned()
-}
-
-async fn create_tenant(app: &TestApp, name: &str) -> String {
-    let res = app
-        .post_form("/admin/tenants", "/admin/tenants", &[("name", name)])
-        .await;
-    assert_eq!(res.status(), 303);
-    location(&res)
-        .trim_start_matches("/admin/tenants/")
-        .to_owned()
-}
-
-async fn switch_to(app: &TestApp, tenant: &str) {
-    let res = app
-        .post_form(
-            "/settings/credentials",
-            "/settings/active-tenant",
-            &[("tenant_id", tenant)],
-        )
-        .await;
-    assert_eq!(res.status(), 303);
 }
 
 #[tokio::test]
@@ -88,24 +69,31 @@ async fn administrators_create_tenants_and_switch_between_them() {
     assert!(!app.get_html("/admin/tenants").await.contains("Bob Corp"));
 }
 
+/// The row of the member list showing `user_id`.
+fn member_row(page: &str, user_id: &str) -> String {
+    let at = page
+        .find(&format!("data-member=\"{user_id}\""))
+        .expect("member listed");
+    page[at..].split("</tr>").next().unwrap().to_owned()
+}
+
 #[tokio::test]
-async fn tenant_admins_add_and_remove_members_with_roles() {
+async fn tenant_admins_invite_change_roles_and_remove_members() {
     let app = spawn_app().await;
     app.signed_in_user().await;
     let acme = create_tenant(&app, "Acme").await;
     let bob = TestApp::with_client(&app, crate::helpers::client());
     let bob_email = bob.signed_in_user().await;
 
-    let res = app
-        .post_form(
-            &format!("/admin/tenants/{acme}"),
-            &format!("/admin/tenants/{acme}/members"),
-            &[("email", &bob_email), ("role", "viewer")],
-        )
-        .await;
-    assert_eq!(res.status(), 303);
+    invite_and_accept(&app, &acme, &bob, &bob_email, "viewer").await;
     let page = app.get_html(&format!("/admin/tenants/{acme}")).await;
-    assert!(page.contains(&bob_email) && page.contains("viewer"));
+    let member_ids: Vec<String> = page
+        .match_indices("data-member=\"")
+        .map(|(i, m)| page[i + m.len()..].split('"').next().unwrap().to_owned())
+        .collect();
+    let (admin_id, bob_id) = (&member_ids[0], &member_ids[1]);
+    let row = member_row(&page, bob_id);
+    assert!(row.contains(&bob_email) && row.contains("value=\"viewer\" selected"));
 
     // Bob sees Acme in his switcher but, as a viewer, cannot administer it.
     let page = bob.get_html("/settings/credentials").await;
@@ -131,27 +119,38 @@ async fn tenant_admins_add_and_remove_members_with_roles() {
     );
 
     // Bad input is explained.
-    for (email, role) in [
-        ("nobody@example.com", "viewer"),
-        (bob_email.as_str(), "owner"),
-    ] {
+    for (email, role) in [("not-an-email", "viewer"), (bob_email.as_str(), "owner")] {
         let res = app
             .post_form(
                 &format!("/admin/tenants/{acme}"),
-                &format!("/admin/tenants/{acme}/members"),
+                &format!("/admin/tenants/{acme}/invitations"),
                 &[("email", email), ("role", role)],
             )
             .await;
         assert_eq!(res.status(), 422, "{email} {role}");
     }
 
-    // The last administrator cannot be removed; Bob can.
+    // Roles change from the member list.
+    let res = app
+        .post_form(
+            &format!("/admin/tenants/{acme}"),
+            &format!("/admin/tenants/{acme}/members/{bob_id}/role"),
+            &[("role", "editor")],
+        )
+        .await;
+    assert_eq!(res.status(), 303);
     let page = app.get_html(&format!("/admin/tenants/{acme}")).await;
-    let member_ids: Vec<String> = page
-        .match_indices("/members/")
-        .map(|(i, _)| page[i + 9..].split('/').next().unwrap().to_owned())
-        .collect();
-    let admin_id = member_ids.first().unwrap();
+    assert!(member_row(&page, bob_id).contains("value=\"editor\" selected"));
+
+    // The last administrator can be neither demoted nor removed; Bob can be removed.
+    let res = app
+        .post_form(
+            &format!("/admin/tenants/{acme}"),
+            &format!("/admin/tenants/{acme}/members/{admin_id}/role"),
+            &[("role", "viewer")],
+        )
+        .await;
+    assert_eq!(res.status(), 409);
     let res = app
         .post_form(
             &format!("/admin/tenants/{acme}"),
@@ -160,7 +159,6 @@ async fn tenant_admins_add_and_remove_members_with_roles() {
         )
         .await;
     assert_eq!(res.status(), 409);
-    let bob_id = member_ids.last().unwrap();
     let res = app
         .post_form(
             &format!("/admin/tenants/{acme}"),

@@ -100,6 +100,68 @@ pub async fn create_api_key(
     )
 }
 
+/// Creates a tenant through Admin → Tenants (server administrators) and returns its id.
+pub async fn create_tenant(app: &TestApp, name: &str) -> String {
+    let res = app
+        .post_form("/admin/tenants", "/admin/tenants", &[("name", name)])
+        .await;
+    assert_eq!(res.status(), 303);
+    location(&res)
+        .trim_start_matches("/admin/tenants/")
+        .to_owned()
+}
+
+/// Makes `tenant` the active tenant of the person signed in on `app`.
+pub async fn switch_to(app: &TestApp, tenant: &str) {
+    let res = app
+        .post_form(
+            "/settings/credentials",
+            "/settings/active-tenant",
+            &[("tenant_id", tenant)],
+        )
+        .await;
+    assert_eq!(res.status(), 303);
+}
+
+/// The id of the invitation to `tenant` on the account page of the person signed in on `app`.
+pub async fn invitation_on_account_page(app: &TestApp, tenant: &str) -> Option<String> {
+    let page = app.get_html("/account").await;
+    let at = page.find(&format!("data-tenant=\"{tenant}\""))?;
+    let marker = "data-invitation=\"";
+    let start = page[..at].rfind(marker)? + marker.len();
+    Some(page[start..].split('"').next()?.to_owned())
+}
+
+/// `admin` (a tenant administrator, signed in) invites `email` to `tenant` with `role` on the
+/// tenant's page, and `invitee` (signed in with that address) accepts on their account page.
+pub async fn invite_and_accept(
+    admin: &TestApp,
+    tenant: &str,
+    invitee: &TestApp,
+    email: &str,
+    role: &str,
+) {
+    let res = admin
+        .post_form(
+            &format!("/admin/tenants/{tenant}"),
+            &format!("/admin/tenants/{tenant}/invitations"),
+            &[("email", email), ("role", role)],
+        )
+        .await;
+    assert_eq!(res.status(), 303, "invited");
+    let id = invitation_on_account_page(invitee, tenant)
+        .await
+        .expect("the invitee sees the invitation");
+    let res = invitee
+        .post_form(
+            "/account",
+            &format!("/account/invitations/{id}/accept"),
+            &[],
+        )
+        .await;
+    assert_eq!(res.status(), 303, "accepted");
+}
+
 /// A second server on `app`'s database, as another node of one deployment behind a load
 /// balancer: same issuer, its own port, caches and settings as adjusted.
 pub async fn spawn_peer(app: &TestApp, adjust: impl FnOnce(&mut Settings)) -> TestApp {

@@ -22,6 +22,13 @@ async fn openapi_document_describes_the_api_with_bearer_auth() {
         "/auth/token",
         "/user/generate_secret_key",
         "/user/delete_secret_key",
+        "/api/v1/{tenant_id}/members",
+        "/api/v1/{tenant_id}/members/{user_id}",
+        "/api/v1/{tenant_id}/invitations",
+        "/api/v1/{tenant_id}/invitations/{invitation_id}",
+        "/api/v1/invitations",
+        "/api/v1/invitations/{invitation_id}/accept",
+        "/api/v1/invitations/{invitation_id}/decline",
     ] {
         assert!(doc["paths"].get(path).is_some(), "{path} documented");
     }

@@ -25,15 +25,17 @@ enum Action {
     Delete,
     ManageOwnCredentials,
     ManageMemberCredentials,
+    ManageMembers,
     ManageSystemCredentials,
 }
 
-const ACTIONS: [Action; 6] = [
+const ACTIONS: [Action; 7] = [
     Action::Read,
     Action::Write,
     Action::Delete,
     Action::ManageOwnCredentials,
     Action::ManageMemberCredentials,
+    Action::ManageMembers,
     Action::ManageSystemCredentials,
 ];
 
@@ -133,13 +135,13 @@ async fn world() -> World {
         let m = TestApp::with_client(&owner, client());
         let email = m.signed_in_user().await;
         if role != Role::Outsider {
-            set_role(&owner, &tenant, &m, &email, "admin").await;
+            join(&owner, &tenant, &m, &email, "admin").await;
             switch_to(&m, &tenant).await;
         }
         let held = callers(&m, &email, &c).await;
         match role {
-            Role::Editor => set_role(&owner, &tenant, &m, &email, "editor").await,
-            Role::Viewer => set_role(&owner, &tenant, &m, &email, "viewer").await,
+            Role::Editor => set_role(&owner, &tenant, &m, "editor").await,
+            Role::Viewer => set_role(&owner, &tenant, &m, "viewer").await,
             Role::Removed => remove(&owner, &tenant, &m).await,
             _ => {}
         }
@@ -219,6 +221,16 @@ async fn probe(w: &World, bearer: &str, action: Action) -> (bool, u16) {
                 app,
                 Method::GET,
                 &format!("/api/v1/{t}/credentials"),
+                bearer,
+                None,
+            )
+            .await
+        }
+        Action::ManageMembers => {
+            call(
+                app,
+                Method::GET,
+                &format!("/api/v1/{t}/invitations"),
                 bearer,
                 None,
             )

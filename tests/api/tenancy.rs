@@ -5,29 +5,26 @@
 
 use serde_json::{Value, json};
 
-use crate::helpers::{TestApp, location};
+use crate::helpers::TestApp;
 
-/// Creates a tenant as the signed-in server administrator; returns its id.
-pub async fn create_tenant(admin: &TestApp, name: &str) -> String {
-    let res = admin
-        .post_form("/admin/tenants", "/admin/tenants", &[("name", name)])
-        .await;
-    assert_eq!(res.status(), 303);
-    location(&res)
-        .trim_start_matches("/admin/tenants/")
-        .to_owned()
+pub use crate::helpers::{create_tenant, switch_to};
+
+/// Brings `member` (signed in as `email`) into `tenant` with `role`: invited, then accepted.
+pub async fn join(admin: &TestApp, tenant: &str, member: &TestApp, email: &str, role: &str) {
+    crate::helpers::invite_and_accept(admin, tenant, member, email, role).await;
 }
 
-/// Makes `member` (signed in as `email`) a member of `tenant` with `role`, or changes their role.
-pub async fn set_role(admin: &TestApp, tenant: &str, _member: &TestApp, email: &str, role: &str) {
+/// Changes a member's role from the tenant's admin page.
+pub async fn set_role(admin: &TestApp, tenant: &str, member: &TestApp, role: &str) {
+    let id = stored_user_id(member).await;
     let res = admin
         .post_form(
             &format!("/admin/tenants/{tenant}"),
-            &format!("/admin/tenants/{tenant}/members"),
-            &[("email", email), ("role", role)],
+            &format!("/admin/tenants/{tenant}/members/{id}/role"),
+            &[("role", role)],
         )
         .await;
-    assert_eq!(res.status(), 303, "membership of {email} as {role}");
+    assert_eq!(res.status(), 303, "role change to {role}");
 }
 
 /// Removes a member from `tenant`.
@@ -61,18 +58,6 @@ pub async fn stored_user_id(member: &TestApp) -> String {
         .unwrap()
         .trim_start_matches("usr_");
     uuid::Uuid::try_parse(hex).unwrap().to_string()
-}
-
-/// Makes `tenant` the person's active tenant.
-pub async fn switch_to(member: &TestApp, tenant: &str) {
-    let res = member
-        .post_form(
-            "/settings/credentials",
-            "/settings/active-tenant",
-            &[("tenant_id", tenant)],
-        )
-        .await;
-    assert_eq!(res.status(), 303, "switch to {tenant}");
 }
 
 /// A JSON request with a bearer credential.

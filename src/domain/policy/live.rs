@@ -138,10 +138,11 @@ impl Policy {
         };
         let role = match self.role_in(&tenant.id, &user.id).await? {
             Some(role) => role,
-            // Server administrators administer every tenant's members from their own session.
+            // Server administrators see and administer every tenant's members from their own
+            // session (and nothing else there unless they are members).
             None if user.is_admin
                 && p.origin == Origin::Session
-                && action == Some(Action::ManageMembers) =>
+                && matches!(action, Some(Action::ManageMembers | Action::Read)) =>
             {
                 Role::Admin
             }
@@ -160,6 +161,19 @@ impl Policy {
             role,
             principal,
         })
+    }
+
+    /// The person behind a caller, for what concerns their account itself (answering
+    /// invitations): only the person's own session or a first-party credential with `admin`.
+    pub async fn person(&self, p: &Principal) -> Result<User> {
+        if !p.origin.is_first_party() || !p.granted.has("admin") {
+            return Err(AppError::Forbidden(
+                "Only your own session or one of your credentials with `admin` may do this.".into(),
+            ));
+        }
+        accounts::find_cached(&self.db, &self.caches, p.user_id()?)
+            .await?
+            .ok_or_else(|| AppError::Unauthenticated("The account no longer exists.".into()))
     }
 
     /// `authorize` for the person's own browser session.

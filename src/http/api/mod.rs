@@ -4,7 +4,9 @@
 pub mod audit;
 pub mod caller;
 pub mod credentials;
+pub mod invitations;
 pub mod login;
+pub mod members;
 pub mod openapi;
 pub mod system_credentials;
 pub mod tenant_access;
@@ -20,6 +22,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.configure(openapi::routes)
         .route("/v1/users/me", web::get().to(users::me_get))
         .route("/api/v1/audit-events", web::get().to(audit::list_get))
+        .route("/api/v1/invitations", web::get().to(invitations::mine_get))
         .route("/api/v0/login", web::post().to(login::login_v0_post))
         .route("/auth/token", web::post().to(login::auth_token_post))
         .route("/api/v1/{tenant_id}/tokens/", web::post().to(c::pat_post))
@@ -81,6 +84,38 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route(
             "/api/v1/auth-management/clients/{client_id}",
             web::delete().to(system_credentials::delete),
+        )
+        .route(
+            "/api/v1/invitations/{invitation_id}/accept",
+            web::post().to(invitations::accept_post),
+        )
+        .route(
+            "/api/v1/invitations/{invitation_id}/decline",
+            web::post().to(invitations::decline_post),
+        )
+        .route(
+            "/api/v1/{tenant_id}/members",
+            web::get().to(members::members_get),
+        )
+        .route(
+            "/api/v1/{tenant_id}/members/{user_id}",
+            web::put().to(members::member_put),
+        )
+        .route(
+            "/api/v1/{tenant_id}/members/{user_id}",
+            web::delete().to(members::member_delete),
+        )
+        .route(
+            "/api/v1/{tenant_id}/invitations",
+            web::post().to(members::invitation_post),
+        )
+        .route(
+            "/api/v1/{tenant_id}/invitations",
+            web::get().to(members::invitations_get),
+        )
+        .route(
+            "/api/v1/{tenant_id}/invitations/{invitation_id}",
+            web::delete().to(members::invitation_delete),
         )
         .route(
             "/user/generate_secret_key",

@@ -10,7 +10,9 @@ use utoipa::{Modify, OpenApi};
 use utoipa_swagger_ui::SwaggerUi;
 
 use super::views::*;
-use super::{audit, credentials, login, system_credentials, tenant_access, users};
+use super::{
+    audit, credentials, invitations, login, members, system_credentials, tenant_access, users,
+};
 
 /// The document.
 #[derive(OpenApi)]
@@ -32,6 +34,9 @@ use super::{audit, credentials, login, system_credentials, tenant_access, users}
         system_credentials::update_put, system_credentials::delete,
         audit::list_get,
         tenant_access::access_get, tenant_access::credentials_get, tenant_access::credential_delete,
+        members::members_get, members::member_put, members::member_delete,
+        members::invitation_post, members::invitations_get, members::invitation_delete,
+        invitations::mine_get, invitations::accept_post, invitations::decline_post,
     ),
     components(schemas(
         audit::AuditPage, crate::domain::audit::AuditEvent,
@@ -44,6 +49,10 @@ use super::{audit, credentials, login, system_credentials, tenant_access, users}
         system_credentials::SystemCredentialList, system_credentials::NewSystemCredential,
         system_credentials::SystemCredentialUpdate,
         tenant_access::AccessView, tenant_access::MemberCredentialView, tenant_access::MemberCredentialList,
+        members::RoleName, members::MemberView, members::MemberList, members::RoleBody,
+        members::NewInvitation, members::InvitationQueued, members::InvitationView,
+        members::InvitationList, invitations::MyInvitationView, invitations::MyInvitationList,
+        invitations::Joined,
     )),
     modifiers(&SecuritySchemes),
 )]

@@ -1,21 +1,17 @@
-//! Admin → Tenants (members and roles), Admin → System credentials (create, edit name and
-//! roles per context, delete), and the header's tenant switcher. All forms are CSRF-protected.
+//! Admin → System credentials: create, edit name and roles per context, delete. All forms are
+//! CSRF-protected. (Admin → Tenants lives in `tenants`.)
 
 use actix_web::http::StatusCode;
 use actix_web::http::header::LOCATION;
 use actix_web::{HttpResponse, web};
 use askama::Template;
 use serde::Deserialize;
-use serde_json::json;
 
 use super::auth::html;
-use crate::domain::audit::AuditEvent;
 use crate::domain::client::Client;
-use crate::domain::policy::Action;
 use crate::domain::roles::RoleAssignment;
 use crate::domain::system_credentials as sc;
-use crate::domain::tenant::{self, ROLES, Tenant};
-use crate::domain::user::User;
+use crate::domain::tenant::Tenant;
 use crate::error::AppError;
 use crate::http::auth::{CurrentUser, Layout};
 use crate::http::csrf::CsrfForm;
@@ -31,201 +27,6 @@ fn see_other(to: &str) -> HttpResponse {
 /// Form with only the CSRF token.
 #[derive(Deserialize)]
 pub struct Empty {}
-
-/// Form of the tenant switcher.
-#[derive(Deserialize)]
-pub struct SwitchForm {
-    tenant_id: String,
-}
-
-/// `POST /settings/active-tenant`
-pub async fn switch_post(
-    CsrfForm(f): CsrfForm<SwitchForm>,
-    current: CurrentUser,
-    state: web::Data<AppState>,
-) -> Result<HttpResponse, PageError> {
-    let t = tenant::switch(&state.db, &state.caches, &current.user, &f.tenant_id).await?;
-    state.auditor.record(
-        AuditEvent::here("tenant.switched")
-            .by_user(&current.user.id)
-            .tenant(Some(&t.id)),
-    );
-    Ok(see_other("/settings/credentials"))
-}
-
-/// `templates/admin_tenants.html`.
-#[derive(Template)]
-#[template(path = "admin_tenants.html")]
-pub struct TenantsPage {
-    layout: Layout,
-    tenants: Vec<(Tenant, String)>,
-    selected: Option<(Tenant, Vec<(User, String)>)>,
-    roles: &'static [&'static str],
-    error: Option<String>,
-}
-
-async fn tenants_page(
-    state: &AppState,
-    current: CurrentUser,
-    selected: Option<&str>,
-    error: Option<String>,
-) -> Result<TenantsPage, PageError> {
-    let user = &current.user;
-    let mut tenants: Vec<(Tenant, String)> = tenant::memberships(&state.db, user).await?;
-    if user.is_admin {
-        for t in crate::storage::tenants::all_tenants(&state.db).await? {
-            if !tenants.iter().any(|(m, _)| m.id == t.id) {
-                tenants.push((t, "server administrator".into()));
-            }
-        }
-    }
-    let selected = match selected {
-        Some(id) => {
-            let t = state
-                .policy
-                .authorize_session(user, id, Action::ManageMembers)
-                .await?
-                .tenant;
-            let members = tenant::members(&state.db, &t).await?;
-            Some((t, members))
-        }
-        None => None,
-    };
-    Ok(TenantsPage {
-        layout: current.layout,
-        tenants,
-        selected,
-        roles: &ROLES,
-        error,
-    })
-}
-
-/// `GET /admin/tenants`
-pub async fn tenants_get(
-    current: CurrentUser,
-    state: web::Data<AppState>,
-) -> Result<HttpResponse, PageError> {
-    Ok(html(
-        StatusCode::OK,
-        &tenants_page(&state, current, None, None).await?,
-    )?)
-}
-
-/// `GET /admin/tenants/{id}`
-pub async fn tenant_get(
-    id: web::Path<String>,
-    current: CurrentUser,
-    state: web::Data<AppState>,
-) -> Result<HttpResponse, PageError> {
-    Ok(html(
-        StatusCode::OK,
-        &tenants_page(&state, current, Some(&id), None).await?,
-    )?)
-}
-
-/// Form creating a tenant.
-#[derive(Deserialize)]
-pub struct NewTenantForm {
-    #[serde(default)]
-    name: String,
-}
-
-/// `POST /admin/tenants`
-pub async fn tenant_create_post(
-    CsrfForm(f): CsrfForm<NewTenantForm>,
-    current: CurrentUser,
-    state: web::Data<AppState>,
-) -> Result<HttpResponse, PageError> {
-    match tenant::create(&state.db, &current.user, &f.name).await {
-        Ok(t) => {
-            state.auditor.record(
-                AuditEvent::here("tenant.created")
-                    .by_user(&current.user.id)
-                    .tenant(Some(&t.id))
-                    .detail(json!({"name": t.name})),
-            );
-            Ok(see_other(&format!("/admin/tenants/{}", t.id)))
-        }
-        Err(AppError::Validation { message, .. }) => {
-            let page = tenants_page(&state, current, None, Some(message)).await?;
-            Ok(html(StatusCode::UNPROCESSABLE_ENTITY, &page)?)
-        }
-        Err(e) => Err(e.into()),
-    }
-}
-
-/// Form adding a member.
-#[derive(Deserialize)]
-pub struct MemberForm {
-    #[serde(default)]
-    email: String,
-    #[serde(default)]
-    role: String,
-}
-
-/// `POST /admin/tenants/{id}/members`
-pub async fn member_add_post(
-    CsrfForm(f): CsrfForm<MemberForm>,
-    id: web::Path<String>,
-    current: CurrentUser,
-    state: web::Data<AppState>,
-) -> Result<HttpResponse, PageError> {
-    let t = state
-        .policy
-        .authorize_session(&current.user, &id, Action::ManageMembers)
-        .await?
-        .tenant;
-    match tenant::add_member(&state.db, &state.policy, &t, &f.email, &f.role).await {
-        Ok(member) => {
-            state.auditor.record(
-                AuditEvent::here("tenant.member_added")
-                    .by("user", &current.user.id)
-                    .about(Some(&member.id))
-                    .tenant(Some(&t.id))
-                    .target(format!("user:{}", member.id))
-                    .detail(json!({"role": f.role})),
-            );
-            Ok(see_other(&format!("/admin/tenants/{}", t.id)))
-        }
-        Err(AppError::Validation { message, .. } | AppError::Conflict(message)) => {
-            let page = tenants_page(&state, current, Some(&t.id), Some(message)).await?;
-            Ok(html(StatusCode::UNPROCESSABLE_ENTITY, &page)?)
-        }
-        Err(e) => Err(e.into()),
-    }
-}
-
-/// `POST /admin/tenants/{id}/members/{user_id}/remove`
-pub async fn member_remove_post(
-    _: CsrfForm<Empty>,
-    path: web::Path<(String, String)>,
-    current: CurrentUser,
-    state: web::Data<AppState>,
-) -> Result<HttpResponse, PageError> {
-    let (id, user_id) = path.into_inner();
-    let t = state
-        .policy
-        .authorize_session(&current.user, &id, Action::ManageMembers)
-        .await?
-        .tenant;
-    match tenant::remove_member(&state.db, &state.policy, &t, &user_id).await {
-        Ok(()) => {
-            state.auditor.record(
-                AuditEvent::here("tenant.member_removed")
-                    .by("user", &current.user.id)
-                    .about(Some(&user_id))
-                    .tenant(Some(&t.id))
-                    .target(format!("user:{user_id}")),
-            );
-            Ok(see_other(&format!("/admin/tenants/{}", t.id)))
-        }
-        Err(AppError::Conflict(message)) => {
-            let page = tenants_page(&state, current, Some(&t.id), Some(message)).await?;
-            Ok(html(StatusCode::CONFLICT, &page)?)
-        }
-        Err(e) => Err(e.into()),
-    }
-}
 
 /// A system credential as the page shows it.
 pub struct SystemRow {

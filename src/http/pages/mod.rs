@@ -7,6 +7,7 @@ pub mod auth;
 pub mod credentials;
 pub mod member_credentials;
 pub mod settings;
+pub mod tenants;
 
 use actix_web::web;
 
@@ -20,18 +21,37 @@ pub fn settings_routes(cfg: &mut web::ServiceConfig) {
     .route("/admin/audit-log", web::get().to(audit::audit_log_get));
     cfg.route(
         "/settings/active-tenant",
-        web::post().to(admin::switch_post),
+        web::post().to(tenants::switch_post),
     )
-    .route("/admin/tenants", web::get().to(admin::tenants_get))
-    .route("/admin/tenants", web::post().to(admin::tenant_create_post))
-    .route("/admin/tenants/{id}", web::get().to(admin::tenant_get))
+    .route("/admin/tenants", web::get().to(tenants::tenants_get))
     .route(
-        "/admin/tenants/{id}/members",
-        web::post().to(admin::member_add_post),
+        "/admin/tenants",
+        web::post().to(tenants::tenant_create_post),
+    )
+    .route("/admin/tenants/{id}", web::get().to(tenants::tenant_get))
+    .route(
+        "/admin/tenants/{id}/invitations",
+        web::post().to(tenants::invite_post),
+    )
+    .route(
+        "/admin/tenants/{id}/invitations/{invitation_id}/revoke",
+        web::post().to(tenants::invitation_revoke_post),
+    )
+    .route(
+        "/admin/tenants/{id}/members/{user_id}/role",
+        web::post().to(tenants::member_role_post),
     )
     .route(
         "/admin/tenants/{id}/members/{user_id}/remove",
-        web::post().to(admin::member_remove_post),
+        web::post().to(tenants::member_remove_post),
+    )
+    .route(
+        "/account/invitations/{id}/accept",
+        web::post().to(account::invitation_accept_post),
+    )
+    .route(
+        "/account/invitations/{id}/decline",
+        web::post().to(account::invitation_decline_post),
     )
     .route(
         "/admin/system-credentials",

@@ -10,6 +10,7 @@ pub mod revoked_access_tokens;
 pub mod server_secrets;
 pub mod sessions;
 pub mod signing_keys;
+pub mod tenant_invitations;
 pub mod tenant_members;
 pub mod tenants;
 pub mod token_families;
