@@ -5,6 +5,7 @@ pub mod accounts;
 pub mod audit;
 pub mod cache;
 pub mod client;
+pub mod client_flags;
 pub mod consent;
 pub mod credential;
 pub mod credentials;

@@ -6,7 +6,7 @@
 use serde_json::json;
 
 use crate::domain::audit::{AuditEvent, Auditor};
-use crate::domain::client::{Client, ClientKind, GrantType};
+use crate::domain::client::{Client, ClientFlags, ClientKind, GrantType};
 use crate::domain::credential::{self, Kind};
 use crate::domain::principal::Principal;
 use crate::domain::roles::{self, RoleAssignment};
@@ -70,6 +70,7 @@ pub async fn create(
         kind: ClientKind::System,
         tenant_id: Some(tenant.id.clone()),
         roles,
+        flags: ClientFlags::default(),
     };
     let client = storage::clients::insert_client(db, &client).await?;
     record(
