@@ -10,6 +10,7 @@ pub mod consent;
 pub mod credential;
 pub mod credentials;
 pub mod exchange;
+pub mod introspection;
 pub mod jwt;
 pub mod oauth;
 pub mod password;
