@@ -79,8 +79,8 @@ pub struct Client {
 /// Flags only a server administrator sets on a registered app; both off for every new client.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
 pub struct ClientFlags {
-    /// May introspect tokens issued to other clients and long-lived credentials (RFC 7662 §4
-    /// leaves to the server which protected resources may learn about which tokens).
+    /// May introspect tokens issued to other clients and long-lived credentials (see
+    /// `domain::introspection`).
     pub resource_server: bool,
     /// An app of the deployment itself: people are never asked to consent to it.
     pub first_party: bool,

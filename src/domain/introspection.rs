@@ -1,13 +1,14 @@
 //! Introspection authority (RFC 7662): what an authenticated client may learn about a presented
 //! token. `may_see` is the one rule; `introspect` applies it.
 //!
-//! RFC 7662 §4 leaves it to the server to decide which callers may introspect which tokens, and
-//! warns that an open endpoint lets anyone probe tokens. Here a client marked `resource_server`
-//! by a server administrator sees every token and long-lived credential; any other confidential
-//! client sees only tokens issued to it, and `{"active": false}` for everything else, exactly as
-//! for an unknown token (§2.2), so it cannot tell someone else's valid token from garbage. Public
-//! clients cannot authenticate, so they may not introspect at all. Introspecting a credential
-//! never counts as using it (`CredentialService::inspect`).
+//! RFC 7662 §2.2 answers `"active": false` when "the protected resource is not allowed to
+//! introspect this particular token", and §4 warns that an endpoint open to any client lets it
+//! scan for tokens. Here a client marked `resource_server` by a server administrator sees every
+//! token and long-lived credential; any other confidential client sees only tokens issued to it,
+//! and `{"active": false}` for everything else, exactly as for an unknown token, so it cannot tell
+//! someone else's valid token from garbage. Public clients cannot authenticate, so they may not
+//! introspect at all. Introspecting a credential never counts as using it
+//! (`CredentialService::inspect`).
 
 use crate::domain::client::Client;
 use crate::domain::credential;
