@@ -111,7 +111,7 @@ seed() {
   printf '%s\n' 'bench admin password' | "$BIN" user create --email admin@bench.test --name Admin --admin \
     >/dev/null 2>>"$TMP/cli.log" || die "user create failed (see $TMP/cli.log)"
   "$BIN" client create --name Bench --redirect-uri "$REDIRECT_URI" --scope "read write" --grant client_credentials \
-    --grant authorization_code --grant refresh_token --json >"$TMP/client.json" 2>>"$TMP/cli.log" || die "client create failed"
+    --grant authorization_code --grant refresh_token --resource-server --json >"$TMP/client.json" 2>>"$TMP/cli.log" || die "client create failed"
   CLIENT_ID="$(py get "$TMP/client.json" client_id)"
   start_server
   python3 "$LIB/seed.py" all "$BASE" "$CLIENT_ID" "$(py get "$TMP/client.json" client_secret)" \

@@ -4,7 +4,10 @@ use std::io::{BufRead, IsTerminal};
 
 use crate::config::{Settings, UserCreate};
 use crate::domain::accounts::{self, NewAccount};
-use crate::domain::client::{self, GrantType, NewClient};
+use crate::domain::audit::Auditor;
+use crate::domain::cache::Caches;
+use crate::domain::client::{ClientFlags, GrantType, NewClient};
+use crate::domain::client_flags::{self, Administrator, FlagChange};
 use crate::domain::tokens;
 use crate::secret::Password;
 use crate::storage;
@@ -66,7 +69,8 @@ pub async fn client_create(
     }
     let db = storage::connect(&settings.database_url).await?;
     storage::migrate(&db).await?;
-    let tokens = crate::startup::build_tokens(&db, &Default::default(), settings).await?;
+    let caches = Caches::default();
+    let tokens = crate::startup::build_tokens(&db, &caches, settings).await?;
     let new = NewClient {
         name: args.name,
         redirect_uris: args.redirect_uris,
@@ -74,9 +78,15 @@ pub async fn client_create(
         public: args.public,
         grants,
     };
-    let reg = client::register(&db, tokens.hasher(), None, new)
-        .await
-        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    let flags = ClientFlags {
+        resource_server: args.resource_server,
+        first_party: args.first_party,
+    };
+    let auditor = Auditor::start(db.clone());
+    let registered =
+        client_flags::register(&db, &caches, &auditor, tokens.hasher(), new, flags).await;
+    auditor.flush().await;
+    let reg = registered.map_err(|e| anyhow::anyhow!("{e}"))?;
     let secret = reg.secret.as_ref().map(|s| s.expose().to_owned());
     if args.json {
         let mut out = serde_json::json!({"client_id": reg.client.id});
@@ -91,6 +101,32 @@ pub async fn client_create(
             println!("(the secret is shown only now; store it safely)");
         }
     }
+    Ok(())
+}
+
+/// `portcullis client set`
+pub async fn client_set(settings: &Settings, args: crate::config::ClientSet) -> anyhow::Result<()> {
+    let db = storage::connect(&settings.database_url).await?;
+    storage::migrate(&db).await?;
+    let auditor = Auditor::start(db.clone());
+    let set = client_flags::set(
+        &db,
+        &Caches::default(),
+        &auditor,
+        Administrator::CommandLine,
+        &args.client_id,
+        FlagChange {
+            resource_server: args.resource_server,
+            first_party: args.first_party,
+        },
+    )
+    .await;
+    auditor.flush().await;
+    let client = set.map_err(|e| anyhow::anyhow!("{e}"))?;
+    println!("client_id:       {}", client.id);
+    println!("resource_server: {}", client.flags.resource_server);
+    println!("first_party:     {}", client.flags.first_party);
+    println!("running servers see the change within --cache-ttl-ms (1 s by default)");
     Ok(())
 }
 

@@ -64,6 +64,8 @@ pub enum KeyCommand {
 pub enum ClientCommand {
     /// Register an OAuth client and print its id and (once) its secret.
     Create(ClientCreate),
+    /// Change the administrator flags of a registered app; flags not given keep their value.
+    Set(ClientSet),
 }
 
 /// Arguments of `portcullis client create`.
@@ -85,9 +87,29 @@ pub struct ClientCreate {
     /// authorization_code, refresh_token, client_credentials.
     #[arg(long = "grant")]
     pub grants: Vec<String>,
+    /// Mark it a resource server: it may introspect tokens issued to other clients and
+    /// long-lived credentials (API keys, personal tokens). Confidential clients only.
+    #[arg(long)]
+    pub resource_server: bool,
+    /// Mark it first-party (an app of this deployment): people are never asked to consent.
+    #[arg(long)]
+    pub first_party: bool,
     /// Print JSON: {"client_id": ..., "client_secret": ...}.
     #[arg(long)]
     pub json: bool,
+}
+
+/// Arguments of `portcullis client set`.
+#[derive(Debug, Args)]
+pub struct ClientSet {
+    /// The app's client id.
+    pub client_id: String,
+    /// Whether it is a resource server (may introspect every token and credential).
+    #[arg(long, value_name = "true|false")]
+    pub resource_server: Option<bool>,
+    /// Whether it is first-party (never shown the consent page).
+    #[arg(long, value_name = "true|false")]
+    pub first_party: Option<bool>,
 }
 
 /// `portcullis keys ...`

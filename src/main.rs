@@ -18,6 +18,7 @@ async fn main() -> std::process::ExitCode {
         Command::Client(ClientCommand::Create(create)) => {
             cli::client_create(&args.settings, create).await
         }
+        Command::Client(ClientCommand::Set(set)) => cli::client_set(&args.settings, set).await,
         Command::Keys(KeysCommand::Rotate) => cli::keys_rotate(&args.settings).await,
         Command::Key(KeyCommand::Check { secret }) => return cli::key_check(&secret),
     };

@@ -14,6 +14,7 @@ mod m20261122_000004_add_system_credentials;
 mod m20261122_000005_create_audit_events;
 mod m20261122_000006_index_expiries;
 mod m20261201_000001_create_tenant_invitations;
+mod m20261201_000002_add_client_flags;
 
 /// Applies every migration in order; called at server start and by `portcullis migrate`.
 pub struct Migrator;
@@ -29,6 +30,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261122_000005_create_audit_events::Migration),
             Box::new(m20261122_000006_index_expiries::Migration),
             Box::new(m20261201_000001_create_tenant_invitations::Migration),
+            Box::new(m20261201_000002_add_client_flags::Migration),
         ]
     }
 }

@@ -32,7 +32,8 @@ pub struct AuditEvent {
     pub at: i64,
     /// What happened, e.g. `signin.failure`, `credential.created`, `token.issued`.
     pub event_type: String,
-    /// `user`, `credential`, `client` or `anonymous`.
+    /// `user`, `credential`, `client`, `cli` (the operator at the server's command line) or
+    /// `anonymous`.
     pub actor_type: String,
     /// Who did it (an id, never a secret).
     pub actor_id: Option<String>,
@@ -115,6 +116,13 @@ impl AuditEvent {
     pub fn by(mut self, actor_type: &str, actor_id: &str) -> Self {
         self.actor_type = actor_type.to_owned();
         self.actor_id = Some(actor_id.to_owned());
+        self
+    }
+
+    /// Done by the operator at the server's command line (`portcullis ...`), who has no account.
+    pub fn by_cli(mut self) -> Self {
+        self.actor_type = "cli".into();
+        self.actor_id = None;
         self
     }
 

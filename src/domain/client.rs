@@ -72,6 +72,18 @@ pub struct Client {
     pub tenant_id: Option<String>,
     /// A system credential's roles; empty means full access.
     pub roles: Vec<RoleAssignment>,
+    /// What a server administrator has marked the client as (see `domain::client_flags`).
+    pub flags: ClientFlags,
+}
+
+/// Flags only a server administrator sets on a registered app; both off for every new client.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
+pub struct ClientFlags {
+    /// May introspect tokens issued to other clients and long-lived credentials (see
+    /// `domain::introspection`).
+    pub resource_server: bool,
+    /// An app of the deployment itself: people are never asked to consent to it.
+    pub first_party: bool,
 }
 
 impl std::fmt::Debug for Client {
@@ -86,6 +98,7 @@ impl std::fmt::Debug for Client {
                 &self.secret_hash.as_ref().map(|_| "REDACTED"),
             )
             .field("tenant_id", &self.tenant_id)
+            .field("flags", &self.flags)
             .finish_non_exhaustive()
     }
 }
@@ -228,6 +241,7 @@ pub async fn register(
         kind: ClientKind::App,
         tenant_id: None,
         roles: Vec::new(),
+        flags: ClientFlags::default(),
     };
     let client = storage::clients::insert_client(db, &client).await?;
     Ok(Registered { client, secret })
@@ -348,6 +362,7 @@ mod tests {
             kind: ClientKind::App,
             tenant_id: None,
             roles: vec![],
+            flags: ClientFlags::default(),
         };
         let shown = format!("{client:?}");
         assert!(!shown.contains(&hash), "{shown}");

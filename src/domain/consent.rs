@@ -1,5 +1,6 @@
-//! Remembered consent: a person approves an app for some scopes once; later requests for the same
-//! or fewer scopes skip the consent page unless the app sends `prompt=consent`.
+//! Remembered consent: a person approves an app for some scopes once; later requests of a
+//! confidential app for the same or fewer scopes skip the consent page unless the app sends
+//! `prompt=consent`. Public clients are asked every time; first-party apps never (`needs_prompt`).
 
 use crate::domain::cache::Caches;
 use crate::domain::client::Client;
@@ -23,13 +24,25 @@ pub struct Consent {
 }
 
 /// Whether a request needs the consent page, and for which scopes it is new.
+///
+/// - A first-party app (marked by a server administrator) belongs to the deployment: people are
+///   never asked to consent to it.
+/// - A public client sees the page on every authorization, even when a remembered grant covers
+///   the scopes: nothing proves the request comes from the app people approved and not from
+///   another program using its client id (RFC 6749 §10.2, RFC 8252 §8.6).
+/// - A confidential app skips the page when a remembered grant covers the scopes, unless it sent
+///   `prompt=consent`.
 pub fn needs_prompt(
+    client: &Client,
     existing: Option<&Consent>,
     requested: &ScopeSet,
     prompt_consent: bool,
 ) -> Option<ScopeSet> {
+    if client.flags.first_party {
+        return None;
+    }
     match existing {
-        Some(c) if !prompt_consent && c.scopes.contains_all(requested) => None,
+        Some(c) if !prompt_consent && !client.is_public && c.scopes.contains_all(requested) => None,
         Some(c) => Some(requested.minus(&c.scopes)),
         None => Some(requested.clone()),
     }
@@ -70,6 +83,7 @@ pub async fn list_with_clients(db: &Db, user_id: &str) -> Result<Vec<(Consent, O
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::domain::client::{ClientFlags, ClientKind};
 
     fn consent(scopes: &str) -> Consent {
         Consent {
@@ -81,19 +95,65 @@ mod tests {
         }
     }
 
+    fn client(public: bool, first_party: bool) -> Client {
+        Client {
+            id: "c".into(),
+            owner_id: None,
+            name: "App".into(),
+            redirect_uris: vec![],
+            scopes: ScopeSet::parse("read write admin").unwrap(),
+            grant_types: vec![],
+            is_public: public,
+            secret_hash: None,
+            created_at: 0,
+            kind: ClientKind::App,
+            tenant_id: None,
+            roles: vec![],
+            flags: ClientFlags {
+                resource_server: false,
+                first_party,
+            },
+        }
+    }
+
+    fn read() -> ScopeSet {
+        ScopeSet::parse("read").unwrap()
+    }
+
+    #[test]
+    fn a_public_client_is_asked_even_with_a_remembered_grant() {
+        let public = client(true, false);
+        let c = consent("read write");
+        let shown = needs_prompt(&public, Some(&c), &read(), false).unwrap();
+        assert!(shown.is_empty(), "nothing new: {shown}");
+    }
+
+    #[test]
+    fn a_first_party_app_is_never_asked() {
+        for public in [true, false] {
+            let app = client(public, true);
+            assert!(needs_prompt(&app, None, &read(), false).is_none());
+            assert!(needs_prompt(&app, None, &read(), true).is_none());
+        }
+    }
+
     #[test]
     fn same_or_fewer_scopes_skip_the_page() {
+        let app = client(false, false);
         let c = consent("read write");
-        assert!(needs_prompt(Some(&c), &ScopeSet::parse("read").unwrap(), false).is_none());
-        assert!(needs_prompt(Some(&c), &ScopeSet::parse("read write").unwrap(), false).is_none());
+        assert!(needs_prompt(&app, Some(&c), &read(), false).is_none());
+        let both = ScopeSet::parse("read write").unwrap();
+        assert!(needs_prompt(&app, Some(&c), &both, false).is_none());
     }
 
     #[test]
     fn more_scopes_or_prompt_consent_show_it() {
+        let app = client(false, false);
         let c = consent("read");
-        let new = needs_prompt(Some(&c), &ScopeSet::parse("read admin").unwrap(), false).unwrap();
+        let more = ScopeSet::parse("read admin").unwrap();
+        let new = needs_prompt(&app, Some(&c), &more, false).unwrap();
         assert_eq!(new.to_string(), "admin");
-        assert!(needs_prompt(Some(&c), &ScopeSet::parse("read").unwrap(), true).is_some());
-        assert!(needs_prompt(None, &ScopeSet::parse("read").unwrap(), false).is_some());
+        assert!(needs_prompt(&app, Some(&c), &read(), true).is_some());
+        assert!(needs_prompt(&app, None, &read(), false).is_some());
     }
 }

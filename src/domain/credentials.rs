@@ -727,21 +727,11 @@ impl CredentialService {
 
     /// Checks a presented secret (`ip`: the presenter's address, checked against the allowlist;
     /// `None` skips that check): format and checksum first (no lookup for a typo), then one
-    /// keyed hash and one indexed lookup, revocation, expiry and the IP allowlist.
+    /// keyed hash and one indexed lookup, revocation, expiry and the IP allowlist. This is a
+    /// use: it records the last use (and `credential.first_used` the first time).
     pub async fn verify(&self, secret: &str, ip: Option<IpAddr>) -> Result<Credential, Refusal> {
-        let kind = credential::check(secret).map_err(|_| Refusal::Invalid)?;
-        CredentialKind::of_secret(kind).ok_or(Refusal::Invalid)?;
-        let c = self.find_by_secret(secret).await?;
-        if c.revoked_at.is_some() {
-            return Err(Refusal::Revoked);
-        }
+        let c = self.inspect(secret).await?;
         let now = self.clock.now();
-        if c.effective_expiry(self.last_used.pending(&c.id))
-            .is_some_and(|exp| exp <= now)
-        {
-            return Err(Refusal::Expired);
-        }
-        // `ip` is None only where the presenter is not the holder (introspection).
         if let Some(ip) = ip
             && !c.allowed_ips.is_empty()
             && !c.allowed_ips.iter().any(|n| n.contains(&ip))
@@ -753,6 +743,25 @@ impl CredentialService {
         }
         self.last_used
             .touch(&c.id, now, ip.map(|i| i.to_string()).unwrap_or_default());
+        Ok(c)
+    }
+
+    /// Checks a presented secret as `verify` does, but for someone who is not its holder (a
+    /// resource server introspecting it): no allowlist check, and it is not a use, so neither
+    /// the last use nor `credential.first_used` is recorded (nor does a personal token's idle
+    /// expiry move).
+    pub async fn inspect(&self, secret: &str) -> Result<Credential, Refusal> {
+        let kind = credential::check(secret).map_err(|_| Refusal::Invalid)?;
+        CredentialKind::of_secret(kind).ok_or(Refusal::Invalid)?;
+        let c = self.find_by_secret(secret).await?;
+        if c.revoked_at.is_some() {
+            return Err(Refusal::Revoked);
+        }
+        if c.effective_expiry(self.last_used.pending(&c.id))
+            .is_some_and(|exp| exp <= self.clock.now())
+        {
+            return Err(Refusal::Expired);
+        }
         Ok(c)
     }
 

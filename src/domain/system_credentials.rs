@@ -6,7 +6,7 @@
 use serde_json::json;
 
 use crate::domain::audit::{AuditEvent, Auditor};
-use crate::domain::client::{Client, ClientKind, GrantType};
+use crate::domain::client::{Client, ClientFlags, ClientKind, GrantType};
 use crate::domain::credential::{self, Kind};
 use crate::domain::policy::{Access, Action, Policy};
 use crate::domain::principal::Principal;
@@ -68,6 +68,7 @@ pub async fn create(
         kind: ClientKind::System,
         tenant_id: Some(tenant.id.clone()),
         roles,
+        flags: ClientFlags::default(),
     };
     let client = storage::clients::insert_client(db, &client).await?;
     record(

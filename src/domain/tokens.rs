@@ -107,6 +107,8 @@ pub struct ActiveToken {
     pub iat: Option<i64>,
     /// Token id (access tokens).
     pub jti: Option<String>,
+    /// The caller the access token stands for, for the policy to narrow (access tokens).
+    pub principal: Option<crate::domain::principal::Principal>,
     /// Environment marker (`test`).
     pub env: Option<String>,
     /// System-credential roles.
@@ -452,6 +454,7 @@ impl TokenService {
     pub async fn introspect(&self, token: &str) -> Result<Option<ActiveToken>> {
         if token.contains('.') {
             return Ok(self.verify_bearer(token).await.ok().map(|c| ActiveToken {
+                principal: Some(crate::domain::principal::Principal::from_claims(&c)),
                 token_type: "Bearer",
                 scope: c.scope,
                 client_id: c.client_id,
@@ -477,6 +480,7 @@ impl TokenService {
             exp: rec.expires_at,
             iat: None,
             jti: None,
+            principal: None,
             env: None,
             roles: None,
             full_access: None,

@@ -8,7 +8,7 @@ use sea_orm::{
 use super::UniqueExt;
 use super::entity::oauth_clients;
 use super::{Db, map_err, now};
-use crate::domain::client::{Client, ClientKind, GrantType};
+use crate::domain::client::{Client, ClientFlags, ClientKind, GrantType};
 use crate::domain::roles::RoleAssignment;
 use crate::domain::scope::ScopeSet;
 use crate::error::{AppError, Result};
@@ -33,6 +33,10 @@ fn to_domain(m: oauth_clients::Model) -> Result<Client> {
         kind: ClientKind::parse(&m.kind),
         tenant_id: m.tenant_id,
         roles: serde_json::from_str(&m.roles).map_err(AppError::internal)?,
+        flags: ClientFlags {
+            resource_server: m.resource_server,
+            first_party: m.first_party,
+        },
     })
 }
 
@@ -55,6 +59,8 @@ pub async fn insert_client(db: &Db, client: &Client) -> Result<Client> {
         tenant_id: Set(client.tenant_id.clone()),
         kind: Set(client.kind.as_str().to_owned()),
         roles: Set(serde_json::to_string(&client.roles).map_err(AppError::internal)?),
+        resource_server: Set(client.flags.resource_server),
+        first_party: Set(client.flags.first_party),
     }
     .insert(db)
     .await
@@ -91,6 +97,25 @@ pub async fn list_clients(db: &Db, owner: Option<&str>) -> Result<Vec<Client>> {
 pub async fn update_secret_hash(db: &Db, id: &str, hash: &str) -> Result<()> {
     oauth_clients::Entity::update_many()
         .col_expr(oauth_clients::Column::SecretHash, Expr::value(hash))
+        .col_expr(oauth_clients::Column::UpdatedAt, Expr::value(now()))
+        .filter(oauth_clients::Column::Id.eq(id))
+        .exec(db)
+        .await
+        .map_err(map_err)?;
+    Ok(())
+}
+
+/// Sets a client's administrator flags.
+pub async fn update_flags(db: &Db, id: &str, flags: ClientFlags) -> Result<()> {
+    oauth_clients::Entity::update_many()
+        .col_expr(
+            oauth_clients::Column::ResourceServer,
+            Expr::value(flags.resource_server),
+        )
+        .col_expr(
+            oauth_clients::Column::FirstParty,
+            Expr::value(flags.first_party),
+        )
         .col_expr(oauth_clients::Column::UpdatedAt, Expr::value(now()))
         .filter(oauth_clients::Column::Id.eq(id))
         .exec(db)

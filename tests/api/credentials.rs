@@ -1033,7 +1033,7 @@ async fn every_credential_kind_exchanges_for_a_short_lived_token() {
     let b = body(token_exchange(&app, &test, None).await).await;
     let claims = crate::oauth::verify_with_jwks(&app, b["access_token"].as_str().unwrap()).await;
     assert_eq!(claims["env"], "test");
-    let rs = crate::oauth_helpers::confidential(&app).await;
+    let rs = crate::oauth_helpers::resource_server(&app).await;
     let info = crate::oauth_helpers::introspect(&app, &rs, &test).await;
     assert_eq!(info["active"], true);
     assert_eq!(info["env"], "test");

@@ -8,6 +8,7 @@ mod audit;
 mod browser;
 mod caching;
 mod cli;
+mod client_flags;
 mod credential_pages;
 mod credentials;
 mod foundation;

@@ -77,6 +77,49 @@ pub async fn confidential(app: &TestApp) -> TestClient {
     register(app, "read write admin", false, &[]).await
 }
 
+/// Runs `portcullis client create <args> --json` on the app's database, as an operator would on
+/// the server, and returns the client it printed.
+pub async fn cli_client(app: &TestApp, args: &[&str]) -> TestClient {
+    let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_portcullis"));
+    cmd.args(["client", "create", "--json"]).args(args).env(
+        "PORTCULLIS_DATABASE_URL",
+        app.settings.database_url.expose(),
+    );
+    let out = tokio::task::spawn_blocking(move || cmd.output())
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "client create failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let printed: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    TestClient {
+        id: printed["client_id"].as_str().unwrap().to_owned(),
+        secret: printed["client_secret"].as_str().map(str::to_owned),
+    }
+}
+
+/// A confidential client (read, write, admin; the default grants) that the operator created as
+/// a resource server (`portcullis client create --resource-server`): it may introspect every
+/// token and long-lived credential, not only its own tokens.
+pub async fn resource_server(app: &TestApp) -> TestClient {
+    cli_client(
+        app,
+        &[
+            "--name",
+            "Resource Server",
+            "--redirect-uri",
+            REDIRECT,
+            "--scope",
+            "read write admin",
+            "--resource-server",
+        ],
+    )
+    .await
+}
+
 /// A PKCE verifier and its S256 challenge.
 pub fn pkce() -> (String, String) {
     let verifier = format!("v{}", portcullis::secret::random_token::<40>());

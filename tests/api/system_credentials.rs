@@ -125,7 +125,7 @@ async fn login_with_system_credentials_gives_a_token_carrying_roles() {
     assert_eq!(claims["sub"], id);
 
     // Introspection returns them too.
-    let rs = crate::oauth_helpers::confidential(&app).await;
+    let rs = crate::oauth_helpers::resource_server(&app).await;
     let info = crate::oauth_helpers::introspect(&app, &rs, token).await;
     assert_eq!(info["active"], true);
     assert_eq!(info["roles"], claims["roles"]);
@@ -361,7 +361,7 @@ async fn deleting_stops_the_credential_and_its_tokens_at_once() {
         .as_str()
         .unwrap()
         .to_owned();
-    let rs = crate::oauth_helpers::confidential(&app).await;
+    let rs = crate::oauth_helpers::resource_server(&app).await;
     assert_eq!(
         crate::oauth_helpers::introspect(&app, &rs, &token).await["active"],
         true

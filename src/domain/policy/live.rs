@@ -5,12 +5,12 @@
 use std::net::IpAddr;
 
 use super::{Action, Ceiling, Origin, Role, decide};
-use crate::domain::accounts;
 use crate::domain::cache::Caches;
 use crate::domain::credentials::{Credential, Refusal};
 use crate::domain::principal::Principal;
 use crate::domain::tenant::{self, Tenant};
 use crate::domain::user::User;
+use crate::domain::{accounts, client};
 use crate::error::{AppError, Result};
 use crate::storage::{self, Db};
 
@@ -97,6 +97,14 @@ impl Policy {
             p.origin = Origin::Credential(c.kind);
             p.expires_at = c.effective_expiry(None);
             p.allowed_ips = c.allowed_ips;
+        }
+        if let Origin::App { first_party } = &mut p.origin
+            && let Some(id) = &p.client_id
+        {
+            *first_party = client::find_cached(&self.db, &self.caches, id)
+                .await
+                .map_err(Refusal::Failed)?
+                .is_some_and(|c| c.flags.first_party);
         }
         if let (Some(tenant_id), Some(user_id)) = (&p.tenant_id, &p.user_id) {
             let role = self

@@ -91,7 +91,12 @@ pub async fn authorize_get(
         return Err(PageError::SignInRequired { return_to });
     };
     let existing = consent::find(&state.db, &user.id, &valid.client.id).await?;
-    match consent::needs_prompt(existing.as_ref(), &valid.scopes, valid.prompt_consent) {
+    match consent::needs_prompt(
+        &valid.client,
+        existing.as_ref(),
+        &valid.scopes,
+        valid.prompt_consent,
+    ) {
         None => {
             let req =
                 req.map_err(|_| PageError::BadRequest("Bad authorization request.".into()))?;

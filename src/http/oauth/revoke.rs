@@ -1,6 +1,7 @@
 //! `POST /oauth/revoke` (RFC 7009) and `POST /oauth/introspect` (RFC 7662). Both authenticate
 //! the client first; revocation answers 200 whatever the token was (§2.2), introspection answers
-//! `{"active": false}` for anything not active.
+//! `{"active": false}` for anything not active or not the client's to see
+//! (`domain::introspection`).
 
 use actix_web::http::header::{CACHE_CONTROL, PRAGMA};
 use actix_web::{HttpResponse, web};
@@ -9,6 +10,11 @@ use serde_json::json;
 
 use super::client_auth::{self, param};
 use super::error::OAuthError;
+use crate::domain::credentials::Credential;
+use crate::domain::introspection::{self, Introspection};
+use crate::domain::scope::ScopeSet;
+use crate::domain::tokens::ActiveToken;
+use crate::domain::user::User;
 use crate::state::AppState;
 
 fn token_param(
@@ -43,78 +49,66 @@ pub async fn revoke_post(
     Ok(no_store(HttpResponse::Ok()).finish())
 }
 
-/// `POST /oauth/introspect`
+/// `POST /oauth/introspect`: `domain::introspection` decides what the client may see.
 pub async fn introspect_post(
     req: Result<OAuthRequest, WebError>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, OAuthError> {
     let (req, token) = token_param(&req)?;
     let (client, _) = client_auth::authenticate(&state, req).await?;
-    if client.is_public {
-        // Only confidential clients (resource servers) may introspect.
-        return Err(OAuthError::invalid_client(false));
-    }
-    if let Some(body) = introspect_credential(&state, &token).await? {
-        return Ok(no_store(HttpResponse::Ok()).json(body));
-    }
-    let body = match state.tokens.introspect(&token).await? {
-        None => json!({"active": false}),
-        Some(t) => {
-            let mut body = json!({
-                "active": true,
-                "scope": t.scope,
-                "client_id": t.client_id,
-                "sub": t.sub,
-                "exp": t.exp,
-                "token_type": t.token_type,
-                "iss": state.tokens.issuer(),
-            });
-            if let Some(iat) = t.iat {
-                body["iat"] = json!(iat);
-            }
-            if let Some(env) = t.env {
-                body["env"] = json!(env);
-            }
-            if let Some(roles) = t.roles {
-                body["roles"] = json!(roles);
-            }
-            if let Some(full) = t.full_access {
-                body["full_access"] = json!(full);
-            }
-            if let Some(jti) = t.jti {
-                body["jti"] = json!(jti);
-                body["aud"] = json!(state.tokens.issuer());
-            }
-            body
-        }
+    let body = match introspection::introspect(&state.tokens, &state.credentials, &client, &token)
+        .await?
+    {
+        Introspection::Refused => return Err(OAuthError::invalid_client(false)),
+        Introspection::Inactive => json!({"active": false}),
+        Introspection::Token(t) => token_body(t, state.tokens.issuer()),
+        Introspection::Credential(c, scopes) => credential_body(&c, &scopes, state.tokens.issuer()),
     };
     Ok(no_store(HttpResponse::Ok()).json(body))
 }
 
-/// Introspection of a long-lived credential presented as the token (by a resource server, so no
-/// IP allowlist check: the caller is not the holder).
-async fn introspect_credential(
-    state: &AppState,
-    token: &str,
-) -> Result<Option<serde_json::Value>, OAuthError> {
-    if crate::domain::credential::check(token).is_err() {
-        return Ok(None);
-    }
-    let c = match state.credentials.verify(token, None).await {
-        Ok(c) => c,
-        Err(crate::domain::credentials::Refusal::Failed(e)) => return Err(OAuthError::server(&e)),
-        Err(_) => return Ok(Some(json!({"active": false}))),
-    };
+/// RFC 7662 §2.2 for an access or refresh token.
+fn token_body(t: ActiveToken, issuer: &str) -> serde_json::Value {
     let mut body = json!({
         "active": true,
-        "scope": c.scopes().to_string(),
+        "scope": t.scope,
+        "client_id": t.client_id,
+        "sub": t.sub,
+        "exp": t.exp,
+        "token_type": t.token_type,
+        "iss": issuer,
+    });
+    if let Some(iat) = t.iat {
+        body["iat"] = json!(iat);
+    }
+    if let Some(env) = t.env {
+        body["env"] = json!(env);
+    }
+    if let Some(roles) = t.roles {
+        body["roles"] = json!(roles);
+    }
+    if let Some(full) = t.full_access {
+        body["full_access"] = json!(full);
+    }
+    if let Some(jti) = t.jti {
+        body["jti"] = json!(jti);
+        body["aud"] = json!(issuer);
+    }
+    body
+}
+
+/// RFC 7662 §2.2 for a long-lived credential.
+fn credential_body(c: &Credential, scopes: &ScopeSet, issuer: &str) -> serde_json::Value {
+    let mut body = json!({
+        "active": true,
+        "scope": scopes.to_string(),
         "client_id": c.id,
         "token_type": c.kind.as_str(),
         "iat": c.created_at,
-        "iss": state.tokens.issuer(),
+        "iss": issuer,
     });
     if let Some(user) = &c.user_id {
-        body["sub"] = json!(crate::domain::user::User::public_id_of(user));
+        body["sub"] = json!(User::public_id_of(user));
     }
     if let Some(env) = c.environment {
         body["env"] = json!(env.as_str());
@@ -122,5 +116,5 @@ async fn introspect_credential(
     if let Some(exp) = c.effective_expiry(None) {
         body["exp"] = json!(exp);
     }
-    Ok(Some(body))
+    body
 }

@@ -2,6 +2,7 @@
 
 pub mod account;
 pub mod admin;
+pub mod admin_apps;
 pub mod audit;
 pub mod auth;
 pub mod credentials;
@@ -22,6 +23,11 @@ pub fn settings_routes(cfg: &mut web::ServiceConfig) {
     cfg.route(
         "/settings/active-tenant",
         web::post().to(tenants::switch_post),
+    )
+    .route("/admin/apps", web::get().to(admin_apps::apps_get))
+    .route(
+        "/admin/apps/{client_id}/flags",
+        web::post().to(admin_apps::flags_post),
     )
     .route("/admin/tenants", web::get().to(tenants::tenants_get))
     .route(

@@ -17,6 +17,8 @@ pub struct Model {
     pub tenant_id: Option<String>,
     pub kind: String,
     pub roles: String,
+    pub resource_server: bool,
+    pub first_party: bool,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -1,0 +1,165 @@
+//! The flags only server administrators set on a registered app (`ClientFlags`): who may see
+//! every app with its flags, and the one operation that changes them, which records
+//! `client.flags_changed`. People who register apps under Settings → Developer apps never set
+//! them: with open sign-up anyone can register an app, and either flag gives it trust over other
+//! people's tokens or consent.
+
+use serde_json::json;
+
+use crate::domain::audit::{AuditEvent, Auditor};
+use crate::domain::cache::Caches;
+use crate::domain::client::{self, Client, ClientFlags, ClientKind, NewClient, Registered};
+use crate::domain::user::User;
+use crate::error::{AppError, Result};
+use crate::secret::SecretHasher;
+use crate::storage::{self, Db};
+
+/// Who changes flags.
+#[derive(Debug, Clone, Copy)]
+pub enum Administrator<'a> {
+    /// A signed-in account; refused unless it is a server administrator.
+    User(&'a User),
+    /// The operator at the server's command line (`portcullis client ...`), who holds the
+    /// database and so every power already.
+    CommandLine,
+}
+
+impl Administrator<'_> {
+    fn require(self) -> Result<()> {
+        match self {
+            Self::User(u) if !u.is_admin => Err(AppError::Forbidden(
+                "Only server administrators manage app flags.".into(),
+            )),
+            _ => Ok(()),
+        }
+    }
+}
+
+/// A change of flags: `None` keeps the current value.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct FlagChange {
+    /// New `resource_server`.
+    pub resource_server: Option<bool>,
+    /// New `first_party`.
+    pub first_party: Option<bool>,
+}
+
+impl From<ClientFlags> for FlagChange {
+    fn from(f: ClientFlags) -> Self {
+        Self {
+            resource_server: Some(f.resource_server),
+            first_party: Some(f.first_party),
+        }
+    }
+}
+
+/// Every registered app (never system credentials, which belong to tenants), for a server
+/// administrator.
+pub async fn all_apps(db: &Db, by: Administrator<'_>) -> Result<Vec<Client>> {
+    by.require()?;
+    Ok(storage::clients::list_clients(db, None)
+        .await?
+        .into_iter()
+        .filter(|c| c.kind == ClientKind::App)
+        .collect())
+}
+
+/// Refuses flags a client of this type cannot carry.
+fn validate(public: bool, flags: ClientFlags) -> Result<()> {
+    if public && flags.resource_server {
+        // RFC 7662 §2.1: the introspection endpoint requires authentication, which a public
+        // client cannot give.
+        return Err(AppError::validation(
+            "resource_server",
+            "A public client cannot be a resource server: it has no secret to authenticate with.",
+        ));
+    }
+    Ok(())
+}
+
+/// Changes a registered app's flags. Unknown ids and system credentials are `NotFound`; the audit
+/// log records the change (nothing when nothing changed), with the app's owner as its subject so
+/// it appears in their security log.
+pub async fn set(
+    db: &Db,
+    caches: &Caches,
+    auditor: &Auditor,
+    by: Administrator<'_>,
+    client_id: &str,
+    change: FlagChange,
+) -> Result<Client> {
+    by.require()?;
+    let mut client = match storage::clients::find_client(db, client_id).await? {
+        Some(c) if c.kind == ClientKind::App => c,
+        _ => return Err(AppError::NotFound("App")),
+    };
+    let flags = ClientFlags {
+        resource_server: change
+            .resource_server
+            .unwrap_or(client.flags.resource_server),
+        first_party: change.first_party.unwrap_or(client.flags.first_party),
+    };
+    validate(client.is_public, flags)?;
+    if client.flags == flags {
+        return Ok(client);
+    }
+    storage::clients::update_flags(db, &client.id, flags).await?;
+    // Token, introspection and authorization requests read clients through this cache.
+    caches.clients().invalidate();
+    let event = AuditEvent::here("client.flags_changed");
+    let event = match by {
+        Administrator::User(u) => event.by("user", &u.id),
+        Administrator::CommandLine => event.by_cli(),
+    };
+    auditor.record(
+        event
+            .about(client.owner_id.as_deref())
+            .target(format!("client:{}", client.id))
+            .detail(json!({"from": client.flags, "to": flags})),
+    );
+    client.flags = flags;
+    Ok(client)
+}
+
+/// Registers an app from the command line with its flags set from the start.
+pub async fn register(
+    db: &Db,
+    caches: &Caches,
+    auditor: &Auditor,
+    hasher: &SecretHasher,
+    new: NewClient,
+    flags: ClientFlags,
+) -> Result<Registered> {
+    validate(new.public, flags)?;
+    let mut reg = client::register(db, hasher, None, new).await?;
+    reg.client = set(
+        db,
+        caches,
+        auditor,
+        Administrator::CommandLine,
+        &reg.client.id,
+        flags.into(),
+    )
+    .await?;
+    Ok(reg)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_public_client_cannot_be_a_resource_server_but_may_be_first_party() {
+        let rs = ClientFlags {
+            resource_server: true,
+            first_party: false,
+        };
+        let fp = ClientFlags {
+            resource_server: false,
+            first_party: true,
+        };
+        assert!(validate(true, rs).is_err());
+        assert!(validate(false, rs).is_ok());
+        assert!(validate(true, fp).is_ok());
+    }
+}
