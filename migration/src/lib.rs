@@ -13,6 +13,7 @@ mod m20261122_000003_create_credentials;
 mod m20261122_000004_add_system_credentials;
 mod m20261122_000005_create_audit_events;
 mod m20261122_000006_index_expiries;
+mod m20261201_000003_create_session_tokens;
 
 /// Applies every migration in order; called at server start and by `portcullis migrate`.
 pub struct Migrator;
@@ -27,6 +28,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261122_000004_add_system_credentials::Migration),
             Box::new(m20261122_000005_create_audit_events::Migration),
             Box::new(m20261122_000006_index_expiries::Migration),
+            Box::new(m20261201_000003_create_session_tokens::Migration),
         ]
     }
 }

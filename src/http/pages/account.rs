@@ -1,11 +1,27 @@
-//! The account page and the root redirect.
+//! The account page (with the person's session tokens and "sign out everywhere") and the root
+//! redirect.
 
-use actix_web::HttpResponse;
+use actix_session::Session;
 use actix_web::http::header;
+use actix_web::{HttpResponse, web};
 use askama::Template;
 use askama_web::WebTemplate;
 
-use crate::http::auth::{CurrentUser, Layout, MaybeUser};
+use super::auth::EmptyForm;
+use crate::domain::credentials::format_time;
+use crate::http::auth::{self, CurrentUser, Layout, MaybeUser};
+use crate::http::csrf::CsrfForm;
+use crate::http::error::PageError;
+use crate::state::AppState;
+
+/// One live session token as a table row (its id and dates, never the token).
+pub struct TokenRow {
+    jti: String,
+    name: String,
+    created: String,
+    expires: String,
+    this_browser: bool,
+}
 
 /// `templates/account.html`.
 #[derive(Template, WebTemplate)]
@@ -13,10 +29,19 @@ use crate::http::auth::{CurrentUser, Layout, MaybeUser};
 pub struct AccountPage {
     layout: Layout,
     member_since: String,
+    session_tokens: Vec<TokenRow>,
+}
+
+fn when(at: i64) -> String {
+    format_time(at).replace('T', " ").replace('Z', " UTC")
 }
 
 /// `GET /account`
-pub async fn account_get(current: CurrentUser) -> AccountPage {
+pub async fn account_get(
+    current: CurrentUser,
+    session: Session,
+    state: web::Data<AppState>,
+) -> Result<AccountPage, PageError> {
     let member_since = time::OffsetDateTime::from_unix_timestamp(current.user.created_at)
         .ok()
         .and_then(|t| {
@@ -24,10 +49,52 @@ pub async fn account_get(current: CurrentUser) -> AccountPage {
                 .ok()
         })
         .unwrap_or_default();
-    AccountPage {
+    let here = auth::session_id(&session);
+    let session_tokens = state
+        .session_tokens
+        .list(&current.user.id)
+        .await?
+        .into_iter()
+        .map(|t| TokenRow {
+            this_browser: here.as_deref() == Some(t.sid.as_str()),
+            name: t.name.unwrap_or_default(),
+            created: when(t.created_at),
+            expires: when(t.expires_at),
+            jti: t.jti,
+        })
+        .collect();
+    Ok(AccountPage {
         layout: current.layout,
         member_since,
-    }
+        session_tokens,
+    })
+}
+
+/// `POST /account/session-tokens/{jti}/revoke`: the others keep working.
+pub async fn session_token_revoke_post(
+    _: CsrfForm<EmptyForm>,
+    jti: web::Path<String>,
+    current: CurrentUser,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, PageError> {
+    state.session_tokens.revoke(&current.user.id, &jti).await?;
+    Ok(see_other("/account#session-tokens"))
+}
+
+/// `POST /account/sign-out-everywhere`: ends every browser session of the person, this one
+/// included, and every session token.
+pub async fn sign_out_everywhere_post(
+    _: CsrfForm<EmptyForm>,
+    current: CurrentUser,
+    session: Session,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, PageError> {
+    state
+        .session_tokens
+        .sign_out_everywhere(&current.user.id)
+        .await?;
+    session.purge();
+    Ok(see_other("/signin"))
 }
 
 /// `GET /`: the account page for the signed-in, the sign-in page for everyone else.
@@ -37,6 +104,10 @@ pub async fn home_get(MaybeUser(layout): MaybeUser) -> HttpResponse {
     } else {
         "/signin"
     };
+    see_other(to)
+}
+
+fn see_other(to: &str) -> HttpResponse {
     HttpResponse::SeeOther()
         .insert_header((header::LOCATION, to))
         .finish()
