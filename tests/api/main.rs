@@ -19,4 +19,5 @@ mod oauth_helpers;
 mod openapi;
 mod properties;
 mod seeds;
+mod session_tokens;
 mod system_credentials;
