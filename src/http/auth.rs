@@ -75,6 +75,10 @@ pub async fn signed_in_user(session: &Session, state: &AppState) -> Result<Optio
     let user = storage::users::find_user(&state.db, &id).await?;
     if user.is_none() {
         session.purge();
+    } else if session_id(session).is_none() {
+        // Signed in before sessions had a public id: give it one, so the store indexes the
+        // session under its person and "sign out everywhere" finds it.
+        browser_session(session)?;
     }
     Ok(user)
 }

@@ -179,6 +179,28 @@ async fn signing_out_everywhere_ends_every_browser_and_every_session_token() {
 }
 
 #[tokio::test]
+async fn a_session_from_before_sessions_had_an_id_is_ended_by_signing_out_everywhere() {
+    let app = spawn_app().await;
+    let email = app.signed_in_user().await;
+    // What a session signed in before this version looks like: no id, no indexed columns.
+    sea_orm::ConnectionTrait::execute_unprepared(
+        &app.db,
+        "UPDATE sessions SET state = json_remove(state, '$.sid'), \
+         sid = NULL, user_id = NULL, signed_in_at = NULL",
+    )
+    .await
+    .unwrap();
+    assert_eq!(app.get("/account").await.status(), 200);
+
+    let other = second_browser(&app, &email).await;
+    let res = other
+        .post_form("/account", "/account/sign-out-everywhere", &[])
+        .await;
+    assert_eq!(res.status(), 303);
+    assert_eq!(app.get("/account").await.status(), 303);
+}
+
+#[tokio::test]
 async fn signing_out_everywhere_needs_the_form_token() {
     let app = spawn_app().await;
     app.signed_in_user().await;
