@@ -132,7 +132,12 @@ impl SessionStore for DbSessionStore {
         if result.rows_affected == 1 {
             return Ok(key);
         }
-        // The session expired or was removed meanwhile: start a fresh one rather than revive it.
+        // The session expired or was removed meanwhile (sign-out everywhere, from another
+        // browser): start a fresh one rather than revive it, so without its sign-in.
+        let mut state = state;
+        for k in [STATE_USER_ID, STATE_SIGNED_IN_AT, STATE_SID] {
+            state.remove(k);
+        }
         self.save(state, ttl).await.map_err(|e| match e {
             SaveError::Serialization(e) => UpdateError::Serialization(e),
             SaveError::Other(e) => UpdateError::Other(e),

@@ -410,3 +410,28 @@ crate::on_both_backends!(
         assert_eq!(me(&app, &theirs).await, 401);
     }
 );
+
+#[tokio::test]
+async fn a_session_removed_while_a_request_was_in_flight_comes_back_signed_out() {
+    use actix_session::storage::SessionStore;
+    use portcullis::storage::sessions::{DbSessionStore, STATE_SID, STATE_USER_ID};
+
+    let app = spawn_app().await;
+    let store = DbSessionStore::new(app.db.clone());
+    let ttl = actix_web::cookie::time::Duration::minutes(5);
+    let state: std::collections::HashMap<String, String> = [
+        (STATE_USER_ID.to_owned(), "\"someone\"".to_owned()),
+        (STATE_SID.to_owned(), "\"sid-1\"".to_owned()),
+        ("csrf".to_owned(), "\"x\"".to_owned()),
+    ]
+    .into();
+    let key = store.save(state.clone(), &ttl).await.unwrap();
+    // "Sign out everywhere" removes the row while a request of that browser is being handled;
+    // the request then saves its changed state.
+    store.delete(&key).await.unwrap();
+    let key = store.update(key, state, &ttl).await.unwrap();
+    let revived = store.load(&key).await.unwrap().unwrap();
+    assert!(!revived.contains_key(STATE_USER_ID), "{revived:?}");
+    assert!(!revived.contains_key(STATE_SID), "{revived:?}");
+    assert_eq!(revived["csrf"], "\"x\"");
+}
