@@ -148,6 +148,7 @@ impl TokenService {
             refresh_ttl,
             auditor: None,
             caches,
+            // `--session-max-hours`' default, until `with_session_max` says otherwise.
             session_max: 12 * 3600,
         }
     }

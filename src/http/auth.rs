@@ -16,8 +16,9 @@ use crate::domain::user::User;
 use crate::error::{AppError, Result};
 use crate::state::AppState;
 use crate::storage;
-use crate::storage::sessions::STATE_USER_ID as USER_ID;
-use crate::storage::sessions::{STATE_SID as SID, STATE_SIGNED_IN_AT as SIGNED_IN_AT};
+use crate::storage::sessions::{
+    STATE_SID as SID, STATE_SIGNED_IN_AT as SIGNED_IN_AT, STATE_USER_ID as USER_ID,
+};
 
 /// Starts a signed-in session: a new session key (against fixation), a new public id and a new
 /// CSRF token.
