@@ -19,6 +19,7 @@ use crate::domain::audit::Auditor;
 use crate::domain::cache::Caches;
 use crate::domain::credentials::{CredentialService, LastUsed};
 use crate::domain::jwt::Keys;
+use crate::domain::session_tokens::SessionTokens;
 use crate::domain::throttle::{FailureThrottle, RateLimits};
 use crate::domain::tokens::{self, TokenService};
 use crate::http;
@@ -89,12 +90,20 @@ impl Application {
         crate::domain::purge::spawn(db.clone(), i64::from(settings.audit_retention_days));
         let throttle = FailureThrottle::new(settings.failure_limit, settings.failure_window_secs);
         let rate_limits = RateLimits::new(settings.rate_limit_per_minute);
+        let session_tokens = SessionTokens::new(
+            db.clone(),
+            caches.clone(),
+            tokens.clone(),
+            auditor.clone(),
+            i64::from(settings.session_max_hours) * 3600,
+        );
         let state = web::Data::new(AppState {
             db: db.clone(),
             settings: Arc::new(settings),
             tokens,
             policy: credentials.policy().clone(),
             credentials,
+            session_tokens,
             caches,
             auditor,
             throttle,
@@ -176,7 +185,8 @@ pub async fn build_tokens(
         issuer,
         ttl,
         i64::from(settings.refresh_token_ttl_days) * 86_400,
-    ))
+    )
+    .with_session_max(i64::from(settings.session_max_hours) * 3600))
 }
 
 /// Writes the coalesced "last used" times every two seconds.

@@ -9,6 +9,7 @@ use crate::domain::accounts::SignupPolicy;
 use crate::domain::audit::Auditor;
 use crate::domain::cache::Caches;
 use crate::domain::credentials::CredentialService;
+use crate::domain::session_tokens::SessionTokens;
 use crate::domain::throttle::{FailureThrottle, RateLimits};
 use crate::domain::tokens::TokenService;
 use crate::storage::Db;
@@ -25,6 +26,8 @@ pub struct AppState {
     pub credentials: CredentialService,
     /// The authorization policy (the same one the services ask).
     pub policy: crate::domain::policy::Policy,
+    /// Session tokens, tied to browser sessions.
+    pub session_tokens: SessionTokens,
     /// Hot lookups, shared by the services above; invalidate on change.
     pub caches: Caches,
     /// The audit log's queue.

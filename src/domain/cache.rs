@@ -142,6 +142,8 @@ pub enum Revocable {
     Jti(String),
     /// The credential a token was exchanged from.
     Credential(String),
+    /// The browser session a session token belongs to (revoked: the session has ended).
+    Session(String),
 }
 
 impl Caches {

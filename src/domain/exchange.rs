@@ -10,10 +10,9 @@ use crate::domain::jwt::AccessClaims;
 use crate::domain::principal::Principal;
 use crate::domain::scope::ScopeSet;
 use crate::domain::tokens::{Mint, TokenService};
-use crate::domain::user::User;
 use crate::error::{AppError, Result};
 
-/// Browser-session tokens are issued to this pseudo-client.
+/// Session tokens (`domain::session_tokens`) are issued to this pseudo-client.
 pub const SESSION_CLIENT: &str = "portcullis-session";
 
 /// Mints a token for a verified credential, narrowed to `scope` when given. The token carries at
@@ -87,24 +86,6 @@ pub async fn exchange(
         Err(Refusal::Failed(e)) => Err(e),
         Err(r) => Ok(Err(r)),
     }
-}
-
-/// A one-hour token acting fully as the signed-in person, for pasting into Swagger UI.
-pub fn session_token(
-    tokens: &TokenService,
-    user: &User,
-    tenant_id: &str,
-) -> Result<(String, AccessClaims)> {
-    let all = ScopeSet::all().to_string();
-    tokens.mint_with(Mint {
-        owner_id: &user.id,
-        client_id: SESSION_CLIENT,
-        scope: &all,
-        tid: Some(tenant_id.to_owned()),
-        ttl: Some(3600),
-        grant: "session",
-        ..Mint::default()
-    })
 }
 
 /// A client-credentials token for a client acting for itself; a system credential's token carries

@@ -59,6 +59,11 @@ pub struct AccessClaims {
     /// Present for system credentials: true when they have no roles, so no limits.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub full_access: Option<bool>,
+    /// Session tokens: the browser session they belong to (OpenID Connect's session id claim,
+    /// Front-Channel Logout 1.0 §3). A random id kept in the session, never its cookie key:
+    /// the token dies with the session.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sid: Option<String>,
 }
 
 /// A stored key in its persisted form.
@@ -313,6 +318,7 @@ mod tests {
             cid: None,
             roles: None,
             full_access: None,
+            sid: None,
         }
     }
 

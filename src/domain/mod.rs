@@ -22,6 +22,7 @@ pub mod redirect_uri;
 pub mod return_to;
 pub mod roles;
 pub mod scope;
+pub mod session_tokens;
 pub mod system_credentials;
 pub mod tenant;
 pub mod throttle;

@@ -1,5 +1,6 @@
-//! The janitor: once a minute, removes expired sessions, codes, refresh tokens, revoked-token
-//! entries, expired invitations and old audit events, a batch at a time, yielding between batches.
+//! The janitor: once a minute, removes expired sessions, codes, refresh tokens, session-token
+//! records, revoked-token entries, expired invitations and old audit events, a batch at a time,
+//! yielding between batches.
 
 use std::time::Duration;
 
@@ -33,6 +34,12 @@ pub async fn run_once(db: &Db, now: i64, audit_retention_days: i64) -> Result<u6
         Rule {
             table: "refresh_tokens",
             key: "token_hash",
+            condition: "expires_at <",
+            keep_secs: 0,
+        },
+        Rule {
+            table: "session_tokens",
+            key: "jti",
             condition: "expires_at <",
             keep_secs: 0,
         },

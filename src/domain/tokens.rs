@@ -75,6 +75,8 @@ pub struct Mint<'a> {
     pub roles: Option<Vec<crate::domain::roles::RoleClaim>>,
     /// The grant that issued it, for the audit log (empty: not recorded).
     pub grant: &'a str,
+    /// The browser session it belongs to (session tokens).
+    pub sid: Option<String>,
 }
 
 /// Everything needed to mint and check tokens; cheap to clone.
@@ -88,6 +90,7 @@ pub struct TokenService {
     refresh_ttl: i64,
     auditor: Option<crate::domain::audit::Auditor>,
     caches: Caches,
+    session_max: i64,
 }
 
 /// What introspection (RFC 7662) reports about an active token.
@@ -147,7 +150,16 @@ impl TokenService {
             refresh_ttl,
             auditor: None,
             caches,
+            // `--session-max-hours`' default, until `with_session_max` says otherwise.
+            session_max: 12 * 3600,
         }
+    }
+
+    /// The absolute lifetime of browser sessions (seconds): tokens tied to a session die when
+    /// it ends.
+    pub fn with_session_max(mut self, secs: i64) -> Self {
+        self.session_max = secs;
+        self
     }
 
     /// Records security events (issuance, replays, reuse) in this audit log.
@@ -230,6 +242,7 @@ impl TokenService {
             cid: m.cid,
             full_access: m.roles.as_ref().map(Vec::is_empty),
             roles: m.roles,
+            sid: m.sid,
         };
         let token = self.keys.current().sign(&claims)?;
         if !m.grant.is_empty() {
@@ -431,6 +444,14 @@ impl TokenService {
         {
             return Ok(true);
         }
+        // A session token lives only as long as its browser session. Sign-out and revocation
+        // also enter its jti below, at once; this catches the session's idle and absolute
+        // expiry, which happen without a request to mark anything.
+        if let Some(sid) = &claims.sid
+            && self.revoked(Revocable::Session(sid.clone())).await?
+        {
+            return Ok(true);
+        }
         self.revoked(Revocable::Jti(claims.jti.clone())).await
     }
 
@@ -445,6 +466,9 @@ impl TokenService {
             Revocable::Family(gid) => storage::tokens::family_revoked(&self.db, gid).await?,
             Revocable::Credential(cid) => storage::credentials::is_revoked(&self.db, cid).await?,
             Revocable::Jti(jti) => storage::tokens::jti_revoked(&self.db, jti).await?,
+            Revocable::Session(sid) => {
+                !storage::sessions::is_alive(&self.db, sid, now() - self.session_max).await?
+            }
         };
         cache.put(ticket, what, verdict);
         Ok(verdict)

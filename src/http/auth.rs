@@ -1,5 +1,6 @@
-//! Who is signed in. The session holds the account id and the sign-in time; the idle timeout is
-//! the session store's TTL (extended on every request), the absolute timeout is checked here.
+//! Who is signed in. The session holds the account id, the sign-in time and a random public id
+//! (what session tokens name); the idle timeout is the session store's TTL (extended on every
+//! request), the absolute timeout is checked here.
 
 use std::future::Future;
 use std::pin::Pin;
@@ -9,24 +10,53 @@ use actix_web::{FromRequest, HttpRequest, dev::Payload, web};
 
 use super::csrf;
 use super::error::PageError;
+use crate::domain::session_tokens::BrowserSession;
 use crate::domain::tenant;
 use crate::domain::user::User;
 use crate::error::{AppError, Result};
 use crate::state::AppState;
 use crate::storage;
+use crate::storage::sessions::{
+    STATE_SID as SID, STATE_SIGNED_IN_AT as SIGNED_IN_AT, STATE_USER_ID as USER_ID,
+};
 
-const USER_ID: &str = "uid";
-const SIGNED_IN_AT: &str = "auth_at";
-
-/// Starts a signed-in session: a new session key (against fixation) and a new CSRF token.
+/// Starts a signed-in session: a new session key (against fixation), a new public id and a new
+/// CSRF token.
 pub fn start(session: &Session, user: &User) -> Result<(), PageError> {
     session.renew();
     session
         .insert(USER_ID, &user.id)
         .and_then(|()| session.insert(SIGNED_IN_AT, storage_now()))
+        .and_then(|()| session.insert(SID, new_sid()))
         .map_err(|e| AppError::internal(anyhow::anyhow!("{e}")))?;
     csrf::rotate(session)?;
     Ok(())
+}
+
+fn new_sid() -> String {
+    uuid::Uuid::new_v4().to_string()
+}
+
+/// The session's public id, if it has one.
+pub fn session_id(session: &Session) -> Option<String> {
+    session.get::<String>(SID).ok().flatten()
+}
+
+/// The signed-in session as session tokens see it. A session signed in before sessions had a
+/// public id gets one now.
+pub fn browser_session(session: &Session) -> Result<BrowserSession> {
+    let id = match session_id(session) {
+        Some(id) => id,
+        None => {
+            let id = new_sid();
+            session
+                .insert(SID, &id)
+                .map_err(|e| AppError::internal(anyhow::anyhow!("{e}")))?;
+            id
+        }
+    };
+    let signed_in_at = session.get::<i64>(SIGNED_IN_AT).ok().flatten().unwrap_or(0);
+    Ok(BrowserSession { id, signed_in_at })
 }
 
 fn storage_now() -> i64 {
@@ -46,6 +76,10 @@ pub async fn signed_in_user(session: &Session, state: &AppState) -> Result<Optio
     let user = storage::users::find_user(&state.db, &id).await?;
     if user.is_none() {
         session.purge();
+    } else if session_id(session).is_none() {
+        // Signed in before sessions had a public id: give it one, so the store indexes the
+        // session under its person and "sign out everywhere" finds it.
+        browser_session(session)?;
     }
     Ok(user)
 }

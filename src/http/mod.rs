@@ -29,6 +29,14 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/signup", web::post().to(auth::signup_post))
         .route("/signout", web::post().to(auth::signout_post))
         .route("/account", web::get().to(account::account_get))
+        .route(
+            "/account/sign-out-everywhere",
+            web::post().to(account::sign_out_everywhere_post),
+        )
+        .route(
+            "/account/session-tokens/{jti}/revoke",
+            web::post().to(account::session_token_revoke_post),
+        )
         .configure(oauth::routes)
         .configure(api::routes)
         .configure(pages::settings_routes)

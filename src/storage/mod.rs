@@ -11,6 +11,7 @@ pub mod keys;
 pub mod oauth;
 pub mod purge;
 pub mod secrets;
+pub mod session_tokens;
 pub mod sessions;
 pub mod tenants;
 pub mod tokens;

@@ -4,7 +4,7 @@
 
 use sea_orm::{
     ActiveValue::Set,
-    ColumnTrait, EntityTrait, QueryFilter, TransactionTrait,
+    ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, TransactionTrait,
     sea_query::{Expr, OnConflict},
 };
 
@@ -187,7 +187,7 @@ pub async fn rotate_refresh(db: &Db, token_hash: &str) -> Result<bool> {
 }
 
 /// Lists an access token as revoked until it expires.
-pub async fn revoke_jti(db: &Db, jti: &str, expires_at: i64) -> Result<()> {
+pub async fn revoke_jti(db: &impl ConnectionTrait, jti: &str, expires_at: i64) -> Result<()> {
     revoked_access_tokens::Entity::insert(revoked_access_tokens::ActiveModel {
         jti: Set(jti.to_owned()),
         expires_at: Set(expires_at),

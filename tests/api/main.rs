@@ -24,5 +24,6 @@ mod openapi;
 mod policy;
 mod properties;
 mod seeds;
+mod session_tokens;
 mod system_credentials;
 mod tenancy;

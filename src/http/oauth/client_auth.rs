@@ -98,6 +98,15 @@ pub async fn authenticate(
     }
 }
 
+/// Whether the request names the session pseudo-client the way a public client does: its id in
+/// the body, no secret, no Authorization header. It is no registered client, so it has no
+/// secret to present.
+pub fn presents_session_client(req: &OAuthRequest) -> bool {
+    req.authorization_header().is_none()
+        && param(req, "client_secret").is_none()
+        && param(req, "client_id").as_deref() == Some(crate::domain::exchange::SESSION_CLIENT)
+}
+
 /// The client id a request presents (Basic or body), unverified: the throttle's key.
 pub fn presented_id(req: &OAuthRequest) -> Option<String> {
     presented(req).ok().flatten().map(|p| p.id)

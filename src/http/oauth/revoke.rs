@@ -1,7 +1,8 @@
 //! `POST /oauth/revoke` (RFC 7009) and `POST /oauth/introspect` (RFC 7662). Both authenticate
 //! the client first; revocation answers 200 whatever the token was (§2.2), introspection answers
 //! `{"active": false}` for anything not active or not the client's to see
-//! (`domain::introspection`).
+//! (`domain::introspection`). Session tokens are revoked by presenting them with
+//! `client_id=portcullis-session` and no secret, as a public client would.
 
 use actix_web::http::header::{CACHE_CONTROL, PRAGMA};
 use actix_web::{HttpResponse, web};
@@ -44,8 +45,14 @@ pub async fn revoke_post(
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, OAuthError> {
     let (req, token) = token_param(&req)?;
-    let (client, _) = client_auth::authenticate(&state, req).await?;
-    state.tokens.revoke(&client.id, &token).await?;
+    if client_auth::presents_session_client(req) {
+        // RFC 7009 §2.1: a public client is identified, not authenticated; holding the token
+        // is the proof. Only session tokens are affected.
+        state.session_tokens.revoke_presented(&token).await?;
+    } else {
+        let (client, _) = client_auth::authenticate(&state, req).await?;
+        state.tokens.revoke(&client.id, &token).await?;
+    }
     Ok(no_store(HttpResponse::Ok()).finish())
 }
 

@@ -1,19 +1,29 @@
-//! The account page (with the invitations waiting for the person), accepting and declining an
-//! invitation, and the root redirect.
+//! The account page — the invitations waiting for the person, their session tokens and "sign
+//! out everywhere" — accepting and declining an invitation, and the root redirect.
 
+use actix_session::Session;
 use actix_web::http::header;
 use actix_web::{HttpResponse, web};
 use askama::Template;
 use askama_web::WebTemplate;
-use serde::Deserialize;
 
+use super::auth::EmptyForm;
 use crate::domain::credentials::format_time;
 use crate::domain::membership::{self, Pending};
 use crate::domain::principal::Principal;
-use crate::http::auth::{CurrentUser, Layout, MaybeUser};
+use crate::http::auth::{self, CurrentUser, Layout, MaybeUser};
 use crate::http::csrf::CsrfForm;
 use crate::http::error::PageError;
 use crate::state::AppState;
+
+/// One live session token as a table row (its id and dates, never the token).
+pub struct TokenRow {
+    jti: String,
+    name: String,
+    created: String,
+    expires: String,
+    this_browser: bool,
+}
 
 /// `templates/account.html`.
 #[derive(Template, WebTemplate)]
@@ -22,6 +32,11 @@ pub struct AccountPage {
     layout: Layout,
     member_since: String,
     invitations: Vec<(Pending, String)>,
+    session_tokens: Vec<TokenRow>,
+}
+
+fn when(at: i64) -> String {
+    format_time(at).replace('T', " ").replace('Z', " UTC")
 }
 
 fn date(at: i64) -> String {
@@ -37,6 +52,7 @@ fn date(at: i64) -> String {
 /// `GET /account`
 pub async fn account_get(
     current: CurrentUser,
+    session: Session,
     state: web::Data<AppState>,
 ) -> Result<AccountPage, PageError> {
     let invitations =
@@ -48,20 +64,31 @@ pub async fn account_get(
                 (p, expires)
             })
             .collect();
+    let here = auth::session_id(&session);
+    let session_tokens = state
+        .session_tokens
+        .list(&current.user.id)
+        .await?
+        .into_iter()
+        .map(|t| TokenRow {
+            this_browser: here.as_deref() == Some(t.sid.as_str()),
+            name: t.name.unwrap_or_default(),
+            created: when(t.created_at),
+            expires: when(t.expires_at),
+            jti: t.jti,
+        })
+        .collect();
     Ok(AccountPage {
         member_since: date(current.user.created_at),
         layout: current.layout,
         invitations,
+        session_tokens,
     })
 }
 
-/// Form with only the CSRF token.
-#[derive(Deserialize)]
-pub struct Empty {}
-
 /// `POST /account/invitations/{id}/accept`: the person joins the tenant with the invited role.
 pub async fn invitation_accept_post(
-    _: CsrfForm<Empty>,
+    _: CsrfForm<EmptyForm>,
     id: web::Path<String>,
     current: CurrentUser,
     state: web::Data<AppState>,
@@ -72,7 +99,7 @@ pub async fn invitation_accept_post(
 
 /// `POST /account/invitations/{id}/decline`
 pub async fn invitation_decline_post(
-    _: CsrfForm<Empty>,
+    _: CsrfForm<EmptyForm>,
     id: web::Path<String>,
     current: CurrentUser,
     state: web::Data<AppState>,
@@ -81,10 +108,31 @@ pub async fn invitation_decline_post(
     Ok(see_other("/account"))
 }
 
-fn see_other(to: &str) -> HttpResponse {
-    HttpResponse::SeeOther()
-        .insert_header((header::LOCATION, to))
-        .finish()
+/// `POST /account/session-tokens/{jti}/revoke`: the others keep working.
+pub async fn session_token_revoke_post(
+    _: CsrfForm<EmptyForm>,
+    jti: web::Path<String>,
+    current: CurrentUser,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, PageError> {
+    state.session_tokens.revoke(&current.user.id, &jti).await?;
+    Ok(see_other("/account#session-tokens"))
+}
+
+/// `POST /account/sign-out-everywhere`: ends every browser session of the person, this one
+/// included, and every session token.
+pub async fn sign_out_everywhere_post(
+    _: CsrfForm<EmptyForm>,
+    current: CurrentUser,
+    session: Session,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, PageError> {
+    state
+        .session_tokens
+        .sign_out_everywhere(&current.user.id)
+        .await?;
+    session.purge();
+    Ok(see_other("/signin"))
 }
 
 /// `GET /`: the account page for the signed-in, the sign-in page for everyone else.
@@ -95,4 +143,10 @@ pub async fn home_get(MaybeUser(layout): MaybeUser) -> HttpResponse {
         "/signin"
     };
     see_other(to)
+}
+
+fn see_other(to: &str) -> HttpResponse {
+    HttpResponse::SeeOther()
+        .insert_header((header::LOCATION, to))
+        .finish()
 }

@@ -247,20 +247,20 @@ pub async fn signup_post(
 #[derive(Deserialize)]
 pub struct EmptyForm {}
 
-/// `POST /signout`
+/// `POST /signout`: ends this browser session and its session tokens.
 pub async fn signout_post(
     _: CsrfForm<EmptyForm>,
     MaybeUser(layout): MaybeUser,
     session: Session,
     state: web::Data<AppState>,
-) -> HttpResponse {
-    if let Some(user) = &layout.user {
-        state
-            .auditor
-            .record(AuditEvent::here("signout").by_user(&user.id));
-    }
+) -> Result<HttpResponse, PageError> {
+    let user_id = layout.user.as_ref().map(|u| u.id.as_str());
+    state
+        .session_tokens
+        .sign_out(user_id, auth::session_id(&session).as_deref())
+        .await?;
     session.purge();
-    see_other("/signin")
+    Ok(see_other("/signin"))
 }
 
 /// Renders a template with a status.

@@ -2,8 +2,9 @@
 //! personal token, the account secret key, authorized and developer apps) with creation forms,
 //! revoke buttons, a one-time reveal page and a short-lived session token for Swagger UI.
 
+use actix_session::Session;
 use actix_web::http::StatusCode;
-use actix_web::http::header::LOCATION;
+use actix_web::http::header::{CACHE_CONTROL, HeaderValue, LOCATION};
 use actix_web::{HttpResponse, web};
 use askama::Template;
 use serde::Deserialize;
@@ -13,7 +14,7 @@ use crate::domain::client::{self, Client};
 use crate::domain::consent;
 use crate::domain::credentials::{Credential, CredentialKind, NewApiKey, format_time};
 use crate::domain::principal::Principal;
-use crate::domain::{exchange, tenant};
+use crate::domain::tenant;
 use crate::error::AppError;
 use crate::http::auth::{CurrentUser, Layout};
 use crate::http::csrf::CsrfForm;
@@ -181,7 +182,11 @@ fn reveal(
         secret: secret.into(),
         note: note.into(),
     };
-    Ok(html(StatusCode::CREATED, &page)?)
+    let mut res = html(StatusCode::CREATED, &page)?;
+    // The page shows a secret: no cache may keep it.
+    res.headers_mut()
+        .insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    Ok(res)
 }
 
 async fn invalid(
@@ -349,20 +354,39 @@ pub async fn secret_key_post(
     }
 }
 
-/// `POST /settings/credentials/session-token`: a 1-hour token for Swagger UI's Authorize.
+/// Form of the session-token creation.
+#[derive(Deserialize)]
+pub struct SessionTokenForm {
+    #[serde(default)]
+    name: String,
+}
+
+/// `POST /settings/credentials/session-token`: a token for Swagger UI's Authorize, tied to this
+/// browser session.
 pub async fn session_token_post(
-    _: CsrfForm<Empty>,
+    CsrfForm(f): CsrfForm<SessionTokenForm>,
     current: CurrentUser,
+    session: Session,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, PageError> {
     let tenant = tenant::active(&state.db, &current.user).await?;
-    let (token, _) = exchange::session_token(&state.tokens, &current.user, &tenant.id)?;
-    reveal(
-        current.layout,
-        "Session token (1 hour)",
-        &token,
-        "Paste it into Authorize at /api/v1/docs, without the Bearer prefix.",
-    )
+    let browser = crate::http::auth::browser_session(&session)?;
+    match state
+        .session_tokens
+        .issue(&current.user, &tenant.id, &browser, &f.name)
+        .await
+    {
+        Ok((token, t)) => reveal(
+            current.layout,
+            "Session token",
+            &token,
+            &format!(
+                "Paste it into Authorize at /api/v1/docs, without the Bearer prefix. It works until {}, or until this browser session ends (sign-out, inactivity) or you revoke it on your account page, whichever comes first.",
+                when(Some(t.expires_at))
+            ),
+        ),
+        Err(e) => invalid(&state, current, e).await,
+    }
 }
 
 /// `POST /settings/credentials/{kind}/{id}/revoke`

@@ -8,6 +8,7 @@ pub mod oauth_clients;
 pub mod refresh_tokens;
 pub mod revoked_access_tokens;
 pub mod server_secrets;
+pub mod session_tokens;
 pub mod sessions;
 pub mod signing_keys;
 pub mod tenant_invitations;

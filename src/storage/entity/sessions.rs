@@ -8,6 +8,9 @@ pub struct Model {
     pub state: String,
     pub expires_at: i64,
     pub created_at: i64,
+    pub user_id: Option<String>,
+    pub sid: Option<String>,
+    pub signed_in_at: Option<i64>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
