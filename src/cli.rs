@@ -4,11 +4,11 @@ use std::io::{BufRead, IsTerminal};
 
 use crate::config::{Settings, UserCreate};
 use crate::domain::accounts::{self, NewAccount};
-use crate::domain::audit::Auditor;
-use crate::domain::cache::Caches;
 use crate::domain::client::{ClientFlags, GrantType, NewClient};
 use crate::domain::client_flags::{self, Administrator, FlagChange};
 use crate::domain::tokens;
+use crate::runtime::audit_writer::Auditor;
+use crate::runtime::cache::Caches;
 use crate::secret::Password;
 use crate::storage;
 

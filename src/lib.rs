@@ -9,6 +9,7 @@ pub mod config;
 pub mod domain;
 pub mod error;
 pub mod http;
+pub mod runtime;
 pub mod secret;
 pub mod startup;
 pub mod state;

@@ -15,14 +15,15 @@ use base64::engine::general_purpose::STANDARD;
 use tracing_actix_web::TracingLogger;
 
 use crate::config::Settings;
-use crate::domain::audit::Auditor;
-use crate::domain::cache::Caches;
-use crate::domain::credentials::{CredentialService, LastUsed};
+use crate::domain::credentials::CredentialService;
 use crate::domain::jwt::Keys;
 use crate::domain::session_tokens::SessionTokens;
-use crate::domain::throttle::{FailureThrottle, RateLimits};
 use crate::domain::tokens::{self, TokenService};
 use crate::http;
+use crate::runtime::audit_writer::Auditor;
+use crate::runtime::cache::Caches;
+use crate::runtime::last_used::LastUsed;
+use crate::runtime::throttle::{FailureThrottle, RateLimits};
 use crate::secret::SecretHasher;
 use crate::state::AppState;
 use crate::storage::{self, Db, sessions::DbSessionStore};
@@ -87,7 +88,7 @@ impl Application {
             .unwrap_or_else(|| std::thread::available_parallelism().map_or(2, usize::from));
         let https = settings.https();
         let idle = Duration::minutes(i64::from(settings.session_idle_minutes));
-        crate::domain::purge::spawn(db.clone(), i64::from(settings.audit_retention_days));
+        crate::runtime::purge::spawn(db.clone(), i64::from(settings.audit_retention_days));
         let throttle = FailureThrottle::new(settings.failure_limit, settings.failure_window_secs);
         let rate_limits = RateLimits::new(settings.rate_limit_per_minute);
         let session_tokens = SessionTokens::new(

@@ -6,12 +6,12 @@ use crate::config::Settings;
 use oxide_auth::frontends::simple::extensions::AddonList;
 
 use crate::domain::accounts::SignupPolicy;
-use crate::domain::audit::Auditor;
-use crate::domain::cache::Caches;
 use crate::domain::credentials::CredentialService;
 use crate::domain::session_tokens::SessionTokens;
-use crate::domain::throttle::{FailureThrottle, RateLimits};
 use crate::domain::tokens::TokenService;
+use crate::runtime::audit_writer::Auditor;
+use crate::runtime::cache::Caches;
+use crate::runtime::throttle::{FailureThrottle, RateLimits};
 use crate::storage::Db;
 
 /// Everything a handler may need, built once at startup.

@@ -1,9 +1,9 @@
 //! Creating accounts and signing in.
 
-use crate::domain::cache::Caches;
 use crate::domain::password::{self, PasswordHash};
 use crate::domain::user::{DisplayName, Email, User};
 use crate::error::{AppError, Result};
+use crate::runtime::cache::Caches;
 use crate::secret::Password;
 use crate::storage::{self, Db};
 
@@ -98,7 +98,7 @@ pub async fn find(db: &Db, id: &str) -> Result<Option<User>> {
     storage::users::find_user(db, id).await
 }
 
-/// Like `find`, from the cache when the account was read recently (see `domain::cache`).
+/// Like `find`, from the cache when the account was read recently (see `runtime::cache`).
 pub async fn find_cached(db: &Db, caches: &Caches, id: &str) -> Result<Option<User>> {
     caches
         .users()

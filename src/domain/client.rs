@@ -1,12 +1,12 @@
 //! OAuth clients ("developer apps"): registration rules, secrets and client authentication.
 
-use crate::domain::cache::Caches;
 use crate::domain::credential::{self, Kind};
 use crate::domain::redirect_uri;
 use crate::domain::roles::RoleAssignment;
 use crate::domain::scope::ScopeSet;
 use crate::domain::user::{DisplayName, User};
 use crate::error::{AppError, Result};
+use crate::runtime::cache::Caches;
 use crate::secret::{ClientSecret, SecretHasher};
 use crate::storage::{self, Db};
 
@@ -334,7 +334,7 @@ pub async fn authenticate(
     }
 }
 
-/// The client with this id, from the cache when it was read recently (see `domain::cache`).
+/// The client with this id, from the cache when it was read recently (see `runtime::cache`).
 pub async fn find_cached(db: &Db, caches: &Caches, client_id: &str) -> Result<Option<Client>> {
     caches
         .clients()

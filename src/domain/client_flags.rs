@@ -6,11 +6,12 @@
 
 use serde_json::json;
 
-use crate::domain::audit::{AuditEvent, Auditor};
-use crate::domain::cache::Caches;
+use crate::domain::audit::AuditEvent;
 use crate::domain::client::{self, Client, ClientFlags, ClientKind, NewClient, Registered};
 use crate::domain::user::User;
 use crate::error::{AppError, Result};
+use crate::runtime::audit_writer::Auditor;
+use crate::runtime::cache::Caches;
 use crate::secret::SecretHasher;
 use crate::storage::{self, Db};
 

@@ -2,10 +2,10 @@
 //! confidential app for the same or fewer scopes skip the consent page unless the app sends
 //! `prompt=consent`. Public clients are asked every time; first-party apps never (`needs_prompt`).
 
-use crate::domain::cache::Caches;
 use crate::domain::client::Client;
 use crate::domain::scope::ScopeSet;
 use crate::error::Result;
+use crate::runtime::cache::Caches;
 use crate::storage::{self, Db};
 
 /// A person's standing approval of a client.

@@ -5,21 +5,20 @@
 //! Verifying one costs a checksum check, one HMAC and one indexed lookup; "last used" is
 //! recorded in memory and written in batches (`LastUsed`), never once per request.
 
-use std::collections::HashMap;
 use std::net::IpAddr;
-use std::sync::{Arc, Mutex};
 
 use ipnet::IpNet;
 use serde::{Deserialize, Serialize};
 
 use crate::clock::Clock;
-use crate::domain::cache::Caches;
 use crate::domain::credential::{self, Kind};
 use crate::domain::policy::{Access, Action, Policy};
 use crate::domain::principal::Principal;
 use crate::domain::scope::ScopeSet;
 use crate::domain::user::DisplayName;
 use crate::error::{AppError, Result};
+use crate::runtime::cache::Caches;
+use crate::runtime::last_used::LastUsed;
 use crate::secret::SecretHasher;
 use crate::storage::{self, Db};
 
@@ -235,47 +234,6 @@ pub struct NewApiKey {
     pub allowed_ips: Option<Vec<String>>,
 }
 
-/// Last-use times gathered in memory and written in batches.
-#[derive(Clone, Default)]
-pub struct LastUsed(Arc<Mutex<HashMap<String, (i64, String)>>>);
-
-impl LastUsed {
-    fn touch(&self, id: &str, at: i64, ip: String) {
-        if let Ok(mut map) = self.0.lock() {
-            map.insert(id.to_owned(), (at, ip));
-        }
-    }
-
-    fn pending(&self, id: &str) -> Option<i64> {
-        self.0
-            .lock()
-            .ok()
-            .and_then(|m| m.get(id).map(|(at, _)| *at))
-    }
-
-    /// What has been gathered: (credential id, time, address).
-    fn snapshot(&self) -> Vec<(String, i64, String)> {
-        match self.0.lock() {
-            Ok(map) => map
-                .iter()
-                .map(|(id, (at, ip))| (id.clone(), *at, ip.clone()))
-                .collect(),
-            Err(_) => Vec::new(),
-        }
-    }
-
-    /// Forgets written times, keeping any newer use gathered meanwhile.
-    fn forget_written(&self, batch: &[(String, i64, String)]) {
-        if let Ok(mut map) = self.0.lock() {
-            for (id, at, _) in batch {
-                if map.get(id).is_some_and(|(now, _)| now == at) {
-                    map.remove(id);
-                }
-            }
-        }
-    }
-}
-
 /// Credential operations; cheap to clone.
 #[derive(Clone)]
 pub struct CredentialService {
@@ -284,7 +242,7 @@ pub struct CredentialService {
     hasher: SecretHasher,
     clock: Clock,
     last_used: LastUsed,
-    auditor: Option<crate::domain::audit::Auditor>,
+    auditor: Option<crate::runtime::audit_writer::Auditor>,
     policy: Policy,
 }
 
@@ -386,7 +344,7 @@ impl CredentialService {
     }
 
     /// Records credential events in this audit log.
-    pub fn with_auditor(mut self, auditor: crate::domain::audit::Auditor) -> Self {
+    pub fn with_auditor(mut self, auditor: crate::runtime::audit_writer::Auditor) -> Self {
         self.auditor = Some(auditor);
         self
     }

@@ -12,13 +12,14 @@
 use serde_json::json;
 
 use crate::clock::Clock;
-use crate::domain::audit::{AuditEvent, Auditor};
-use crate::domain::cache::Caches;
+use crate::domain::audit::AuditEvent;
 use crate::domain::policy::{Access, Action, Policy, Role};
 use crate::domain::principal::Principal;
 use crate::domain::tenant::{self, Tenant};
 use crate::domain::user::{Email, User};
 use crate::error::{AppError, Result};
+use crate::runtime::audit_writer::Auditor;
+use crate::runtime::cache::Caches;
 use crate::storage::{self, Db};
 
 /// How long an invitation can be accepted.

@@ -3,7 +3,6 @@
 
 pub mod accounts;
 pub mod audit;
-pub mod cache;
 pub mod client;
 pub mod client_flags;
 pub mod consent;
@@ -17,7 +16,6 @@ pub mod oauth;
 pub mod password;
 pub mod policy;
 pub mod principal;
-pub mod purge;
 pub mod redirect_uri;
 pub mod return_to;
 pub mod roles;
@@ -25,6 +23,5 @@ pub mod scope;
 pub mod session_tokens;
 pub mod system_credentials;
 pub mod tenant;
-pub mod throttle;
 pub mod tokens;
 pub mod user;

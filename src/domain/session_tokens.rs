@@ -11,12 +11,13 @@
 //!
 //! Only the token's id is stored, never the token.
 
-use crate::domain::audit::{AuditEvent, Auditor};
-use crate::domain::cache::Caches;
+use crate::domain::audit::AuditEvent;
 use crate::domain::exchange::SESSION_CLIENT;
 use crate::domain::tokens::{Mint, TokenService};
 use crate::domain::user::User;
 use crate::error::{AppError, Result};
+use crate::runtime::audit_writer::Auditor;
+use crate::runtime::cache::Caches;
 use crate::storage::{self, Db};
 
 /// Lifetime of a session token, at most (the session may end sooner).

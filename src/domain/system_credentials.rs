@@ -5,7 +5,7 @@
 
 use serde_json::json;
 
-use crate::domain::audit::{AuditEvent, Auditor};
+use crate::domain::audit::AuditEvent;
 use crate::domain::client::{Client, ClientFlags, ClientKind, GrantType};
 use crate::domain::credential::{self, Kind};
 use crate::domain::policy::{Access, Action, Policy};
@@ -15,6 +15,7 @@ use crate::domain::scope::{SCOPES, ScopeSet};
 use crate::domain::tenant::Tenant;
 use crate::domain::user::{DisplayName, User};
 use crate::error::{AppError, Result};
+use crate::runtime::audit_writer::Auditor;
 use crate::secret::{ClientSecret, SecretHasher};
 use crate::storage::{self, Db};
 
@@ -158,7 +159,7 @@ pub struct Acting<'a> {
     /// Where events go.
     pub auditor: &'a Auditor,
     /// Invalidated on every change.
-    pub caches: &'a crate::domain::cache::Caches,
+    pub caches: &'a crate::runtime::cache::Caches,
     /// The administrator.
     pub user_id: &'a str,
 }

@@ -1,9 +1,9 @@
 //! Tenants: every account has a personal one; credentials belong to exactly one and act only
 //! inside it. `active` in API paths names the caller's current tenant.
 
-use crate::domain::cache::Caches;
 use crate::domain::user::User;
 use crate::error::{AppError, Result};
+use crate::runtime::cache::Caches;
 use crate::storage::{self, Db};
 
 /// A tenant.

@@ -4,10 +4,10 @@
 
 use sha2::{Digest, Sha256};
 
-use crate::domain::cache::{Caches, Revocable};
 use crate::domain::jwt::{AccessClaims, KeySet, Keys, VerifyError};
 use crate::domain::user::User;
 use crate::error::{AppError, Result};
+use crate::runtime::cache::{Caches, Revocable};
 use crate::secret::{RefreshToken, SecretHasher, random_token};
 use crate::storage::{self, Db, tokens::CodeOutcome};
 
@@ -88,7 +88,7 @@ pub struct TokenService {
     issuer: String,
     access_ttl: i64,
     refresh_ttl: i64,
-    auditor: Option<crate::domain::audit::Auditor>,
+    auditor: Option<crate::runtime::audit_writer::Auditor>,
     caches: Caches,
     session_max: i64,
 }
@@ -163,7 +163,7 @@ impl TokenService {
     }
 
     /// Records security events (issuance, replays, reuse) in this audit log.
-    pub fn with_auditor(mut self, auditor: crate::domain::audit::Auditor) -> Self {
+    pub fn with_auditor(mut self, auditor: crate::runtime::audit_writer::Auditor) -> Self {
         self.auditor = Some(auditor);
         self
     }
@@ -455,7 +455,7 @@ impl TokenService {
         self.revoked(Revocable::Jti(claims.jti.clone())).await
     }
 
-    /// One revocation verdict, cached (see `domain::cache`).
+    /// One revocation verdict, cached (see `runtime::cache`).
     async fn revoked(&self, what: Revocable) -> Result<bool> {
         let cache = self.caches.revoked();
         if let Some(verdict) = cache.get(&what) {

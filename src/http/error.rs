@@ -162,7 +162,7 @@ impl ApiError {
     }
 
     /// Adds the rate-limit headers (and `Retry-After` when refused).
-    pub fn with_rate(mut self, rate: crate::domain::throttle::RateState) -> Self {
+    pub fn with_rate(mut self, rate: crate::runtime::throttle::RateState) -> Self {
         self.headers
             .extend(crate::http::api::caller::rate_header_values(&rate));
         self

@@ -32,7 +32,7 @@ pub type Db = DatabaseConnection;
 /// Opens the pool. SQLite gets WAL, `synchronous=NORMAL` (durable across process crashes, which
 /// is what WAL guarantees), foreign keys and a busy timeout so concurrent writers queue rather
 /// than fail. SQLite writes one at a time whatever the pool size, and the hot reads are cached
-/// (`domain::cache`), so four connections suffice; each one costs a thread and a page cache
+/// (`runtime::cache`), so four connections suffice; each one costs a thread and a page cache
 /// (SQLite's default 2 MiB: smaller caches slowed the writes into million-row indexes).
 pub async fn connect(url: &DatabaseUrl) -> anyhow::Result<Db> {
     let mut opts = ConnectOptions::new(url.expose().to_owned());

@@ -1,4 +1,4 @@
-//! Hot lookups are cached (`domain::cache`). A change made through a server applies there at
+//! Hot lookups are cached (`runtime::cache`). A change made through a server applies there at
 //! once, whatever the cache lifetime; another server on the same database sees it once its
 //! entries expire (`--cache-ttl-ms`), and at once with caching off.
 

@@ -5,13 +5,13 @@
 use std::net::IpAddr;
 
 use super::{Action, Ceiling, Origin, Role, decide};
-use crate::domain::cache::Caches;
 use crate::domain::credentials::{Credential, Refusal};
 use crate::domain::principal::Principal;
 use crate::domain::tenant::{self, Tenant};
 use crate::domain::user::User;
 use crate::domain::{accounts, client};
 use crate::error::{AppError, Result};
+use crate::runtime::cache::Caches;
 use crate::storage::{self, Db};
 
 /// A caller allowed an action in a tenant, with everything the operation needs.

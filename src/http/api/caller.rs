@@ -12,9 +12,9 @@ use actix_web::{FromRequest, HttpRequest, dev::Payload, web};
 use crate::domain::credential;
 use crate::domain::credentials::Refusal;
 use crate::domain::principal::Principal;
-use crate::domain::throttle::RateState;
 use crate::domain::tokens::BearerError;
 use crate::http::error::ApiError;
+use crate::runtime::throttle::RateState;
 use crate::state::AppState;
 
 /// The authenticated caller and their address.

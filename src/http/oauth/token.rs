@@ -15,7 +15,7 @@ use super::endpoint::{Decision, FlowEndpoint};
 use super::error::OAuthError;
 use crate::domain::audit::AuditEvent;
 use crate::domain::client::GrantType;
-use crate::domain::throttle;
+use crate::runtime::throttle;
 use crate::state::AppState;
 
 /// RFC 6749 §5.1 successful response.

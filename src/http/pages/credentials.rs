@@ -65,7 +65,7 @@ fn when(at: Option<i64>) -> String {
         .unwrap_or_else(|| "never".into())
 }
 
-fn row(c: &Credential, now: i64, limits: &crate::domain::throttle::RateLimits) -> Row {
+fn row(c: &Credential, now: i64, limits: &crate::runtime::throttle::RateLimits) -> Row {
     let expiry = c.effective_expiry(None);
     let detail = match c.kind {
         CredentialKind::ApiKey => {
