@@ -4,6 +4,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod admin_pages;
+mod attenuation;
 mod audit;
 mod browser;
 mod caching;
@@ -27,3 +28,4 @@ mod seeds;
 mod session_tokens;
 mod system_credentials;
 mod tenancy;
+mod tenant_credentials;
