@@ -63,8 +63,11 @@ pub async fn grant(db: &Db, user_id: &str, client_id: &str, scopes: &ScopeSet) -
 }
 
 /// Withdraws a person's consent for a client and revokes every token the client holds for them.
+/// A consent that does not exist is `NotFound` (and so nothing is recorded).
 pub async fn revoke(db: &Db, caches: &Caches, user_id: &str, client_id: &str) -> Result<()> {
-    storage::consents::delete_consent(db, user_id, client_id).await?;
+    if !storage::consents::delete_consent(db, user_id, client_id).await? {
+        return Err(crate::error::AppError::NotFound("Authorized app"));
+    }
     storage::tokens::revoke_families_of(db, user_id, client_id).await?;
     caches.revoked().invalidate();
     Ok(())

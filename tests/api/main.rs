@@ -24,6 +24,7 @@ mod oauth_helpers;
 mod openapi;
 mod policy;
 mod properties;
+mod route_walk;
 mod seeds;
 mod session_tokens;
 mod system_credentials;
