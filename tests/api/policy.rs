@@ -293,6 +293,81 @@ async fn every_caller_kind_and_role_gets_exactly_what_the_policy_table_says() {
 }
 
 #[tokio::test]
+async fn only_a_resource_server_introspects_and_it_sees_each_token_as_the_policy_judges_it() {
+    let w = world().await;
+    let rs = oauth_helpers::resource_server(&w.owner).await;
+    let ordinary = oauth_helpers::confidential(&w.owner).await;
+    for m in &w.members {
+        for (kind, bearer) in &m.callers {
+            let seen = oauth_helpers::introspect(&w.owner, &ordinary, bearer).await;
+            assert_eq!(
+                seen,
+                json!({"active": false}),
+                "{:?} {kind} by an ordinary client",
+                m.role
+            );
+            let seen = oauth_helpers::introspect(&w.owner, &rs, bearer).await;
+            // An app's token is not bound to the tenant: it outlives the membership, acting
+            // only where its person still belongs.
+            let alive = m.role != Role::Removed || *kind == "oauth_app";
+            assert_eq!(
+                seen["active"], alive,
+                "{:?} {kind} by a resource server",
+                m.role
+            );
+            if alive && *kind != "oauth_app" && m.role == Role::Viewer {
+                // The key holds read, write, delete and admin; the others act fully as the
+                // person: each is reported as what a viewer keeps of it.
+                let want = if kind.starts_with("api_key") {
+                    "read"
+                } else {
+                    "email:read read users:read"
+                };
+                assert_eq!(
+                    seen["scope"], want,
+                    "a viewer's {kind} is narrowed to the role"
+                );
+            }
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_system_credential_acts_for_no_person_and_is_refused_every_personal_action() {
+    let w = world().await;
+    let token = w.owner.session_token().await;
+    let created: Value = call(
+        &w.owner,
+        Method::POST,
+        "/api/v1/auth-management/clients",
+        &token,
+        Some(json!({"name": "robot"})),
+    )
+    .await
+    .json()
+    .await
+    .unwrap();
+    let res = w
+        .owner
+        .client
+        .post(w.owner.url("/api/v0/login"))
+        .basic_auth(
+            created["client_id"].as_str().unwrap(),
+            created["client_secret"].as_str(),
+        )
+        .json(&json!({"grant_type": "client_credentials"}))
+        .send()
+        .await
+        .unwrap();
+    let sys_token = access_token(res).await;
+    for action in ACTIONS {
+        let (allowed, status) = probe(&w, &sys_token, action).await;
+        assert!(!allowed, "system credential {action:?} allowed ({status})");
+        assert_eq!(status, 403, "system credential {action:?}");
+    }
+}
+
+#[tokio::test]
 async fn the_browser_session_of_each_role_gets_exactly_the_management_pages_its_role_allows() {
     let w = world().await;
     for m in &w.members {
