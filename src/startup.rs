@@ -84,7 +84,7 @@ impl Application {
         )
         .with_auditor(auditor.clone());
         spawn_last_used_writer(credentials.clone());
-        if storage::users::count_users(&db).await? == 0 {
+        if crate::domain::accounts::first_run(&ctx).await? {
             tracing::warn!(
                 "no accounts yet: open {}/signup to create the administrator account, \
                  or run `portcullis user create --admin`",
