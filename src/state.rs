@@ -20,7 +20,8 @@ pub struct AppState {
     /// What domain operations run with: storage, caches, hasher, audit log, clock and policy.
     /// Handlers pass it to the one operation they call.
     pub ctx: Context,
-    /// Database pool (the same as `ctx`'s), for the OAuth endpoints' adapters.
+    /// Database pool (the same as `ctx`'s), for the OAuth endpoints and the client-credentials
+    /// login, which are wired on their own.
     pub db: Db,
     /// Parsed configuration.
     pub settings: Arc<Settings>,
