@@ -1,16 +1,47 @@
-//! Subcommands other than `serve`.
+//! Subcommands other than `serve`. Each goes through the same domain operation as the web, as
+//! the operator (`Actor::CommandLine`), so the audit log records it with actor type `cli`; the
+//! log is written before the process exits.
 
+use std::future::Future;
 use std::io::{BufRead, IsTerminal};
 
+use crate::clock::Clock;
 use crate::config::{Settings, UserCreate};
 use crate::domain::accounts::{self, NewAccount};
 use crate::domain::client::{ClientFlags, GrantType, NewClient};
-use crate::domain::client_flags::{self, Administrator, FlagChange};
-use crate::domain::tokens;
+use crate::domain::client_flags::{self, FlagChange};
+use crate::domain::context::{Actor, Context};
+use crate::domain::signing_keys;
 use crate::runtime::audit_writer::Auditor;
 use crate::runtime::cache::Caches;
 use crate::secret::Password;
 use crate::storage;
+
+/// Opens and migrates the database and builds the context operations run with.
+async fn context(settings: &Settings) -> anyhow::Result<Context> {
+    let db = storage::connect(&settings.database_url).await?;
+    storage::migrate(&db).await?;
+    let hasher = crate::startup::load_hasher(&db).await?;
+    let auditor = Auditor::start(db.clone());
+    Ok(Context::new(
+        db,
+        Caches::default(),
+        hasher,
+        auditor,
+        Clock::default(),
+    ))
+}
+
+/// Runs one operation, then writes its audit events before the process can exit, whether it
+/// succeeded or not.
+async fn audited<T>(
+    ctx: &Context,
+    op: impl Future<Output = crate::error::Result<T>>,
+) -> anyhow::Result<T> {
+    let out = op.await;
+    ctx.flush().await;
+    out.map_err(|e| anyhow::anyhow!("{e}"))
+}
 
 /// `portcullis migrate`
 pub async fn migrate(settings: &Settings) -> anyhow::Result<()> {
@@ -23,16 +54,17 @@ pub async fn migrate(settings: &Settings) -> anyhow::Result<()> {
 /// `portcullis user create`
 pub async fn user_create(settings: &Settings, args: UserCreate) -> anyhow::Result<()> {
     let password = read_password()?;
-    let db = storage::connect(&settings.database_url).await?;
-    storage::migrate(&db).await?;
+    let ctx = context(settings).await?;
     let input = NewAccount {
         email: args.email,
         name: args.name,
         password,
     };
-    let user = accounts::create(&db, input, args.admin)
-        .await
-        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    let user = audited(
+        &ctx,
+        accounts::create(&ctx, Actor::CommandLine, input, args.admin),
+    )
+    .await?;
     println!("{}", user.id);
     Ok(())
 }
@@ -67,10 +99,7 @@ pub async fn client_create(
             )
         })?);
     }
-    let db = storage::connect(&settings.database_url).await?;
-    storage::migrate(&db).await?;
-    let caches = Caches::default();
-    let tokens = crate::startup::build_tokens(&db, &caches, settings).await?;
+    let ctx = context(settings).await?;
     let new = NewClient {
         name: args.name,
         redirect_uris: args.redirect_uris,
@@ -82,11 +111,7 @@ pub async fn client_create(
         resource_server: args.resource_server,
         first_party: args.first_party,
     };
-    let auditor = Auditor::start(db.clone());
-    let registered =
-        client_flags::register(&db, &caches, &auditor, tokens.hasher(), new, flags).await;
-    auditor.flush().await;
-    let reg = registered.map_err(|e| anyhow::anyhow!("{e}"))?;
+    let reg = audited(&ctx, client_flags::register(&ctx, new, flags)).await?;
     let secret = reg.secret.as_ref().map(|s| s.expose().to_owned());
     if args.json {
         let mut out = serde_json::json!({"client_id": reg.client.id});
@@ -106,23 +131,13 @@ pub async fn client_create(
 
 /// `portcullis client set`
 pub async fn client_set(settings: &Settings, args: crate::config::ClientSet) -> anyhow::Result<()> {
-    let db = storage::connect(&settings.database_url).await?;
-    storage::migrate(&db).await?;
-    let auditor = Auditor::start(db.clone());
-    let set = client_flags::set(
-        &db,
-        &Caches::default(),
-        &auditor,
-        Administrator::CommandLine,
-        &args.client_id,
-        FlagChange {
-            resource_server: args.resource_server,
-            first_party: args.first_party,
-        },
-    )
-    .await;
-    auditor.flush().await;
-    let client = set.map_err(|e| anyhow::anyhow!("{e}"))?;
+    let ctx = context(settings).await?;
+    let change = FlagChange {
+        resource_server: args.resource_server,
+        first_party: args.first_party,
+    };
+    let set = client_flags::set(&ctx, Actor::CommandLine, &args.client_id, change);
+    let client = audited(&ctx, set).await?;
     println!("client_id:       {}", client.id);
     println!("resource_server: {}", client.flags.resource_server);
     println!("first_party:     {}", client.flags.first_party);
@@ -132,11 +147,8 @@ pub async fn client_set(settings: &Settings, args: crate::config::ClientSet) -> 
 
 /// `portcullis keys rotate`
 pub async fn keys_rotate(settings: &Settings) -> anyhow::Result<()> {
-    let db = storage::connect(&settings.database_url).await?;
-    storage::migrate(&db).await?;
-    let kid = tokens::rotate_keys(&db)
-        .await
-        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    let ctx = context(settings).await?;
+    let kid = audited(&ctx, signing_keys::rotate(&ctx, Actor::CommandLine)).await?;
     println!("new signing key: {kid}");
     println!(
         "running servers switch to it within a minute; the previous key stays published until its tokens expire"

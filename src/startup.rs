@@ -15,6 +15,7 @@ use base64::engine::general_purpose::STANDARD;
 use tracing_actix_web::TracingLogger;
 
 use crate::config::Settings;
+use crate::domain::context::Context;
 use crate::domain::credentials::CredentialService;
 use crate::domain::jwt::Keys;
 use crate::domain::session_tokens::SessionTokens;
@@ -67,6 +68,13 @@ impl Application {
             .with_auditor(auditor.clone());
         spawn_key_reloader(db.clone(), tokens.clone());
         let clock = settings_clock.unwrap_or_default();
+        let ctx = Context::new(
+            db.clone(),
+            caches.clone(),
+            tokens.hasher().clone(),
+            auditor.clone(),
+            clock.clone(),
+        );
         let credentials = CredentialService::new(
             db.clone(),
             caches.clone(),
@@ -76,7 +84,7 @@ impl Application {
         )
         .with_auditor(auditor.clone());
         spawn_last_used_writer(credentials.clone());
-        if storage::users::count_users(&db).await? == 0 {
+        if crate::domain::accounts::first_run(&ctx).await? {
             tracing::warn!(
                 "no accounts yet: open {}/signup to create the administrator account, \
                  or run `portcullis user create --admin`",
@@ -92,17 +100,15 @@ impl Application {
         let throttle = FailureThrottle::new(settings.failure_limit, settings.failure_window_secs);
         let rate_limits = RateLimits::new(settings.rate_limit_per_minute);
         let session_tokens = SessionTokens::new(
-            db.clone(),
-            caches.clone(),
+            ctx.clone(),
             tokens.clone(),
-            auditor.clone(),
             i64::from(settings.session_max_hours) * 3600,
         );
         let state = web::Data::new(AppState {
+            ctx,
             db: db.clone(),
             settings: Arc::new(settings),
             tokens,
-            policy: credentials.policy().clone(),
             credentials,
             session_tokens,
             caches,
@@ -170,11 +176,7 @@ pub async fn build_tokens(
     caches: &Caches,
     settings: &Settings,
 ) -> anyhow::Result<TokenService> {
-    let hmac_key = storage::secrets::get_or_create(db, "hmac_key", || {
-        STANDARD.encode(crate::secret::random_bytes::<32>())
-    })
-    .await?;
-    let hasher = SecretHasher::new(&STANDARD.decode(hmac_key)?);
+    let hasher = load_hasher(db).await?;
     let issuer = settings.issuer();
     let ttl = i64::from(settings.access_token_ttl);
     let keys = Keys::new(tokens::load_key_set(db, &issuer, ttl).await?);
@@ -188,6 +190,15 @@ pub async fn build_tokens(
         i64::from(settings.refresh_token_ttl_days) * 86_400,
     )
     .with_session_max(i64::from(settings.session_max_hours) * 3600))
+}
+
+/// The keyed hash of machine secrets, its key created on first start and kept in the database.
+pub async fn load_hasher(db: &Db) -> anyhow::Result<SecretHasher> {
+    let hmac_key = storage::secrets::get_or_create(db, "hmac_key", || {
+        STANDARD.encode(crate::secret::random_bytes::<32>())
+    })
+    .await?;
+    Ok(SecretHasher::new(&STANDARD.decode(hmac_key)?))
 }
 
 /// Writes the coalesced "last used" times every two seconds.

@@ -6,6 +6,7 @@ use crate::config::Settings;
 use oxide_auth::frontends::simple::extensions::AddonList;
 
 use crate::domain::accounts::SignupPolicy;
+use crate::domain::context::Context;
 use crate::domain::credentials::CredentialService;
 use crate::domain::session_tokens::SessionTokens;
 use crate::domain::tokens::TokenService;
@@ -16,7 +17,11 @@ use crate::storage::Db;
 
 /// Everything a handler may need, built once at startup.
 pub struct AppState {
-    /// Database pool.
+    /// What domain operations run with: storage, caches, hasher, audit log, clock and policy.
+    /// Handlers pass it to the one operation they call.
+    pub ctx: Context,
+    /// Database pool (the same as `ctx`'s), for the OAuth endpoints and the client-credentials
+    /// login, which are wired on their own.
     pub db: Db,
     /// Parsed configuration.
     pub settings: Arc<Settings>,
@@ -24,13 +29,11 @@ pub struct AppState {
     pub tokens: TokenService,
     /// Long-lived credentials.
     pub credentials: CredentialService,
-    /// The authorization policy (the same one the services ask).
-    pub policy: crate::domain::policy::Policy,
     /// Session tokens, tied to browser sessions.
     pub session_tokens: SessionTokens,
-    /// Hot lookups, shared by the services above; invalidate on change.
+    /// Hot lookups, shared by the services above and `ctx`; invalidate on change.
     pub caches: Caches,
-    /// The audit log's queue.
+    /// The audit log's queue (the same as `ctx`'s).
     pub auditor: Auditor,
     /// Sign-in and token-endpoint failure throttle.
     pub throttle: FailureThrottle,
@@ -47,17 +50,6 @@ impl AppState {
             SignupPolicy::Open
         } else {
             SignupPolicy::FirstAccountOnly
-        }
-    }
-
-    /// What membership operations (`domain::membership`) need.
-    pub fn membership(&self) -> crate::domain::membership::Ctx<'_> {
-        crate::domain::membership::Ctx {
-            db: &self.db,
-            policy: &self.policy,
-            caches: &self.caches,
-            auditor: &self.auditor,
-            clock: self.credentials.clock(),
         }
     }
 

@@ -1,9 +1,19 @@
-//! Creating accounts and signing in.
+//! Creating accounts and signing in. Each operation records its own audit event
+//! (`account.created`, `signin.success`, `signin.failure`, `signin.throttled`), whoever asked: the
+//! sign-up and sign-in pages or `portcullis user create`.
 
+use std::net::IpAddr;
+
+use serde_json::json;
+
+use crate::domain::audit::AuditEvent;
+use crate::domain::context::{Actor, Context};
 use crate::domain::password::{self, PasswordHash};
+use crate::domain::policy::ServerAction;
 use crate::domain::user::{DisplayName, Email, User};
 use crate::error::{AppError, Result};
 use crate::runtime::cache::Caches;
+use crate::runtime::throttle::{self, FailureThrottle};
 use crate::secret::Password;
 use crate::storage::{self, Db};
 
@@ -30,10 +40,23 @@ pub enum SignupPolicy {
 /// Marks that the first account, the administrator, has been handed out.
 const FIRST_ACCOUNT: &str = "first_account_claimed";
 
+/// Why a sign-in did not let the person in.
+#[derive(Debug)]
+pub enum SignInRefused {
+    /// Too many recent failures from this address for this account: try again in `wait_secs`.
+    Throttled {
+        /// Seconds until the next attempt is allowed.
+        wait_secs: i64,
+    },
+    /// Wrong email or password; the message says so without saying which.
+    Incorrect(String),
+}
+
 /// Creates an account from the sign-up page. The first account ever created is an administrator:
 /// of simultaneous first sign-ups exactly one claims that, the others are ordinary accounts (or,
 /// with sign-up closed, refused).
-pub async fn sign_up(db: &Db, policy: SignupPolicy, input: NewAccount) -> Result<User> {
+pub async fn sign_up(ctx: &Context, policy: SignupPolicy, input: NewAccount) -> Result<User> {
+    let db = ctx.db();
     // Refuse bad input before claiming anything.
     Email::parse(&input.email)?;
     DisplayName::parse(&input.name)?;
@@ -45,15 +68,44 @@ pub async fn sign_up(db: &Db, policy: SignupPolicy, input: NewAccount) -> Result
             "Sign-up is closed on this server. Ask an administrator for an account.".into(),
         ));
     }
-    let created = create(db, input, first).await;
+    let created = insert(db, input, first).await;
     if first && created.is_err() {
         storage::secrets::release(db, FIRST_ACCOUNT).await?;
     }
-    created
+    let user = created?;
+    ctx.record(
+        AuditEvent::here("account.created")
+            .by_user(&user.id)
+            .detail(json!({"admin": user.is_admin})),
+    );
+    Ok(user)
 }
 
-/// Creates an account directly (administrators, the CLI).
-pub async fn create(db: &Db, input: NewAccount, is_admin: bool) -> Result<User> {
+/// Whether no account exists yet (the pages then offer to create the administrator).
+pub async fn first_run(ctx: &Context) -> Result<bool> {
+    Ok(storage::users::count_users(ctx.db()).await? == 0)
+}
+
+/// Creates an account directly (the operator at the command line, or a server administrator).
+pub async fn create(
+    ctx: &Context,
+    by: Actor<'_>,
+    input: NewAccount,
+    is_admin: bool,
+) -> Result<User> {
+    ctx.policy()
+        .authorize_server(by, ServerAction::CreateAccount)?;
+    let user = insert(ctx.db(), input, is_admin).await?;
+    ctx.record(
+        by.stamp(AuditEvent::here("account.created"))
+            .about(Some(&user.id))
+            .target(format!("user:{}", user.id))
+            .detail(json!({"admin": user.is_admin})),
+    );
+    Ok(user)
+}
+
+async fn insert(db: &Db, input: NewAccount, is_admin: bool) -> Result<User> {
     let email = Email::parse(&input.email)?;
     let name = DisplayName::parse(&input.name)?;
     password::validate(&input.password)?;
@@ -63,10 +115,50 @@ pub async fn create(db: &Db, input: NewAccount, is_admin: bool) -> Result<User> 
     Ok(user)
 }
 
-/// Checks an email and password. Every failure (malformed email, unknown account, wrong
-/// password) is the same `Unauthenticated` error and costs one argon2 verification, so the
-/// answer reveals nothing about which accounts exist.
-pub async fn sign_in(db: &Db, email: &str, password: Password) -> Result<User> {
+/// Signs a person in with an email and password, throttled per source address and account
+/// after repeated failures. Every wrong answer (malformed email, unknown account, wrong
+/// password) is the same `Incorrect` and costs one argon2 verification, so the answer reveals
+/// nothing about which accounts exist.
+pub async fn sign_in(
+    ctx: &Context,
+    throttle: &FailureThrottle,
+    ip: Option<IpAddr>,
+    email: &str,
+    password: Password,
+) -> Result<Result<User, SignInRefused>> {
+    let email = email.trim();
+    let key = throttle::key(ip, email);
+    let now = ctx.now();
+    if let Err(wait_secs) = throttle.check(&key, now) {
+        ctx.record(
+            AuditEvent::here("signin.throttled")
+                .failed()
+                .detail(json!({"email": email})),
+        );
+        return Ok(Err(SignInRefused::Throttled { wait_secs }));
+    }
+    match check_password(ctx.db(), email, password).await {
+        Ok(user) => {
+            ctx.record(AuditEvent::here("signin.success").by_user(&user.id));
+            Ok(Ok(user))
+        }
+        Err(AppError::Unauthenticated(message)) => {
+            throttle.fail(&key, now);
+            let subject = find_by_email(ctx.db(), email).await?.map(|u| u.id);
+            ctx.record(
+                AuditEvent::here("signin.failure")
+                    .about(subject.as_deref())
+                    .failed()
+                    .detail(json!({"email": email})),
+            );
+            Ok(Err(SignInRefused::Incorrect(message)))
+        }
+        Err(other) => Err(other),
+    }
+}
+
+/// Checks an email and password; every failure is the same `Unauthenticated`.
+async fn check_password(db: &Db, email: &str, password: Password) -> Result<User> {
     let found = match Email::parse(email) {
         Ok(email) => storage::users::find_with_hash_by_email(db, &email).await?,
         Err(_) => None,
@@ -85,21 +177,23 @@ pub async fn sign_in(db: &Db, email: &str, password: Password) -> Result<User> {
     ))
 }
 
-/// The account behind a public id (`usr_…`), if any.
-pub async fn find_by_public_id(db: &Db, public_id: &str) -> Result<Option<User>> {
-    match User::id_from_public(public_id) {
-        Some(id) => storage::users::find_user(db, &id).await,
-        None => Ok(None),
-    }
+/// The account with this id, if any.
+pub async fn find(ctx: &Context, id: &str) -> Result<Option<User>> {
+    find_in(ctx.db(), id).await
 }
 
-/// The account with this id, if any.
-pub async fn find(db: &Db, id: &str) -> Result<Option<User>> {
+/// `find` on a bare storage handle (the policy's own lookups).
+pub(crate) async fn find_in(db: &Db, id: &str) -> Result<Option<User>> {
     storage::users::find_user(db, id).await
 }
 
 /// Like `find`, from the cache when the account was read recently (see `runtime::cache`).
-pub async fn find_cached(db: &Db, caches: &Caches, id: &str) -> Result<Option<User>> {
+pub async fn find_cached(ctx: &Context, id: &str) -> Result<Option<User>> {
+    find_cached_in(ctx.db(), ctx.caches(), id).await
+}
+
+/// `find_cached` on bare handles (the policy's own lookups).
+pub(crate) async fn find_cached_in(db: &Db, caches: &Caches, id: &str) -> Result<Option<User>> {
     caches
         .users()
         .get_or_load(id, storage::users::find_user(db, id))
@@ -107,7 +201,7 @@ pub async fn find_cached(db: &Db, caches: &Caches, id: &str) -> Result<Option<Us
 }
 
 /// The account with this email, if any (malformed emails have none).
-pub async fn find_by_email(db: &Db, email: &str) -> Result<Option<User>> {
+async fn find_by_email(db: &Db, email: &str) -> Result<Option<User>> {
     match Email::parse(email) {
         Ok(e) => Ok(storage::users::find_with_hash_by_email(db, &e)
             .await?

@@ -3,8 +3,12 @@
 
 use serde::Serialize;
 
+use crate::domain::context::{Actor, Context};
+use crate::domain::policy::ServerAction;
+use crate::domain::principal::Principal;
+use crate::domain::user::User;
 use crate::error::Result;
-use crate::storage::{self, Db};
+use crate::storage;
 
 /// One security event.
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
@@ -159,9 +163,47 @@ pub struct Filter {
     pub limit: u64,
 }
 
+/// The whole log, filtered (an API caller the policy lets read it): a page of events, newest
+/// first, and the cursor for the next page. Everything recorded so far is written first.
+pub async fn list_all(
+    ctx: &Context,
+    caller: &Principal,
+    filter: &Filter,
+) -> Result<(Vec<AuditEvent>, Option<String>)> {
+    ctx.policy()
+        .authorize_server_caller(caller, ServerAction::ReadAuditLog)
+        .await?;
+    list(ctx, filter).await
+}
+
+/// `list_all` for a signed-in person (Admin → Audit log).
+pub async fn list_all_for(
+    ctx: &Context,
+    user: &User,
+    filter: &Filter,
+) -> Result<(Vec<AuditEvent>, Option<String>)> {
+    ctx.policy()
+        .authorize_server(Actor::User(user), ServerAction::ReadAuditLog)?;
+    list(ctx, filter).await
+}
+
+/// A person's own security log: the events about their account, whatever else `filter` says.
+pub async fn list_own(
+    ctx: &Context,
+    user: &User,
+    filter: Filter,
+) -> Result<(Vec<AuditEvent>, Option<String>)> {
+    let filter = Filter {
+        subject_user_id: Some(user.id.clone()),
+        ..filter
+    };
+    list(ctx, &filter).await
+}
+
 /// A page of events, newest first, and the cursor for the next page.
-pub async fn list(db: &Db, filter: &Filter) -> Result<(Vec<AuditEvent>, Option<String>)> {
-    let mut events = storage::audit::list_events(db, filter, filter.limit + 1).await?;
+async fn list(ctx: &Context, filter: &Filter) -> Result<(Vec<AuditEvent>, Option<String>)> {
+    ctx.flush().await;
+    let mut events = storage::audit::list_events(ctx.db(), filter, filter.limit + 1).await?;
     let next = if events.len() as u64 > filter.limit {
         events.truncate(filter.limit as usize);
         events.last().map(|e| e.id.clone())

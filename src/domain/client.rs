@@ -1,6 +1,10 @@
 //! OAuth clients ("developer apps"): registration rules, secrets and client authentication.
+//! Registering an app and rotating its secret record their own audit events.
 
+use crate::domain::audit::AuditEvent;
+use crate::domain::context::{Actor, Context};
 use crate::domain::credential::{self, Kind};
+use crate::domain::policy::ServerAction;
 use crate::domain::redirect_uri;
 use crate::domain::roles::RoleAssignment;
 use crate::domain::scope::ScopeSet;
@@ -185,13 +189,13 @@ pub struct Registered {
     pub secret: Option<ClientSecret>,
 }
 
-/// Validates and stores a new client.
-pub async fn register(
-    db: &Db,
-    hasher: &SecretHasher,
-    owner: Option<&User>,
-    new: NewClient,
-) -> Result<Registered> {
+/// Validates and stores a new client. An app registered by a person is theirs; one registered at
+/// the command line belongs to nobody.
+pub async fn register(ctx: &Context, by: Actor<'_>, new: NewClient) -> Result<Registered> {
+    let owner = match by {
+        Actor::User(u) => Some(u),
+        Actor::CommandLine => None,
+    };
     let name = DisplayName::parse(&new.name)?;
     let mut uris = Vec::with_capacity(new.redirect_uris.len());
     for raw in new
@@ -236,14 +240,19 @@ pub async fn register(
         scopes,
         grant_types: grants,
         is_public: new.public,
-        secret_hash: secret.as_ref().map(|s| hasher.hash(s.expose())),
+        secret_hash: secret.as_ref().map(|s| ctx.hasher().hash(s.expose())),
         created_at: 0,
         kind: ClientKind::App,
         tenant_id: None,
         roles: Vec::new(),
         flags: ClientFlags::default(),
     };
-    let client = storage::clients::insert_client(db, &client).await?;
+    let client = storage::clients::insert_client(ctx.db(), &client).await?;
+    let event = AuditEvent::here("app.registered").target(format!("client:{}", client.id));
+    ctx.record(match by {
+        Actor::User(u) => event.by_user(&u.id),
+        Actor::CommandLine => event.by_cli(),
+    });
     Ok(Registered { client, secret })
 }
 
@@ -253,13 +262,11 @@ fn new_client_id() -> String {
 
 /// Replaces a confidential client's secret; the old one stops working at once.
 pub async fn rotate_secret(
-    db: &Db,
-    caches: &Caches,
-    hasher: &SecretHasher,
+    ctx: &Context,
     actor: &User,
     client_id: &str,
 ) -> Result<(Client, ClientSecret)> {
-    let client = get_visible(db, actor, client_id).await?;
+    let client = get_visible(ctx, actor, client_id).await?;
     if client.is_public {
         return Err(AppError::validation(
             "client_id",
@@ -267,17 +274,30 @@ pub async fn rotate_secret(
         ));
     }
     let secret = ClientSecret::new(credential::generate(Kind::ClientSecret));
-    storage::clients::update_secret_hash(db, &client.id, &hasher.hash(secret.expose())).await?;
-    caches.clients().invalidate();
+    let hash = ctx.hasher().hash(secret.expose());
+    storage::clients::update_secret_hash(ctx.db(), &client.id, &hash).await?;
+    ctx.caches().clients().invalidate();
+    ctx.record(
+        AuditEvent::here("app.secret_rotated")
+            .by_user(&actor.id)
+            .target(format!("client:{}", client.id)),
+    );
     Ok((client, secret))
 }
 
+/// Whether `actor` manages every app, not only their own.
+fn manages_all(ctx: &Context, actor: &User) -> bool {
+    ctx.policy()
+        .permits(Actor::User(actor), ServerAction::ManageApps)
+}
+
 /// A client the actor may manage: their own, or any for an administrator.
-pub async fn get_visible(db: &Db, actor: &User, client_id: &str) -> Result<Client> {
-    match storage::clients::find_client(db, client_id).await? {
+async fn get_visible(ctx: &Context, actor: &User, client_id: &str) -> Result<Client> {
+    match storage::clients::find_client(ctx.db(), client_id).await? {
         Some(c)
             if c.kind == ClientKind::App
-                && (actor.is_admin || c.owner_id.as_deref() == Some(actor.id.as_str())) =>
+                && (manages_all(ctx, actor)
+                    || c.owner_id.as_deref() == Some(actor.id.as_str())) =>
         {
             Ok(c)
         }
@@ -286,9 +306,9 @@ pub async fn get_visible(db: &Db, actor: &User, client_id: &str) -> Result<Clien
 }
 
 /// The clients an account may manage.
-pub async fn list_visible(db: &Db, actor: &User) -> Result<Vec<Client>> {
-    let owner = (!actor.is_admin).then_some(actor.id.as_str());
-    let all = storage::clients::list_clients(db, owner).await?;
+pub async fn list_visible(ctx: &Context, actor: &User) -> Result<Vec<Client>> {
+    let owner = (!manages_all(ctx, actor)).then_some(actor.id.as_str());
+    let all = storage::clients::list_clients(ctx.db(), owner).await?;
     // System credentials are managed per tenant, not as developer apps.
     Ok(all
         .into_iter()

@@ -8,32 +8,14 @@ use serde_json::json;
 
 use crate::domain::audit::AuditEvent;
 use crate::domain::client::{self, Client, ClientFlags, ClientKind, NewClient, Registered};
-use crate::domain::user::User;
+use crate::domain::context::{Actor, Context};
+use crate::domain::policy::ServerAction;
 use crate::error::{AppError, Result};
-use crate::runtime::audit_writer::Auditor;
-use crate::runtime::cache::Caches;
-use crate::secret::SecretHasher;
-use crate::storage::{self, Db};
+use crate::storage;
 
-/// Who changes flags.
-#[derive(Debug, Clone, Copy)]
-pub enum Administrator<'a> {
-    /// A signed-in account; refused unless it is a server administrator.
-    User(&'a User),
-    /// The operator at the server's command line (`portcullis client ...`), who holds the
-    /// database and so every power already.
-    CommandLine,
-}
-
-impl Administrator<'_> {
-    fn require(self) -> Result<()> {
-        match self {
-            Self::User(u) if !u.is_admin => Err(AppError::Forbidden(
-                "Only server administrators manage app flags.".into(),
-            )),
-            _ => Ok(()),
-        }
-    }
+/// Refuses anyone the policy does not let manage every app (the command line always may).
+fn require(ctx: &Context, by: Actor<'_>) -> Result<()> {
+    ctx.policy().authorize_server(by, ServerAction::ManageApps)
 }
 
 /// A change of flags: `None` keeps the current value.
@@ -56,9 +38,9 @@ impl From<ClientFlags> for FlagChange {
 
 /// Every registered app (never system credentials, which belong to tenants), for a server
 /// administrator.
-pub async fn all_apps(db: &Db, by: Administrator<'_>) -> Result<Vec<Client>> {
-    by.require()?;
-    Ok(storage::clients::list_clients(db, None)
+pub async fn all_apps(ctx: &Context, by: Actor<'_>) -> Result<Vec<Client>> {
+    require(ctx, by)?;
+    Ok(storage::clients::list_clients(ctx.db(), None)
         .await?
         .into_iter()
         .filter(|c| c.kind == ClientKind::App)
@@ -82,15 +64,13 @@ fn validate(public: bool, flags: ClientFlags) -> Result<()> {
 /// log records the change (nothing when nothing changed), with the app's owner as its subject so
 /// it appears in their security log.
 pub async fn set(
-    db: &Db,
-    caches: &Caches,
-    auditor: &Auditor,
-    by: Administrator<'_>,
+    ctx: &Context,
+    by: Actor<'_>,
     client_id: &str,
     change: FlagChange,
 ) -> Result<Client> {
-    by.require()?;
-    let mut client = match storage::clients::find_client(db, client_id).await? {
+    require(ctx, by)?;
+    let mut client = match storage::clients::find_client(ctx.db(), client_id).await? {
         Some(c) if c.kind == ClientKind::App => c,
         _ => return Err(AppError::NotFound("App")),
     };
@@ -104,16 +84,11 @@ pub async fn set(
     if client.flags == flags {
         return Ok(client);
     }
-    storage::clients::update_flags(db, &client.id, flags).await?;
+    storage::clients::update_flags(ctx.db(), &client.id, flags).await?;
     // Token, introspection and authorization requests read clients through this cache.
-    caches.clients().invalidate();
-    let event = AuditEvent::here("client.flags_changed");
-    let event = match by {
-        Administrator::User(u) => event.by("user", &u.id),
-        Administrator::CommandLine => event.by_cli(),
-    };
-    auditor.record(
-        event
+    ctx.caches().clients().invalidate();
+    ctx.record(
+        by.stamp(AuditEvent::here("client.flags_changed"))
             .about(client.owner_id.as_deref())
             .target(format!("client:{}", client.id))
             .detail(json!({"from": client.flags, "to": flags})),
@@ -123,25 +98,10 @@ pub async fn set(
 }
 
 /// Registers an app from the command line with its flags set from the start.
-pub async fn register(
-    db: &Db,
-    caches: &Caches,
-    auditor: &Auditor,
-    hasher: &SecretHasher,
-    new: NewClient,
-    flags: ClientFlags,
-) -> Result<Registered> {
+pub async fn register(ctx: &Context, new: NewClient, flags: ClientFlags) -> Result<Registered> {
     validate(new.public, flags)?;
-    let mut reg = client::register(db, hasher, None, new).await?;
-    reg.client = set(
-        db,
-        caches,
-        auditor,
-        Administrator::CommandLine,
-        &reg.client.id,
-        flags.into(),
-    )
-    .await?;
+    let mut reg = client::register(ctx, Actor::CommandLine, new).await?;
+    reg.client = set(ctx, Actor::CommandLine, &reg.client.id, flags.into()).await?;
     Ok(reg)
 }
 

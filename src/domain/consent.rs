@@ -1,12 +1,14 @@
 //! Remembered consent: a person approves an app for some scopes once; later requests of a
 //! confidential app for the same or fewer scopes skip the consent page unless the app sends
 //! `prompt=consent`. Public clients are asked every time; first-party apps never (`needs_prompt`).
+//! Answering the consent page and withdrawing consent record their own audit events.
 
+use crate::domain::audit::AuditEvent;
 use crate::domain::client::Client;
+use crate::domain::context::Context;
 use crate::domain::scope::ScopeSet;
 use crate::error::Result;
-use crate::runtime::cache::Caches;
-use crate::storage::{self, Db};
+use crate::storage;
 
 /// A person's standing approval of a client.
 #[derive(Debug, Clone)]
@@ -49,35 +51,62 @@ pub fn needs_prompt(
 }
 
 /// The consent a person gave a client, if any.
-pub async fn find(db: &Db, user_id: &str, client_id: &str) -> Result<Option<Consent>> {
-    storage::consents::find_consent(db, user_id, client_id).await
+pub async fn find(ctx: &Context, user_id: &str, client_id: &str) -> Result<Option<Consent>> {
+    storage::consents::find_consent(ctx.db(), user_id, client_id).await
 }
 
-/// Records approval of `scopes`, adding to what was approved before.
-pub async fn grant(db: &Db, user_id: &str, client_id: &str, scopes: &ScopeSet) -> Result<()> {
-    let merged = match find(db, user_id, client_id).await? {
-        Some(c) => c.scopes.union(scopes),
-        None => scopes.clone(),
-    };
-    storage::consents::upsert_consent(db, user_id, client_id, &merged).await
+/// A person's answer on the consent page: approving remembers `scopes`, added to what was
+/// approved before; either answer is recorded (`consent.granted`, `consent.denied`).
+pub async fn answer(
+    ctx: &Context,
+    user_id: &str,
+    client: &Client,
+    scopes: &ScopeSet,
+    allowed: bool,
+) -> Result<()> {
+    let event = AuditEvent::here(if allowed {
+        "consent.granted"
+    } else {
+        "consent.denied"
+    })
+    .by_user(user_id)
+    .target(format!("client:{}", client.id))
+    .detail(serde_json::json!({"scope": scopes.to_string()}));
+    ctx.record(if allowed { event } else { event.failed() });
+    if allowed {
+        let merged = match find(ctx, user_id, &client.id).await? {
+            Some(c) => c.scopes.union(scopes),
+            None => scopes.clone(),
+        };
+        storage::consents::upsert_consent(ctx.db(), user_id, &client.id, &merged).await?;
+    }
+    Ok(())
 }
 
 /// Withdraws a person's consent for a client and revokes every token the client holds for them.
 /// A consent that does not exist is `NotFound` (and so nothing is recorded).
-pub async fn revoke(db: &Db, caches: &Caches, user_id: &str, client_id: &str) -> Result<()> {
-    if !storage::consents::delete_consent(db, user_id, client_id).await? {
+pub async fn revoke(ctx: &Context, user_id: &str, client_id: &str) -> Result<()> {
+    if !storage::consents::delete_consent(ctx.db(), user_id, client_id).await? {
         return Err(crate::error::AppError::NotFound("Authorized app"));
     }
-    storage::tokens::revoke_families_of(db, user_id, client_id).await?;
-    caches.revoked().invalidate();
+    storage::tokens::revoke_families_of(ctx.db(), user_id, client_id).await?;
+    ctx.caches().revoked().invalidate();
+    ctx.record(
+        AuditEvent::here("consent.revoked")
+            .by_user(user_id)
+            .target(format!("client:{client_id}")),
+    );
     Ok(())
 }
 
 /// A person's consents with the clients they name (`None` for a client since deleted).
-pub async fn list_with_clients(db: &Db, user_id: &str) -> Result<Vec<(Consent, Option<Client>)>> {
+pub async fn list_with_clients(
+    ctx: &Context,
+    user_id: &str,
+) -> Result<Vec<(Consent, Option<Client>)>> {
     let mut out = Vec::new();
-    for c in storage::consents::list_consents(db, user_id).await? {
-        let client = storage::clients::find_client(db, &c.client_id).await?;
+    for c in storage::consents::list_consents(ctx.db(), user_id).await? {
+        let client = storage::clients::find_client(ctx.db(), &c.client_id).await?;
         out.push((c, client));
     }
     Ok(out)

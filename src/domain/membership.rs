@@ -11,16 +11,14 @@
 
 use serde_json::json;
 
-use crate::clock::Clock;
 use crate::domain::audit::AuditEvent;
-use crate::domain::policy::{Access, Action, Policy, Role};
+use crate::domain::context::Context;
+use crate::domain::policy::{Access, Action, Role};
 use crate::domain::principal::Principal;
 use crate::domain::tenant::{self, Tenant};
 use crate::domain::user::{Email, User};
 use crate::error::{AppError, Result};
-use crate::runtime::audit_writer::Auditor;
-use crate::runtime::cache::Caches;
-use crate::storage::{self, Db};
+use crate::storage;
 
 /// How long an invitation can be accepted.
 pub const INVITATION_LIFETIME_SECS: i64 = 14 * 86_400;
@@ -32,21 +30,6 @@ pub const MAX_INVITATIONS: u64 = 1_000;
 /// Parses a submitted role name.
 fn parse_role(raw: &str) -> Result<Role> {
     Role::parse(raw).ok_or_else(|| AppError::validation("role", "Use admin, editor or viewer."))
-}
-
-/// What membership operations need besides their arguments.
-#[derive(Clone, Copy)]
-pub struct Ctx<'a> {
-    /// The database.
-    pub db: &'a Db,
-    /// Decides who may do what, and hears of every membership change.
-    pub policy: &'a Policy,
-    /// Caches to invalidate when membership changes.
-    pub caches: &'a Caches,
-    /// Where events go.
-    pub auditor: &'a Auditor,
-    /// The clock invitations expire by.
-    pub clock: &'a Clock,
 }
 
 /// An invitation to join a tenant.
@@ -79,19 +62,19 @@ pub struct Pending {
 
 /// Called after every change of who belongs to a tenant or with which role, so nothing serves
 /// the old membership from a cache.
-fn membership_changed(ctx: Ctx<'_>) {
-    ctx.policy.membership_changed();
-    ctx.caches.users().invalidate();
+fn membership_changed(ctx: &Context) {
+    ctx.policy().membership_changed();
+    ctx.caches().users().invalidate();
 }
 
 /// The tenant's members with their roles (any member who may read may list them).
 pub async fn members(
-    ctx: Ctx<'_>,
+    ctx: &Context,
     caller: &Principal,
     tenant: &str,
 ) -> Result<(Tenant, Vec<(User, Role)>)> {
-    let access = ctx.policy.authorize(caller, tenant, Action::Read).await?;
-    let list = tenant::members(ctx.db, &access.tenant)
+    let access = ctx.policy().authorize(caller, tenant, Action::Read).await?;
+    let list = tenant::members(ctx.db(), &access.tenant)
         .await?
         .into_iter()
         .map(|(u, role)| Ok((u, parse_role(&role)?)))
@@ -100,8 +83,8 @@ pub async fn members(
 }
 
 /// The caller's right to manage the members of a tenant.
-async fn manage(ctx: Ctx<'_>, caller: &Principal, tenant: &str) -> Result<Access> {
-    ctx.policy
+async fn manage(ctx: &Context, caller: &Principal, tenant: &str) -> Result<Access> {
+    ctx.policy()
         .authorize(caller, tenant, Action::ManageMembers)
         .await
 }
@@ -110,7 +93,7 @@ async fn manage(ctx: Ctx<'_>, caller: &Principal, tenant: &str) -> Result<Access
 /// address belongs to; inviting an address already invited updates that invitation's role and
 /// lifetime.
 pub async fn invite(
-    ctx: Ctx<'_>,
+    ctx: &Context,
     caller: &Principal,
     tenant: &str,
     email: &str,
@@ -120,16 +103,16 @@ pub async fn invite(
     let (actor, tenant) = (&access.user, &access.tenant);
     let role = parse_role(role)?;
     let email = Email::parse(email)?;
-    if storage::invitations::count_for_tenant(ctx.db, &tenant.id).await? >= MAX_INVITATIONS
-        && !storage::invitations::exists(ctx.db, &tenant.id, &email).await?
+    if storage::invitations::count_for_tenant(ctx.db(), &tenant.id).await? >= MAX_INVITATIONS
+        && !storage::invitations::exists(ctx.db(), &tenant.id, &email).await?
     {
         return Err(AppError::Conflict(
             "This tenant has too many pending invitations: revoke some first.".into(),
         ));
     }
-    let now = ctx.clock.now();
+    let now = ctx.now();
     let stored = storage::invitations::upsert_invitation(
-        ctx.db,
+        ctx.db(),
         &Invitation {
             id: uuid::Uuid::now_v7().to_string(),
             tenant_id: tenant.id.clone(),
@@ -141,7 +124,7 @@ pub async fn invite(
         },
     )
     .await?;
-    ctx.auditor.record(
+    ctx.record(
         AuditEvent::here("tenant.member_invited")
             .by("user", &actor.id)
             .tenant(Some(&tenant.id))
@@ -153,22 +136,22 @@ pub async fn invite(
 
 /// The tenant's invitations that can still be accepted (administrators).
 pub async fn invitations(
-    ctx: Ctx<'_>,
+    ctx: &Context,
     caller: &Principal,
     tenant: &str,
 ) -> Result<Vec<Invitation>> {
     let access = manage(ctx, caller, tenant).await?;
-    storage::invitations::list_for_tenant(ctx.db, &access.tenant.id, ctx.clock.now()).await
+    storage::invitations::list_for_tenant(ctx.db(), &access.tenant.id, ctx.now()).await
 }
 
 /// Withdraws an invitation (administrators).
-pub async fn revoke(ctx: Ctx<'_>, caller: &Principal, tenant: &str, id: &str) -> Result<()> {
+pub async fn revoke(ctx: &Context, caller: &Principal, tenant: &str, id: &str) -> Result<()> {
     let access = manage(ctx, caller, tenant).await?;
     let (actor, tenant) = (&access.user, &access.tenant);
-    let gone = storage::invitations::delete_for_tenant(ctx.db, &tenant.id, id)
+    let gone = storage::invitations::delete_for_tenant(ctx.db(), &tenant.id, id)
         .await?
         .ok_or(AppError::NotFound("Invitation"))?;
-    ctx.auditor.record(
+    ctx.record(
         AuditEvent::here("tenant.invitation_revoked")
             .by("user", &actor.id)
             .tenant(Some(&tenant.id))
@@ -179,12 +162,13 @@ pub async fn revoke(ctx: Ctx<'_>, caller: &Principal, tenant: &str, id: &str) ->
 }
 
 /// The invitations addressed to the person's email that can still be accepted.
-pub async fn pending_for(ctx: Ctx<'_>, caller: &Principal) -> Result<Vec<Pending>> {
-    let user = ctx.policy.person(caller).await?;
+pub async fn pending_for(ctx: &Context, caller: &Principal) -> Result<Vec<Pending>> {
+    let user = ctx.policy().person(caller).await?;
     let email = Email::parse(&user.email)?;
     let mut out = Vec::new();
-    for invitation in storage::invitations::list_for_email(ctx.db, &email, ctx.clock.now()).await? {
-        if let Some(tenant) = storage::tenants::find_tenant(ctx.db, &invitation.tenant_id).await? {
+    for invitation in storage::invitations::list_for_email(ctx.db(), &email, ctx.now()).await? {
+        if let Some(tenant) = storage::tenants::find_tenant(ctx.db(), &invitation.tenant_id).await?
+        {
             out.push(Pending { invitation, tenant });
         }
     }
@@ -194,45 +178,45 @@ pub async fn pending_for(ctx: Ctx<'_>, caller: &Principal) -> Result<Vec<Pending
 /// Accepts an invitation addressed to the person's email: they become a member with its role
 /// (someone already a member keeps their role). Anyone else's invitation, or one revoked,
 /// declined or expired, is `NotFound`. Returns the tenant and the role now held there.
-pub async fn accept(ctx: Ctx<'_>, caller: &Principal, id: &str) -> Result<(Tenant, Role)> {
-    let user = &ctx.policy.person(caller).await?;
+pub async fn accept(ctx: &Context, caller: &Principal, id: &str) -> Result<(Tenant, Role)> {
+    let user = &ctx.policy().person(caller).await?;
     let email = Email::parse(&user.email)?;
-    let now = ctx.clock.now();
-    let invitation = storage::invitations::find_live_for_email(ctx.db, id, &email, now)
+    let now = ctx.now();
+    let invitation = storage::invitations::find_live_for_email(ctx.db(), id, &email, now)
         .await?
         .ok_or(AppError::NotFound("Invitation"))?;
-    let tenant = storage::tenants::find_tenant(ctx.db, &invitation.tenant_id)
+    let tenant = storage::tenants::find_tenant(ctx.db(), &invitation.tenant_id)
         .await?
         .ok_or(AppError::NotFound("Invitation"))?;
-    if !storage::invitations::accept(ctx.db, &invitation, &email, &user.id, now).await? {
+    if !storage::invitations::accept(ctx.db(), &invitation, &email, &user.id, now).await? {
         return Err(AppError::NotFound("Invitation"));
     }
     membership_changed(ctx);
-    ctx.auditor.record(
+    ctx.record(
         AuditEvent::here("tenant.invitation_accepted")
             .by_user(&user.id)
             .tenant(Some(&tenant.id))
             .target(format!("invitation:{}", invitation.id))
             .detail(json!({"role": invitation.role.as_str()})),
     );
-    let held = storage::tenants::member_role(ctx.db, &tenant.id, &user.id)
+    let held = storage::tenants::member_role(ctx.db(), &tenant.id, &user.id)
         .await?
         .map_or(Ok(invitation.role), |r| parse_role(&r))?;
     Ok((tenant, held))
 }
 
 /// Declines an invitation addressed to the person's email; it is gone.
-pub async fn decline(ctx: Ctx<'_>, caller: &Principal, id: &str) -> Result<()> {
-    let user = &ctx.policy.person(caller).await?;
+pub async fn decline(ctx: &Context, caller: &Principal, id: &str) -> Result<()> {
+    let user = &ctx.policy().person(caller).await?;
     let email = Email::parse(&user.email)?;
-    let now = ctx.clock.now();
-    let invitation = storage::invitations::find_live_for_email(ctx.db, id, &email, now)
+    let now = ctx.now();
+    let invitation = storage::invitations::find_live_for_email(ctx.db(), id, &email, now)
         .await?
         .ok_or(AppError::NotFound("Invitation"))?;
-    if !storage::invitations::delete_live_for_email(ctx.db, id, &email, now).await? {
+    if !storage::invitations::delete_live_for_email(ctx.db(), id, &email, now).await? {
         return Err(AppError::NotFound("Invitation"));
     }
-    ctx.auditor.record(
+    ctx.record(
         AuditEvent::here("tenant.invitation_declined")
             .by_user(&user.id)
             .tenant(Some(&invitation.tenant_id))
@@ -244,7 +228,7 @@ pub async fn decline(ctx: Ctx<'_>, caller: &Principal, id: &str) -> Result<()> {
 /// Changes a member's role (administrators); the tenant keeps at least one administrator.
 /// Returns the member and their new role.
 pub async fn change_role(
-    ctx: Ctx<'_>,
+    ctx: &Context,
     caller: &Principal,
     tenant: &str,
     user_id: &str,
@@ -253,17 +237,17 @@ pub async fn change_role(
     let access = manage(ctx, caller, tenant).await?;
     let (actor, tenant) = (&access.user, &access.tenant);
     let role = parse_role(role)?;
-    let previous = storage::tenants::member_role(ctx.db, &tenant.id, user_id)
+    let previous = storage::tenants::member_role(ctx.db(), &tenant.id, user_id)
         .await?
         .ok_or(AppError::NotFound("Member"))?;
     if role != Role::Admin {
-        tenant::ensure_another_admin(ctx.db, tenant, user_id).await?;
+        tenant::ensure_another_admin(ctx.db(), tenant, user_id).await?;
     }
-    if !storage::tenants::update_member_role(ctx.db, &tenant.id, user_id, role.as_str()).await? {
+    if !storage::tenants::update_member_role(ctx.db(), &tenant.id, user_id, role.as_str()).await? {
         return Err(AppError::NotFound("Member"));
     }
     membership_changed(ctx);
-    ctx.auditor.record(
+    ctx.record(
         AuditEvent::here("tenant.member_role_changed")
             .by("user", &actor.id)
             .about(Some(user_id))
@@ -271,19 +255,19 @@ pub async fn change_role(
             .target(format!("user:{user_id}"))
             .detail(json!({"role": role.as_str(), "previous": previous})),
     );
-    let member = storage::users::find_user(ctx.db, user_id)
+    let member = storage::users::find_user(ctx.db(), user_id)
         .await?
         .ok_or(AppError::NotFound("Member"))?;
     Ok((member, role))
 }
 
 /// Removes a member (administrators); the tenant keeps at least one administrator.
-pub async fn remove(ctx: Ctx<'_>, caller: &Principal, tenant: &str, user_id: &str) -> Result<()> {
+pub async fn remove(ctx: &Context, caller: &Principal, tenant: &str, user_id: &str) -> Result<()> {
     let access = manage(ctx, caller, tenant).await?;
     let (actor, tenant) = (&access.user, &access.tenant);
-    tenant::remove_member(ctx.db, tenant, user_id).await?;
+    tenant::remove_member(ctx.db(), tenant, user_id).await?;
     membership_changed(ctx);
-    ctx.auditor.record(
+    ctx.record(
         AuditEvent::here("tenant.member_removed")
             .by("user", &actor.id)
             .about(Some(user_id))

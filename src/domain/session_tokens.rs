@@ -12,13 +12,12 @@
 //! Only the token's id is stored, never the token.
 
 use crate::domain::audit::AuditEvent;
+use crate::domain::context::Context;
 use crate::domain::exchange::SESSION_CLIENT;
 use crate::domain::tokens::{Mint, TokenService};
 use crate::domain::user::User;
 use crate::error::{AppError, Result};
-use crate::runtime::audit_writer::Auditor;
-use crate::runtime::cache::Caches;
-use crate::storage::{self, Db};
+use crate::storage;
 
 /// Lifetime of a session token, at most (the session may end sooner).
 pub const SESSION_TOKEN_TTL: i64 = 3600;
@@ -62,6 +61,14 @@ pub enum Which<'a> {
 /// Who ended a token, for the audit log: (actor type, actor id).
 type Actor<'a> = (&'a str, &'a str);
 
+/// Session-state entry holding the signed-in account's id.
+pub const STATE_USER_ID: &str = "uid";
+/// Session-state entry holding the sign-in time (Unix seconds).
+pub const STATE_SIGNED_IN_AT: &str = "auth_at";
+/// Session-state entry holding the session's public id: random, not the cookie key nor
+/// derived from it, so a token that names its session cannot be turned into the cookie.
+pub const STATE_SID: &str = "sid";
+
 /// The signed-in browser session a token is created from.
 #[derive(Debug, Clone)]
 pub struct BrowserSession {
@@ -74,27 +81,17 @@ pub struct BrowserSession {
 /// Creating, listing and ending session tokens; cheap to clone.
 #[derive(Clone)]
 pub struct SessionTokens {
-    db: Db,
-    caches: Caches,
+    ctx: Context,
     tokens: TokenService,
-    auditor: Auditor,
     session_max: i64,
 }
 
 impl SessionTokens {
     /// Builds the service; `session_max` is the browser sessions' absolute lifetime (seconds).
-    pub fn new(
-        db: Db,
-        caches: Caches,
-        tokens: TokenService,
-        auditor: Auditor,
-        session_max: i64,
-    ) -> Self {
+    pub fn new(ctx: Context, tokens: TokenService, session_max: i64) -> Self {
         Self {
-            db,
-            caches,
+            ctx,
             tokens,
-            auditor,
             session_max,
         }
     }
@@ -114,7 +111,7 @@ impl SessionTokens {
                 format!("The label may have at most {MAX_NAME} characters."),
             ));
         }
-        let ttl = SESSION_TOKEN_TTL.min(session.signed_in_at + self.session_max - now());
+        let ttl = SESSION_TOKEN_TTL.min(session.signed_in_at + self.session_max - self.ctx.now());
         if ttl <= 0 {
             return Err(AppError::Unauthenticated(
                 "Your session has ended. Sign in again.".into(),
@@ -143,13 +140,18 @@ impl SessionTokens {
             created_at: claims.iat,
             expires_at: claims.exp,
         };
-        storage::session_tokens::insert(&self.db, &record).await?;
+        storage::session_tokens::insert(self.ctx.db(), &record).await?;
         Ok((token, record))
     }
 
     /// A person's session tokens that still work, newest first.
     pub async fn list(&self, user_id: &str) -> Result<Vec<SessionToken>> {
-        storage::session_tokens::list_live(&self.db, user_id, now() - self.session_max).await
+        storage::session_tokens::list_live(
+            self.ctx.db(),
+            user_id,
+            self.ctx.now() - self.session_max,
+        )
+        .await
     }
 
     /// Revokes one of a person's tokens; `NotFound` when they hold no such live token.
@@ -165,7 +167,7 @@ impl SessionTokens {
     /// itself) and records the sign-out of `user_id`, when someone was signed in.
     pub async fn sign_out(&self, user_id: Option<&str>, sid: Option<&str>) -> Result<()> {
         if let Some(user_id) = user_id {
-            self.auditor
+            self.ctx
                 .record(AuditEvent::here("signout").by_user(user_id));
             if let Some(sid) = sid {
                 self.end(Which::Session(sid), "signout", ("user", user_id))
@@ -178,9 +180,9 @@ impl SessionTokens {
     /// Ends every browser session of a person and every session token they hold.
     pub async fn sign_out_everywhere(&self, user_id: &str) -> Result<()> {
         let (sessions, tokens) =
-            storage::session_tokens::end_every_session(&self.db, user_id).await?;
-        self.caches.revoked().invalidate();
-        self.auditor.record(
+            storage::session_tokens::end_every_session(self.ctx.db(), user_id).await?;
+        self.ctx.caches().revoked().invalidate();
+        self.ctx.record(
             AuditEvent::here("session.signed_out_everywhere")
                 .by_user(user_id)
                 .detail(serde_json::json!({"sessions": sessions, "session_tokens": tokens.len()})),
@@ -217,9 +219,9 @@ impl SessionTokens {
 
     /// Revokes what `which` names, drops cached verdicts, audits; returns how many.
     async fn end(&self, which: Which<'_>, reason: &str, by: Actor<'_>) -> Result<usize> {
-        let ended = storage::session_tokens::revoke(&self.db, which).await?;
+        let ended = storage::session_tokens::revoke(self.ctx.db(), which).await?;
         if !ended.is_empty() {
-            self.caches.revoked().invalidate();
+            self.ctx.caches().revoked().invalidate();
         }
         self.audit_revoked(&ended, reason, by);
         Ok(ended.len())
@@ -227,7 +229,7 @@ impl SessionTokens {
 
     fn audit_revoked(&self, tokens: &[SessionToken], reason: &str, (kind, id): Actor<'_>) {
         for t in tokens {
-            self.auditor.record(
+            self.ctx.record(
                 AuditEvent::here("session_token.revoked")
                     .by(kind, id)
                     .about(Some(&t.user_id))
@@ -236,8 +238,4 @@ impl SessionTokens {
             );
         }
     }
-}
-
-fn now() -> i64 {
-    time::OffsetDateTime::now_utc().unix_timestamp()
 }

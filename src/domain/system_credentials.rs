@@ -7,29 +7,22 @@ use serde_json::json;
 
 use crate::domain::audit::AuditEvent;
 use crate::domain::client::{Client, ClientFlags, ClientKind, GrantType};
+use crate::domain::context::Context;
 use crate::domain::credential::{self, Kind};
-use crate::domain::policy::{Access, Action, Policy};
+use crate::domain::policy::{Access, Action};
 use crate::domain::principal::Principal;
 use crate::domain::roles::{self, RoleAssignment};
 use crate::domain::scope::{SCOPES, ScopeSet};
 use crate::domain::tenant::Tenant;
-use crate::domain::user::{DisplayName, User};
+use crate::domain::user::DisplayName;
 use crate::error::{AppError, Result};
-use crate::runtime::audit_writer::Auditor;
-use crate::secret::{ClientSecret, SecretHasher};
-use crate::storage::{self, Db};
+use crate::secret::ClientSecret;
+use crate::storage;
 
 /// The caller's active tenant, provided the policy lets them manage its system credentials.
-pub async fn admin_tenant(policy: &Policy, principal: &Principal) -> Result<Access> {
-    policy
-        .authorize(principal, "active", Action::ManageSystemCredentials)
-        .await
-}
-
-/// The signed-in person's active tenant, provided they may manage its system credentials.
-pub async fn require_admin(policy: &Policy, user: &User) -> Result<Access> {
-    policy
-        .authorize_session(user, "active", Action::ManageSystemCredentials)
+async fn manage(ctx: &Context, caller: &Principal) -> Result<Access> {
+    ctx.policy()
+        .authorize(caller, "active", Action::ManageSystemCredentials)
         .await
 }
 
@@ -39,15 +32,15 @@ fn validate_name(raw: &str) -> Result<String> {
         .map_err(|e| AppError::validation("name", e.to_string()))
 }
 
-/// Creates a system credential; the secret exists only in the return value.
+/// Creates a system credential in the caller's active tenant; the secret exists only in the
+/// return value.
 pub async fn create(
-    db: &Db,
-    hasher: &SecretHasher,
-    by: &Acting<'_>,
-    access: &Access,
+    ctx: &Context,
+    caller: &Principal,
     name: &str,
     roles: Option<Vec<RoleAssignment>>,
 ) -> Result<(Client, ClientSecret)> {
+    let access = &manage(ctx, caller).await?;
     // A system credential has no expiry, allowlist or test mode: only an unrestricted caller
     // may create one.
     access.ceiling().admit_unrestricted("a system credential")?;
@@ -64,16 +57,18 @@ pub async fn create(
         scopes: ScopeSet::parse(&all)?,
         grant_types: vec![GrantType::ClientCredentials],
         is_public: false,
-        secret_hash: Some(hasher.hash(secret.expose())),
+        secret_hash: Some(ctx.hasher().hash(secret.expose())),
         created_at: 0,
         kind: ClientKind::System,
         tenant_id: Some(tenant.id.clone()),
         roles,
         flags: ClientFlags::default(),
     };
-    let client = storage::clients::insert_client(db, &client).await?;
+    let client = storage::clients::insert_client(ctx.db(), &client).await?;
+    tracing::info!(client_id = %client.id, tenant_id = %tenant.id, user_id = %access.user.id, "system credential created");
     record(
-        by,
+        ctx,
+        access,
         "system_credential.created",
         &client,
         json!({"roles": client.roles, "full_access": client.roles.is_empty()}),
@@ -81,14 +76,21 @@ pub async fn create(
     Ok((client, secret))
 }
 
-/// The tenant's system credentials.
-pub async fn list(db: &Db, tenant: &Tenant) -> Result<Vec<Client>> {
-    storage::clients::list_system(db, &tenant.id).await
+/// The caller's active tenant and its system credentials.
+pub async fn list(ctx: &Context, caller: &Principal) -> Result<(Tenant, Vec<Client>)> {
+    let access = manage(ctx, caller).await?;
+    let list = storage::clients::list_system(ctx.db(), &access.tenant.id).await?;
+    Ok((access.tenant, list))
 }
 
-/// One of the tenant's system credentials; another tenant's is `NotFound`.
-pub async fn get(db: &Db, tenant: &Tenant, client_id: &str) -> Result<Client> {
-    match storage::clients::find_client(db, client_id).await? {
+/// One of the caller's active tenant's system credentials; another tenant's is `NotFound`.
+pub async fn get(ctx: &Context, caller: &Principal, client_id: &str) -> Result<Client> {
+    let access = manage(ctx, caller).await?;
+    find(ctx, &access.tenant, client_id).await
+}
+
+async fn find(ctx: &Context, tenant: &Tenant, client_id: &str) -> Result<Client> {
+    match storage::clients::find_client(ctx.db(), client_id).await? {
         Some(c)
             if c.kind == ClientKind::System
                 && c.tenant_id.as_deref() == Some(tenant.id.as_str()) =>
@@ -109,23 +111,24 @@ pub struct Updated {
 
 /// Seed 001's update: a new name if given; roles per `roles::apply_update`.
 pub async fn update(
-    db: &Db,
-    by: &Acting<'_>,
-    tenant: &Tenant,
+    ctx: &Context,
+    caller: &Principal,
     client_id: &str,
     name: Option<&str>,
     new_roles: Option<Vec<RoleAssignment>>,
     context: Option<&str>,
 ) -> Result<Updated> {
-    let mut client = get(db, tenant, client_id).await?;
+    let access = &manage(ctx, caller).await?;
+    let tenant = &access.tenant;
+    let mut client = find(ctx, tenant, client_id).await?;
     let name = match name {
         Some(n) => validate_name(n)?,
         None => client.name.clone(),
     };
     let roles = roles::apply_update(&client.roles, new_roles, context)?;
     let granted_full_access = roles.is_empty() && !client.roles.is_empty();
-    storage::clients::update_name_and_roles(db, &client.id, &name, &roles).await?;
-    by.caches.clients().invalidate();
+    storage::clients::update_name_and_roles(ctx.db(), &client.id, &name, &roles).await?;
+    ctx.caches().clients().invalidate();
     if granted_full_access {
         tracing::warn!(client_id = %client.id, tenant_id = %tenant.id, "system credential update left no roles: it now has full access");
     }
@@ -137,7 +140,8 @@ pub async fn update(
         "granted_full_access": granted_full_access,
         "roles_context": context,
     });
-    record(by, "system_credential.updated", &client, detail);
+    tracing::info!(client_id = %client.id, user_id = %access.user.id, full_access = client.roles.is_empty(), "system credential updated");
+    record(ctx, access, "system_credential.updated", &client, detail);
     Ok(Updated {
         client,
         granted_full_access,
@@ -145,29 +149,27 @@ pub async fn update(
 }
 
 /// Deletes one; it stops working at once, and so do the tokens it obtained.
-pub async fn delete(db: &Db, by: &Acting<'_>, tenant: &Tenant, client_id: &str) -> Result<()> {
-    let client = get(db, tenant, client_id).await?;
-    storage::clients::delete_client(db, &client.id).await?;
-    by.caches.clients().invalidate();
-    record(by, "system_credential.deleted", &client, json!({}));
+pub async fn delete(ctx: &Context, caller: &Principal, client_id: &str) -> Result<()> {
+    let access = &manage(ctx, caller).await?;
+    let client = find(ctx, &access.tenant, client_id).await?;
+    storage::clients::delete_client(ctx.db(), &client.id).await?;
+    ctx.caches().clients().invalidate();
+    tracing::info!(client_id = %client.id, user_id = %access.user.id, "system credential deleted");
+    record(ctx, access, "system_credential.deleted", &client, json!({}));
     Ok(())
 }
 
-/// Who acts on system credentials, and what their changes must reach: the audit log, and the
-/// caches that would otherwise keep serving the old client.
-pub struct Acting<'a> {
-    /// Where events go.
-    pub auditor: &'a Auditor,
-    /// Invalidated on every change.
-    pub caches: &'a crate::runtime::cache::Caches,
-    /// The administrator.
-    pub user_id: &'a str,
-}
-
-fn record(by: &Acting<'_>, event_type: &str, client: &Client, detail: serde_json::Value) {
-    by.auditor.record(
+/// Records a change made by the administrator behind `access`.
+fn record(
+    ctx: &Context,
+    access: &Access,
+    event_type: &str,
+    client: &Client,
+    detail: serde_json::Value,
+) {
+    ctx.record(
         AuditEvent::here(event_type)
-            .by("user", by.user_id)
+            .by("user", &access.user.id)
             .tenant(client.tenant_id.as_deref())
             .target(format!("system_credential:{}", client.id))
             .detail(detail),

@@ -10,23 +10,22 @@ use actix_web::{FromRequest, HttpRequest, dev::Payload, web};
 
 use super::csrf;
 use super::error::PageError;
-use crate::domain::session_tokens::BrowserSession;
+use crate::domain::accounts;
+use crate::domain::session_tokens::{
+    BrowserSession, STATE_SID as SID, STATE_SIGNED_IN_AT as SIGNED_IN_AT, STATE_USER_ID as USER_ID,
+};
 use crate::domain::tenant;
 use crate::domain::user::User;
 use crate::error::{AppError, Result};
 use crate::state::AppState;
-use crate::storage;
-use crate::storage::sessions::{
-    STATE_SID as SID, STATE_SIGNED_IN_AT as SIGNED_IN_AT, STATE_USER_ID as USER_ID,
-};
 
-/// Starts a signed-in session: a new session key (against fixation), a new public id and a new
-/// CSRF token.
-pub fn start(session: &Session, user: &User) -> Result<(), PageError> {
+/// Starts a signed-in session at `now` (Unix seconds, the server's clock): a new session key
+/// (against fixation), a new public id and a new CSRF token.
+pub fn start(session: &Session, user: &User, now: i64) -> Result<(), PageError> {
     session.renew();
     session
         .insert(USER_ID, &user.id)
-        .and_then(|()| session.insert(SIGNED_IN_AT, storage_now()))
+        .and_then(|()| session.insert(SIGNED_IN_AT, now))
         .and_then(|()| session.insert(SID, new_sid()))
         .map_err(|e| AppError::internal(anyhow::anyhow!("{e}")))?;
     csrf::rotate(session)?;
@@ -59,21 +58,17 @@ pub fn browser_session(session: &Session) -> Result<BrowserSession> {
     Ok(BrowserSession { id, signed_in_at })
 }
 
-fn storage_now() -> i64 {
-    time::OffsetDateTime::now_utc().unix_timestamp()
-}
-
 /// The signed-in account, if any; ends sessions past their absolute lifetime.
 pub async fn signed_in_user(session: &Session, state: &AppState) -> Result<Option<User>> {
     let Ok(Some(id)) = session.get::<String>(USER_ID) else {
         return Ok(None);
     };
     let at = session.get::<i64>(SIGNED_IN_AT).ok().flatten().unwrap_or(0);
-    if storage_now() - at >= state.session_max_secs() {
+    if state.ctx.now() - at >= state.session_max_secs() {
         session.purge();
         return Ok(None);
     }
-    let user = storage::users::find_user(&state.db, &id).await?;
+    let user = accounts::find(&state.ctx, &id).await?;
     if user.is_none() {
         session.purge();
     } else if session_id(session).is_none() {
@@ -116,16 +111,17 @@ impl Layout {
         let csrf = csrf::token(session)?.expose().to_owned();
         let (mut tenants, mut tenant_admin) = (Vec::new(), false);
         if let Some(u) = &user {
-            let active = tenant::active(&state.db, u).await?;
-            for (t, role) in tenant::memberships(&state.db, u).await? {
-                let is_active = t.id == active.id;
-                tenant_admin |= is_active && role == "admin";
-                tenants.push(TenantChoice {
+            let switcher = tenant::switcher(&state.ctx, u).await?;
+            tenant_admin = switcher.administers_active;
+            tenants = switcher
+                .tenants
+                .into_iter()
+                .map(|(t, active)| TenantChoice {
                     id: t.id,
                     name: t.name,
-                    active: is_active,
-                });
-            }
+                    active,
+                })
+                .collect();
         }
         Ok(Self {
             user,

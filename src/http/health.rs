@@ -5,7 +5,6 @@ use actix_web::{HttpResponse, web};
 use serde_json::json;
 
 use crate::state::AppState;
-use crate::storage;
 
 /// `GET /livez`: the process answers (no database round trip). Also the benchmark's baseline:
 /// the cost of HTTP alone in this server.
@@ -17,7 +16,7 @@ pub async fn livez_get() -> HttpResponse {
 
 /// `GET /healthz`
 pub async fn healthz_get(state: web::Data<AppState>) -> HttpResponse {
-    if storage::ping(&state.db).await {
+    if state.ctx.database_answers().await {
         HttpResponse::Ok().json(json!({"status": "ok", "database": "ok"}))
     } else {
         HttpResponse::ServiceUnavailable()

@@ -43,13 +43,9 @@ fn row_id(key: &SessionKey) -> String {
 
 type State = HashMap<String, String>;
 
-/// Session-state entry holding the signed-in account's id.
-pub const STATE_USER_ID: &str = "uid";
-/// Session-state entry holding the sign-in time (Unix seconds).
-pub const STATE_SIGNED_IN_AT: &str = "auth_at";
-/// Session-state entry holding the session's public id: random, not the cookie key nor
-/// derived from it, so a token that names its session cannot be turned into the cookie.
-pub const STATE_SID: &str = "sid";
+/// The session-state entries the store copies into columns (named by the domain, which writes
+/// them when someone signs in).
+pub use crate::domain::session_tokens::{STATE_SID, STATE_SIGNED_IN_AT, STATE_USER_ID};
 
 /// The columns copied out of the state (actix-session stores each value as JSON).
 struct Indexed {

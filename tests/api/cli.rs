@@ -189,3 +189,73 @@ fn key_check_says_why_a_string_is_refused() {
         );
     }
 }
+
+#[tokio::test]
+async fn cli_actions_are_in_the_audit_log_as_the_operator() {
+    let app = crate::helpers::spawn_app().await;
+    app.signed_in_user().await;
+    let admin = app.session_token().await;
+    let url = app.settings.database_url.expose().to_owned();
+    let mut child = portcullis()
+        .args([
+            "user",
+            "create",
+            "--email",
+            "ops@example.com",
+            "--name",
+            "Ops",
+        ])
+        .env("PORTCULLIS_DATABASE_URL", &url)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(b"a long operator password\n")
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let id = String::from_utf8(out.stdout).unwrap().trim().to_owned();
+    let rotated = portcullis()
+        .args(["keys", "rotate"])
+        .env("PORTCULLIS_DATABASE_URL", &url)
+        .output()
+        .unwrap();
+    assert!(rotated.status.success());
+
+    let events = |event_type: &'static str| {
+        let (app, admin) = (&app, &admin);
+        async move {
+            let res = app
+                .client
+                .get(app.url(&format!("/api/v1/audit-events?event_type={event_type}")))
+                .bearer_auth(admin)
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(res.status(), 200);
+            let page: serde_json::Value = res.json().await.unwrap();
+            page["data"].as_array().unwrap().clone()
+        }
+    };
+    let created = events("account.created").await;
+    let by_cli: Vec<_> = created
+        .iter()
+        .filter(|e| e["actor_type"] == "cli")
+        .collect();
+    assert_eq!(by_cli.len(), 1, "{created:?}");
+    assert_eq!(by_cli[0]["subject_user_id"], id.as_str());
+    assert!(by_cli[0]["actor_id"].is_null());
+    assert_eq!(by_cli[0]["detail"]["admin"], false);
+    let keys = events("signing_key.rotated").await;
+    assert_eq!(keys.len(), 1, "{keys:?}");
+    assert_eq!(keys[0]["actor_type"], "cli");
+}

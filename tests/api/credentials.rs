@@ -772,7 +772,8 @@ async fn personal_token_expires_after_thirty_idle_days_and_ninety_at_most() {
 
 #[tokio::test]
 async fn personal_token_expiry_shown_moves_with_use() {
-    let (app, _session) = setup().await;
+    let app = spawn_app().await;
+    let email = app.signed_in_user().await;
     let res = app
         .post_form(
             "/settings/credentials",
@@ -790,6 +791,13 @@ async fn personal_token_expiry_shown_moves_with_use() {
     };
     let first = expiry_on_page(app.get_html("/settings/credentials").await);
     app.clock.advance(10 * DAY);
+    // The browser session's absolute lifetime runs on the server's clock too: the next request
+    // ends it, then sign in again.
+    app.get("/signin").await;
+    assert_eq!(
+        app.sign_in(&email, "correct horse battery").await.status(),
+        303
+    );
     assert_eq!(login_status(&app, &pt).await, 200);
     let second = expiry_on_page(app.get_html("/settings/credentials").await);
     assert_ne!(first, second, "use pushed the expiry out");

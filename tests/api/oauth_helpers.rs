@@ -6,6 +6,8 @@
 use base64::Engine as _;
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use portcullis::domain::client::{self, GrantType, NewClient};
+use portcullis::domain::context::{Actor, Context};
+use portcullis::runtime::audit_writer::Auditor;
 use sha2::{Digest, Sha256};
 
 use crate::helpers::{TestApp, csrf_token, location};
@@ -38,9 +40,13 @@ pub async fn register(
     public: bool,
     grants: &[GrantType],
 ) -> TestClient {
-    let tokens = portcullis::startup::build_tokens(&app.db, &Default::default(), &app.settings)
-        .await
-        .unwrap();
+    let ctx = Context::new(
+        app.db.clone(),
+        Default::default(),
+        portcullis::startup::load_hasher(&app.db).await.unwrap(),
+        Auditor::start(app.db.clone()),
+        Default::default(),
+    );
     let new = NewClient {
         name: "Test App".into(),
         redirect_uris: vec![REDIRECT.into(), "http://127.0.0.1/cb".into()],
@@ -48,9 +54,10 @@ pub async fn register(
         public,
         grants: grants.to_vec(),
     };
-    let reg = client::register(&app.db, tokens.hasher(), None, new)
+    let reg = client::register(&ctx, Actor::CommandLine, new)
         .await
         .unwrap();
+    ctx.flush().await;
     TestClient {
         id: reg.client.id,
         secret: reg.secret.map(|s| s.expose().to_owned()),

@@ -4,7 +4,8 @@
 
 use std::net::IpAddr;
 
-use super::{Action, Ceiling, Origin, Role, decide};
+use super::{Action, Ceiling, Origin, Role, ServerAction, decide};
+use crate::domain::context::Actor;
 use crate::domain::credentials::{Credential, Refusal};
 use crate::domain::principal::Principal;
 use crate::domain::tenant::{self, Tenant};
@@ -45,7 +46,7 @@ impl Access {
 /// Answers authorization questions; cheap to clone.
 #[derive(Clone)]
 pub struct Policy {
-    db: Db,
+    pub(super) db: Db,
     caches: Caches,
 }
 
@@ -134,21 +135,21 @@ impl Policy {
         raw: &str,
         action: Option<Action>,
     ) -> Result<Access> {
-        let user = accounts::find_cached(&self.db, &self.caches, p.user_id()?)
+        let user = accounts::find_cached_in(&self.db, &self.caches, p.user_id()?)
             .await?
             .ok_or_else(|| AppError::Unauthenticated("The account no longer exists.".into()))?;
         let tenant = match (&p.tenant_id, raw) {
             (Some(bound), "active") => self.find_tenant(bound).await?,
             (Some(bound), id) if bound == id => self.find_tenant(bound).await?,
             (Some(_), _) => return Err(AppError::NotFound("Tenant")),
-            (None, "active") => tenant::active(&self.db, &user).await?,
+            (None, "active") => tenant::active_in(&self.db, &user).await?,
             (None, id) => self.find_tenant(id).await?,
         };
         let role = match self.role_in(&tenant.id, &user.id).await? {
             Some(role) => role,
             // Server administrators see and administer every tenant's members from their own
             // session (and nothing else there unless they are members).
-            None if user.is_admin
+            None if self.permits(Actor::User(&user), ServerAction::SeeEveryTenant)
                 && p.origin == Origin::Session
                 && matches!(action, Some(Action::ManageMembers | Action::Read)) =>
             {
@@ -179,7 +180,7 @@ impl Policy {
                 "Only your own session or one of your credentials with `admin` may do this.".into(),
             ));
         }
-        accounts::find_cached(&self.db, &self.caches, p.user_id()?)
+        accounts::find_cached_in(&self.db, &self.caches, p.user_id()?)
             .await?
             .ok_or_else(|| AppError::Unauthenticated("The account no longer exists.".into()))
     }

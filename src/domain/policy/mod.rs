@@ -13,10 +13,12 @@
 mod ceiling;
 mod live;
 mod role;
+mod server;
 
 pub use ceiling::Ceiling;
 pub use live::{Access, Policy};
 pub use role::Role;
+pub use server::ServerAction;
 
 use crate::domain::credentials::CredentialKind;
 use crate::domain::principal::Principal;

@@ -80,7 +80,8 @@ pub async fn authenticate(
 ) -> Result<Principal, ApiError> {
     let presented = presented(state, token, ip).await?;
     state
-        .policy
+        .ctx
+        .policy()
         .effective(presented, ip)
         .await
         .map_err(refusal_error)

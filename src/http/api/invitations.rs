@@ -68,7 +68,7 @@ pub async fn mine_get(
     caller: Caller,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
-    let data = membership::pending_for(state.membership(), &caller.principal)
+    let data = membership::pending_for(&state.ctx, &caller.principal)
         .await?
         .into_iter()
         .map(Into::into)
@@ -88,7 +88,7 @@ pub async fn accept_post(
     id: web::Path<String>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
-    let (tenant, role) = membership::accept(state.membership(), &caller.principal, &id).await?;
+    let (tenant, role) = membership::accept(&state.ctx, &caller.principal, &id).await?;
     Ok(HttpResponse::Ok().json(Joined {
         tenant_id: tenant.id,
         tenant_name: tenant.name,
@@ -107,6 +107,6 @@ pub async fn decline_post(
     id: web::Path<String>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
-    membership::decline(state.membership(), &caller.principal, &id).await?;
+    membership::decline(&state.ctx, &caller.principal, &id).await?;
     Ok(HttpResponse::NoContent().finish())
 }

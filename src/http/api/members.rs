@@ -149,7 +149,7 @@ pub async fn members_get(
     path: web::Path<String>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
-    let (_, members) = membership::members(state.membership(), &caller.principal, &path).await?;
+    let (_, members) = membership::members(&state.ctx, &caller.principal, &path).await?;
     let data = members
         .into_iter()
         .map(|(u, r)| member_view(u, r))
@@ -177,14 +177,8 @@ pub async fn member_put(
     let (tenant, member_raw) = path.into_inner();
     let member = member_id(&member_raw)?;
     let role = body.into_inner().role.unwrap_or_default();
-    let (u, r) = membership::change_role(
-        state.membership(),
-        &caller.principal,
-        &tenant,
-        &member,
-        &role,
-    )
-    .await?;
+    let (u, r) =
+        membership::change_role(&state.ctx, &caller.principal, &tenant, &member, &role).await?;
     Ok(HttpResponse::Ok().json(member_view(u, r)))
 }
 
@@ -203,7 +197,7 @@ pub async fn member_delete(
 ) -> Result<HttpResponse, ApiError> {
     let (tenant, member_raw) = path.into_inner();
     let member = member_id(&member_raw)?;
-    membership::remove(state.membership(), &caller.principal, &tenant, &member).await?;
+    membership::remove(&state.ctx, &caller.principal, &tenant, &member).await?;
     Ok(HttpResponse::NoContent().finish())
 }
 
@@ -227,8 +221,7 @@ pub async fn invitation_post(
 ) -> Result<HttpResponse, ApiError> {
     let b = body.into_inner();
     let (email, role) = (b.email.unwrap_or_default(), b.role.unwrap_or_default());
-    let (_, role) =
-        membership::invite(state.membership(), &caller.principal, &path, &email, &role).await?;
+    let (_, role) = membership::invite(&state.ctx, &caller.principal, &path, &email, &role).await?;
     Ok(HttpResponse::Accepted().json(InvitationQueued {
         status: "pending",
         role: role.into(),
@@ -246,7 +239,7 @@ pub async fn invitations_get(
     path: web::Path<String>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
-    let data = membership::invitations(state.membership(), &caller.principal, &path)
+    let data = membership::invitations(&state.ctx, &caller.principal, &path)
         .await?
         .into_iter()
         .map(Into::into)
@@ -266,6 +259,6 @@ pub async fn invitation_delete(
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
     let (tenant, id) = path.into_inner();
-    membership::revoke(state.membership(), &caller.principal, &tenant, &id).await?;
+    membership::revoke(&state.ctx, &caller.principal, &tenant, &id).await?;
     Ok(HttpResponse::NoContent().finish())
 }

@@ -114,24 +114,9 @@ pub async fn create_post(
     body: web::Json<NewSystemCredential>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
-    let access = sc::admin_tenant(&state.policy, &caller.principal).await?;
-    let (user, tenant) = (&access.user, &access.tenant);
     let body = body.into_inner();
-    let by = sc::Acting {
-        auditor: &state.auditor,
-        caches: &state.caches,
-        user_id: &user.id,
-    };
-    let (client, secret) = sc::create(
-        &state.db,
-        state.tokens.hasher(),
-        &by,
-        &access,
-        &body.name,
-        body.roles,
-    )
-    .await?;
-    tracing::info!(client_id = %client.id, tenant_id = %tenant.id, user_id = %user.id, "system credential created");
+    let (client, secret) =
+        sc::create(&state.ctx, &caller.principal, &body.name, body.roles).await?;
     Ok(HttpResponse::Created().json(SystemCredentialCreated {
         view: (&client).into(),
         client_secret: secret.expose().to_owned(),
@@ -147,13 +132,8 @@ pub async fn list_get(
     caller: Caller,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
-    let access = sc::admin_tenant(&state.policy, &caller.principal).await?;
-    let tenant = &access.tenant;
-    let data = sc::list(&state.db, tenant)
-        .await?
-        .iter()
-        .map(Into::into)
-        .collect();
+    let (_, list) = sc::list(&state.ctx, &caller.principal).await?;
+    let data = list.iter().map(Into::into).collect();
     Ok(HttpResponse::Ok().json(SystemCredentialList { data }))
 }
 
@@ -168,9 +148,7 @@ pub async fn one_get(
     id: web::Path<String>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
-    let access = sc::admin_tenant(&state.policy, &caller.principal).await?;
-    let tenant = &access.tenant;
-    let client = sc::get(&state.db, tenant, &id).await?;
+    let client = sc::get(&state.ctx, &caller.principal, &id).await?;
     Ok(HttpResponse::Ok().json(SystemCredentialView::from(&client)))
 }
 
@@ -189,25 +167,16 @@ pub async fn update_put(
     body: web::Json<SystemCredentialUpdate>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
-    let access = sc::admin_tenant(&state.policy, &caller.principal).await?;
-    let (user, tenant) = (&access.user, &access.tenant);
     let b = body.into_inner();
-    let by = sc::Acting {
-        auditor: &state.auditor,
-        caches: &state.caches,
-        user_id: &user.id,
-    };
     let updated = sc::update(
-        &state.db,
-        &by,
-        tenant,
+        &state.ctx,
+        &caller.principal,
         &id,
         b.name.as_deref(),
         b.roles,
         b.roles_context.as_deref(),
     )
     .await?;
-    tracing::info!(client_id = %updated.client.id, user_id = %user.id, full_access = updated.client.roles.is_empty(), "system credential updated");
     let notice = updated.granted_full_access.then(|| {
         "This update removed every role: the credential now has full access to all resources."
             .to_owned()
@@ -229,19 +198,6 @@ pub async fn delete(
     id: web::Path<String>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
-    let access = sc::admin_tenant(&state.policy, &caller.principal).await?;
-    let (user, tenant) = (&access.user, &access.tenant);
-    sc::delete(
-        &state.db,
-        &sc::Acting {
-            auditor: &state.auditor,
-            caches: &state.caches,
-            user_id: &user.id,
-        },
-        tenant,
-        &id,
-    )
-    .await?;
-    tracing::info!(client_id = %id, user_id = %user.id, "system credential deleted");
+    sc::delete(&state.ctx, &caller.principal, &id).await?;
     Ok(HttpResponse::NoContent().finish())
 }

@@ -38,7 +38,8 @@ pub async fn access_get(
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
     let access = state
-        .policy
+        .ctx
+        .policy()
         .standing(&caller.principal, &path, None)
         .await?;
     Ok(HttpResponse::Ok().json(AccessView {

@@ -16,7 +16,7 @@ use crate::state::AppState;
     security(("bearer" = [])))]
 pub async fn me_get(caller: Caller, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
     caller.principal.require("read")?;
-    let user = accounts::find_cached(&state.db, &state.caches, caller.principal.user_id()?)
+    let user = accounts::find_cached(&state.ctx, caller.principal.user_id()?)
         .await?
         .ok_or(AppError::NotFound("User"))?;
     Ok(HttpResponse::Ok().json(MeResponse {

@@ -15,7 +15,6 @@ use url::Url;
 
 use super::client_auth::param;
 use super::endpoint::{Decision, FlowEndpoint};
-use crate::domain::audit::AuditEvent;
 use crate::domain::consent;
 use crate::domain::oauth::{self, AuthorizeParams, Rejection, ValidAuthorize};
 use crate::domain::scope;
@@ -90,7 +89,7 @@ pub async fn authorize_get(
         let return_to = format!("/oauth/authorize?{}", http.query_string());
         return Err(PageError::SignInRequired { return_to });
     };
-    let existing = consent::find(&state.db, &user.id, &valid.client.id).await?;
+    let existing = consent::find(&state.ctx, &user.id, &valid.client.id).await?;
     match consent::needs_prompt(
         &valid.client,
         existing.as_ref(),
@@ -165,19 +164,8 @@ pub async fn authorize_post(
         Err(r) => return rejected(r),
     };
     let allowed = param(&req, "decision").as_deref() == Some("allow");
-    let event = AuditEvent::here(if allowed {
-        "consent.granted"
-    } else {
-        "consent.denied"
-    })
-    .by_user(&user.id)
-    .target(format!("client:{}", valid.client.id))
-    .detail(serde_json::json!({"scope": valid.scopes.to_string()}));
-    state
-        .auditor
-        .record(if allowed { event } else { event.failed() });
+    consent::answer(&state.ctx, &user.id, &valid.client, &valid.scopes, allowed).await?;
     let decision = if allowed {
-        consent::grant(&state.db, &user.id, &valid.client.id, &valid.scopes).await?;
         Decision::Allow(user.id.clone())
     } else {
         Decision::Deny

@@ -55,15 +55,14 @@ pub async fn account_get(
     session: Session,
     state: web::Data<AppState>,
 ) -> Result<AccountPage, PageError> {
-    let invitations =
-        membership::pending_for(state.membership(), &Principal::session(&current.user))
-            .await?
-            .into_iter()
-            .map(|p| {
-                let expires = format_time(p.invitation.expires_at);
-                (p, expires)
-            })
-            .collect();
+    let invitations = membership::pending_for(&state.ctx, &Principal::session(&current.user))
+        .await?
+        .into_iter()
+        .map(|p| {
+            let expires = format_time(p.invitation.expires_at);
+            (p, expires)
+        })
+        .collect();
     let here = auth::session_id(&session);
     let session_tokens = state
         .session_tokens
@@ -93,7 +92,7 @@ pub async fn invitation_accept_post(
     current: CurrentUser,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, PageError> {
-    membership::accept(state.membership(), &Principal::session(&current.user), &id).await?;
+    membership::accept(&state.ctx, &Principal::session(&current.user), &id).await?;
     Ok(see_other("/account"))
 }
 
@@ -104,7 +103,7 @@ pub async fn invitation_decline_post(
     current: CurrentUser,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, PageError> {
-    membership::decline(state.membership(), &Principal::session(&current.user), &id).await?;
+    membership::decline(&state.ctx, &Principal::session(&current.user), &id).await?;
     Ok(see_other("/account"))
 }
 

@@ -9,6 +9,7 @@ use serde::Deserialize;
 
 use super::auth::html;
 use crate::domain::client::Client;
+use crate::domain::principal::Principal;
 use crate::domain::roles::RoleAssignment;
 use crate::domain::system_credentials as sc;
 use crate::domain::tenant::Tenant;
@@ -93,10 +94,8 @@ async fn system_page(
     notice: Option<String>,
     error: Option<String>,
 ) -> Result<SystemPage, PageError> {
-    let access = sc::require_admin(&state.policy, &current.user).await?;
-    let tenant = &access.tenant;
-    let rows = sc::list(&state.db, tenant)
-        .await?
+    let (tenant, list) = sc::list(&state.ctx, &Principal::session(&current.user)).await?;
+    let rows = list
         .into_iter()
         .map(|c| SystemRow {
             roles_text: roles_to_text(&c.roles),
@@ -105,7 +104,7 @@ async fn system_page(
         .collect();
     Ok(SystemPage {
         layout: current.layout,
-        tenant: tenant.clone(),
+        tenant,
         rows,
         revealed,
         notice,
@@ -155,28 +154,13 @@ pub async fn system_create_post(
     current: CurrentUser,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, PageError> {
-    let access = sc::require_admin(&state.policy, &current.user).await?;
+    let me = Principal::session(&current.user);
     let created = match roles_from_text(&f.roles) {
-        Ok(roles) => {
-            sc::create(
-                &state.db,
-                state.tokens.hasher(),
-                &sc::Acting {
-                    auditor: &state.auditor,
-                    caches: &state.caches,
-                    user_id: &current.user.id,
-                },
-                &access,
-                &f.name,
-                Some(roles),
-            )
-            .await
-        }
+        Ok(roles) => sc::create(&state.ctx, &me, &f.name, Some(roles)).await,
         Err(e) => Err(e),
     };
     match created {
         Ok((client, secret)) => {
-            tracing::info!(client_id = %client.id, user_id = %current.user.id, "system credential created");
             let page = system_page(
                 &state,
                 current,
@@ -198,27 +182,10 @@ pub async fn system_update_post(
     current: CurrentUser,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, PageError> {
-    let access = sc::require_admin(&state.policy, &current.user).await?;
-    let tenant = &access.tenant;
+    let me = Principal::session(&current.user);
     let context = Some(f.roles_context.trim()).filter(|c| !c.is_empty());
     let updated = match roles_from_text(&f.roles) {
-        Ok(roles) => {
-            let by = sc::Acting {
-                auditor: &state.auditor,
-                caches: &state.caches,
-                user_id: &current.user.id,
-            };
-            sc::update(
-                &state.db,
-                &by,
-                tenant,
-                &id,
-                Some(&f.name),
-                Some(roles),
-                context,
-            )
-            .await
-        }
+        Ok(roles) => sc::update(&state.ctx, &me, &id, Some(&f.name), Some(roles), context).await,
         Err(e) => Err(e),
     };
     match updated {
@@ -245,19 +212,6 @@ pub async fn system_delete_post(
     current: CurrentUser,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, PageError> {
-    let access = sc::require_admin(&state.policy, &current.user).await?;
-    let tenant = &access.tenant;
-    sc::delete(
-        &state.db,
-        &sc::Acting {
-            auditor: &state.auditor,
-            caches: &state.caches,
-            user_id: &current.user.id,
-        },
-        tenant,
-        &id,
-    )
-    .await?;
-    tracing::info!(client_id = %id, user_id = %current.user.id, "system credential deleted");
+    sc::delete(&state.ctx, &Principal::session(&current.user), &id).await?;
     Ok(see_other("/admin/system-credentials"))
 }

@@ -10,7 +10,8 @@ use serde::Deserialize;
 
 use super::auth::html;
 use crate::domain::client::Client;
-use crate::domain::client_flags::{self, Administrator, FlagChange};
+use crate::domain::client_flags::{self, FlagChange};
+use crate::domain::context::Actor;
 use crate::error::AppError;
 use crate::http::auth::{CurrentUser, Layout};
 use crate::http::csrf::CsrfForm;
@@ -31,7 +32,7 @@ async fn page(
     current: CurrentUser,
     error: Option<String>,
 ) -> Result<AppsPage, PageError> {
-    let apps = client_flags::all_apps(&state.db, Administrator::User(&current.user)).await?;
+    let apps = client_flags::all_apps(&state.ctx, Actor::User(&current.user)).await?;
     Ok(AppsPage {
         layout: current.layout,
         apps,
@@ -67,17 +68,8 @@ pub async fn flags_post(
         resource_server: Some(f.resource_server.is_some()),
         first_party: Some(f.first_party.is_some()),
     };
-    let by = Administrator::User(&current.user);
-    match client_flags::set(
-        &state.db,
-        &state.caches,
-        &state.auditor,
-        by,
-        &client_id,
-        change,
-    )
-    .await
-    {
+    let by = Actor::User(&current.user);
+    match client_flags::set(&state.ctx, by, &client_id, change).await {
         Ok(_) => Ok(HttpResponse::SeeOther()
             .insert_header((LOCATION, "/admin/apps"))
             .finish()),

@@ -8,7 +8,6 @@ use askama::Template;
 use super::auth::html;
 use crate::domain::audit::{self, AuditEvent, Filter};
 use crate::domain::credentials::format_time;
-use crate::error::AppError;
 use crate::http::api::audit::AuditQuery;
 use crate::http::auth::{CurrentUser, Layout};
 use crate::http::error::PageError;
@@ -94,14 +93,12 @@ pub async fn security_log_get(
     q: web::Query<PageQuery>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, PageError> {
-    state.auditor.flush().await;
     let filter = Filter {
-        subject_user_id: Some(current.user.id.clone()),
         cursor: Some(q.cursor.clone()).filter(|c| !c.is_empty()),
         limit: 50,
         ..Filter::default()
     };
-    let (events, cursor) = audit::list(&state.db, &filter).await?;
+    let (events, cursor) = audit::list_own(&state.ctx, &current.user, filter).await?;
     let page = AuditPage {
         layout: current.layout,
         title: "Security log",
@@ -122,10 +119,6 @@ pub async fn audit_log_get(
     q: web::Query<PageQuery>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, PageError> {
-    if !current.user.is_admin {
-        return Err(AppError::Forbidden("Only administrators read the audit log.".into()).into());
-    }
-    state.auditor.flush().await;
     let api = AuditQuery {
         event_type: Some(q.event_type.clone()),
         actor_id: Some(q.actor_id.clone()),
@@ -135,7 +128,7 @@ pub async fn audit_log_get(
         cursor: Some(q.cursor.clone()),
         limit: Some(50),
     };
-    let (events, cursor) = audit::list(&state.db, &api.filter()).await?;
+    let (events, cursor) = audit::list_all_for(&state.ctx, &current.user, &api.filter()).await?;
     let page = AuditPage {
         layout: current.layout,
         title: "Audit log",

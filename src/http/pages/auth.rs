@@ -7,18 +7,14 @@ use askama::Template;
 use askama_web::WebTemplate;
 use serde::Deserialize;
 
-use crate::domain::accounts::{self, NewAccount, SignupPolicy};
-use crate::domain::audit::AuditEvent;
+use crate::domain::accounts::{self, NewAccount, SignInRefused, SignupPolicy};
 use crate::domain::return_to::safe_return_path;
 use crate::error::AppError;
 use crate::http::auth::{self, Layout, MaybeUser};
 use crate::http::csrf::CsrfForm;
 use crate::http::error::PageError;
-use crate::runtime::throttle;
 use crate::secret::Password;
 use crate::state::AppState;
-use crate::storage;
-use serde_json::json;
 
 /// `templates/signin.html`.
 #[derive(Template, WebTemplate)]
@@ -68,7 +64,7 @@ async fn signin_page(
     return_to: String,
     error: Option<String>,
 ) -> Result<SignInPage, PageError> {
-    let first_run = storage::users::count_users(&state.db).await? == 0;
+    let first_run = accounts::first_run(&state.ctx).await?;
     Ok(SignInPage {
         layout,
         email,
@@ -116,54 +112,35 @@ pub async fn signin_post(
 ) -> Result<HttpResponse, PageError> {
     let return_to = keep_return_to(Some(&form.return_to));
     let ip = crate::http::meta::client_ip(&req);
-    let key = throttle::key(ip, form.email.trim());
-    let now = time::OffsetDateTime::now_utc().unix_timestamp();
-    if let Err(wait) = state.throttle.check(&key, now) {
-        state.auditor.record(
-            AuditEvent::here("signin.throttled")
-                .failed()
-                .detail(json!({"email": form.email.trim()})),
-        );
-        let message = format!(
-            "Too many failed attempts. Try again in {} minute(s).",
-            (wait + 59) / 60
-        );
-        let page = signin_page(&state, layout, form.email, return_to, Some(message)).await?;
-        let mut res = html(StatusCode::TOO_MANY_REQUESTS, &page)?;
-        if let Ok(v) = actix_web::http::header::HeaderValue::from_str(&wait.to_string()) {
-            res.headers_mut().insert(header::RETRY_AFTER, v);
-        }
-        return Ok(res);
-    }
-    match accounts::sign_in(&state.db, &form.email, form.password).await {
+    let outcome =
+        accounts::sign_in(&state.ctx, &state.throttle, ip, &form.email, form.password).await?;
+    match outcome {
         Ok(user) => {
-            auth::start(&session, &user)?;
+            auth::start(&session, &user, state.ctx.now())?;
             tracing::info!(user_id = %user.id, "signed in");
-            state
-                .auditor
-                .record(AuditEvent::here("signin.success").by_user(&user.id));
             Ok(see_other(if return_to.is_empty() {
                 "/account"
             } else {
                 &return_to
             }))
         }
-        Err(AppError::Unauthenticated(message)) => {
+        Err(SignInRefused::Incorrect(message)) => {
             tracing::info!("sign-in failed");
-            state.throttle.fail(&key, now);
-            let subject = accounts::find_by_email(&state.db, &form.email)
-                .await?
-                .map(|u| u.id);
-            state.auditor.record(
-                AuditEvent::here("signin.failure")
-                    .about(subject.as_deref())
-                    .failed()
-                    .detail(json!({"email": form.email.trim()})),
-            );
             let page = signin_page(&state, layout, form.email, return_to, Some(message)).await?;
             Ok(html(StatusCode::UNAUTHORIZED, &page)?)
         }
-        Err(other) => Err(other.into()),
+        Err(SignInRefused::Throttled { wait_secs: wait }) => {
+            let message = format!(
+                "Too many failed attempts. Try again in {} minute(s).",
+                (wait + 59) / 60
+            );
+            let page = signin_page(&state, layout, form.email, return_to, Some(message)).await?;
+            let mut res = html(StatusCode::TOO_MANY_REQUESTS, &page)?;
+            if let Ok(v) = actix_web::http::header::HeaderValue::from_str(&wait.to_string()) {
+                res.headers_mut().insert(header::RETRY_AFTER, v);
+            }
+            Ok(res)
+        }
     }
 }
 
@@ -172,7 +149,7 @@ pub async fn signup_get(
     MaybeUser(layout): MaybeUser,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, PageError> {
-    let first_run = storage::users::count_users(&state.db).await? == 0;
+    let first_run = accounts::first_run(&state.ctx).await?;
     if !first_run && matches!(state.signup_policy(), SignupPolicy::FirstAccountOnly) {
         return Err(signup_closed().into());
     }
@@ -212,15 +189,10 @@ pub async fn signup_post(
         name: form.name.clone(),
         password: form.password,
     };
-    match accounts::sign_up(&state.db, state.signup_policy(), input).await {
+    match accounts::sign_up(&state.ctx, state.signup_policy(), input).await {
         Ok(user) => {
-            auth::start(&session, &user)?;
+            auth::start(&session, &user, state.ctx.now())?;
             tracing::info!(user_id = %user.id, admin = user.is_admin, "account created");
-            state.auditor.record(
-                AuditEvent::here("account.created")
-                    .by_user(&user.id)
-                    .detail(json!({"admin": user.is_admin})),
-            );
             Ok(see_other("/account"))
         }
         Err(err @ (AppError::Validation { .. } | AppError::Conflict(_))) => {
@@ -229,7 +201,7 @@ pub async fn signup_post(
             } else {
                 StatusCode::UNPROCESSABLE_ENTITY
             };
-            let first_run = storage::users::count_users(&state.db).await? == 0;
+            let first_run = accounts::first_run(&state.ctx).await?;
             let page = SignUpPage {
                 layout,
                 email: form.email,

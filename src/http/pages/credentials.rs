@@ -111,7 +111,7 @@ async fn page(
     error: Option<String>,
 ) -> Result<CredentialsPage, PageError> {
     let user = &current.user;
-    let tenant = tenant::active(&state.db, user).await?;
+    let tenant = tenant::active(&state.ctx, user).await?;
     // Show last-use times that are still in memory.
     state.credentials.flush_last_used().await?;
     let now = state.credentials.clock().now();
@@ -134,7 +134,7 @@ async fn page(
         .await?
         .first()
         .map(|c| row(c, now, &state.rate_limits));
-    let authorized = consent::list_with_clients(&state.db, &user.id)
+    let authorized = consent::list_with_clients(&state.ctx, &user.id)
         .await?
         .into_iter()
         .map(|(c, cl)| {
@@ -144,7 +144,7 @@ async fn page(
             )
         })
         .collect();
-    let apps = client::list_visible(&state.db, user)
+    let apps = client::list_visible(&state.ctx, user)
         .await?
         .into_iter()
         .filter(|c| c.owner_id.as_deref() == Some(user.id.as_str()))
@@ -369,7 +369,7 @@ pub async fn session_token_post(
     session: Session,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, PageError> {
-    let tenant = tenant::active(&state.db, &current.user).await?;
+    let tenant = tenant::active(&state.ctx, &current.user).await?;
     let browser = crate::http::auth::browser_session(&session)?;
     match state
         .session_tokens

@@ -53,7 +53,7 @@ pub async fn list_get(
     let mut rows = Vec::with_capacity(list.len());
     for c in &list {
         let owner = match &c.user_id {
-            Some(id) => crate::domain::accounts::find(&state.db, id)
+            Some(id) => crate::domain::accounts::find(&state.ctx, id)
                 .await?
                 .map_or_else(|| id.clone(), |u| format!("{} <{}>", u.name, u.email)),
             None => String::new(),

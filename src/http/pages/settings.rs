@@ -8,9 +8,9 @@ use askama::Template;
 use serde::Deserialize;
 
 use super::auth::html;
-use crate::domain::audit::AuditEvent;
 use crate::domain::client::{self, Client, GrantType, NewClient};
 use crate::domain::consent;
+use crate::domain::context::Actor;
 use crate::domain::scope::{self, SCOPES};
 use crate::error::AppError;
 use crate::http::auth::{CurrentUser, Layout};
@@ -91,7 +91,7 @@ async fn apps_page(
     error: Option<String>,
     form: AppForm,
 ) -> Result<AppsPage, PageError> {
-    let apps = client::list_visible(&state.db, &current.user)
+    let apps = client::list_visible(&state.ctx, &current.user)
         .await?
         .into_iter()
         .map(|c| AppRow {
@@ -142,14 +142,9 @@ pub async fn apps_post(
         public: form.client_type == "public",
         grants,
     };
-    match client::register(&state.db, state.tokens.hasher(), Some(&current.user), new).await {
+    match client::register(&state.ctx, Actor::User(&current.user), new).await {
         Ok(reg) => {
             tracing::info!(client_id = %reg.client.id, user_id = %current.user.id, "app registered");
-            state.auditor.record(
-                AuditEvent::here("app.registered")
-                    .by_user(&current.user.id)
-                    .target(format!("client:{}", reg.client.id)),
-            );
             let page = SecretPage {
                 layout: current.layout,
                 secret: reg.secret.map(|s| s.expose().to_owned()),
@@ -176,20 +171,8 @@ pub async fn rotate_post(
     current: CurrentUser,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, PageError> {
-    let (client, secret) = client::rotate_secret(
-        &state.db,
-        &state.caches,
-        state.tokens.hasher(),
-        &current.user,
-        &id,
-    )
-    .await?;
+    let (client, secret) = client::rotate_secret(&state.ctx, &current.user, &id).await?;
     tracing::info!(client_id = %client.id, user_id = %current.user.id, "app secret rotated");
-    state.auditor.record(
-        AuditEvent::here("app.secret_rotated")
-            .by_user(&current.user.id)
-            .target(format!("client:{}", client.id)),
-    );
     let page = SecretPage {
         layout: current.layout,
         client,
@@ -203,7 +186,7 @@ pub async fn authorized_get(
     current: CurrentUser,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, PageError> {
-    let apps = consent::list_with_clients(&state.db, &current.user.id)
+    let apps = consent::list_with_clients(&state.ctx, &current.user.id)
         .await?
         .into_iter()
         .map(|(c, client)| AuthorizedRow {
@@ -227,13 +210,8 @@ pub async fn authorized_revoke_post(
     current: CurrentUser,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, PageError> {
-    consent::revoke(&state.db, &state.caches, &current.user.id, &client_id).await?;
+    consent::revoke(&state.ctx, &current.user.id, &client_id).await?;
     tracing::info!(client_id = %client_id, user_id = %current.user.id, "consent revoked");
-    state.auditor.record(
-        AuditEvent::here("consent.revoked")
-            .by_user(&current.user.id)
-            .target(format!("client:{client_id}")),
-    );
     Ok(HttpResponse::SeeOther()
         .insert_header((LOCATION, "/settings/authorized-apps"))
         .finish())

@@ -7,10 +7,8 @@ use actix_web::http::header::LOCATION;
 use actix_web::{HttpResponse, web};
 use askama::Template;
 use serde::Deserialize;
-use serde_json::json;
 
 use super::auth::html;
-use crate::domain::audit::AuditEvent;
 use crate::domain::credentials::format_time;
 use crate::domain::membership;
 use crate::domain::policy::Role;
@@ -48,12 +46,7 @@ pub async fn switch_post(
     current: CurrentUser,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, PageError> {
-    let t = tenant::switch(&state.db, &state.caches, &current.user, &f.tenant_id).await?;
-    state.auditor.record(
-        AuditEvent::here("tenant.switched")
-            .by_user(&current.user.id)
-            .tenant(Some(&t.id)),
-    );
+    tenant::switch(&state.ctx, &current.user, &f.tenant_id).await?;
     Ok(see_other("/settings/credentials"))
 }
 
@@ -91,18 +84,11 @@ async fn tenants_page(
     error: Option<String>,
 ) -> Result<TenantsPage, PageError> {
     let user = &current.user;
-    let mut tenants: Vec<(Tenant, String)> = tenant::memberships(&state.db, user).await?;
-    if user.is_admin {
-        for t in crate::storage::tenants::all_tenants(&state.db).await? {
-            if !tenants.iter().any(|(m, _)| m.id == t.id) {
-                tenants.push((t, "server administrator".into()));
-            }
-        }
-    }
+    let tenants = tenant::visible(&state.ctx, user).await?;
     let selected = match selected {
         Some(id) => {
             let me = Principal::session(user);
-            let invitations = membership::invitations(state.membership(), &me, id)
+            let invitations = membership::invitations(&state.ctx, &me, id)
                 .await?
                 .into_iter()
                 .map(|i| InvitationRow {
@@ -112,7 +98,7 @@ async fn tenants_page(
                     expires: format_time(i.expires_at),
                 })
                 .collect();
-            let (tenant, members) = membership::members(state.membership(), &me, id).await?;
+            let (tenant, members) = membership::members(&state.ctx, &me, id).await?;
             Some(Selected {
                 tenant,
                 members,
@@ -191,16 +177,8 @@ pub async fn tenant_create_post(
     current: CurrentUser,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, PageError> {
-    match tenant::create(&state.db, &current.user, &f.name).await {
-        Ok(t) => {
-            state.auditor.record(
-                AuditEvent::here("tenant.created")
-                    .by_user(&current.user.id)
-                    .tenant(Some(&t.id))
-                    .detail(json!({"name": t.name})),
-            );
-            Ok(see_other(&format!("/admin/tenants/{}", t.id)))
-        }
+    match tenant::create(&state.ctx, &current.user, &f.name).await {
+        Ok(t) => Ok(see_other(&format!("/admin/tenants/{}", t.id))),
         Err(AppError::Validation { message, .. }) => {
             let page = tenants_page(&state, current, None, Some(message)).await?;
             Ok(html(StatusCode::UNPROCESSABLE_ENTITY, &page)?)
@@ -226,7 +204,7 @@ pub async fn invite_post(
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, PageError> {
     let me = Principal::session(&current.user);
-    match membership::invite(state.membership(), &me, &id, &f.email, &f.role).await {
+    match membership::invite(&state.ctx, &me, &id, &f.email, &f.role).await {
         Ok((t, _)) => Ok(see_other(&format!("/admin/tenants/{}?invited=1", t.id))),
         Err(e) => refused(&state, current, &id, e).await,
     }
@@ -241,7 +219,7 @@ pub async fn invitation_revoke_post(
 ) -> Result<HttpResponse, PageError> {
     let (id, invitation_id) = path.into_inner();
     let me = Principal::session(&current.user);
-    membership::revoke(state.membership(), &me, &id, &invitation_id).await?;
+    membership::revoke(&state.ctx, &me, &id, &invitation_id).await?;
     Ok(see_other(&format!("/admin/tenants/{id}")))
 }
 
@@ -261,7 +239,7 @@ pub async fn member_role_post(
 ) -> Result<HttpResponse, PageError> {
     let (id, user_id) = path.into_inner();
     let me = Principal::session(&current.user);
-    let changed = membership::change_role(state.membership(), &me, &id, &user_id, &f.role).await;
+    let changed = membership::change_role(&state.ctx, &me, &id, &user_id, &f.role).await;
     match changed {
         Ok(_) => Ok(see_other(&format!("/admin/tenants/{id}"))),
         Err(e) => refused(&state, current, &id, e).await,
@@ -277,7 +255,7 @@ pub async fn member_remove_post(
 ) -> Result<HttpResponse, PageError> {
     let (id, user_id) = path.into_inner();
     let me = Principal::session(&current.user);
-    match membership::remove(state.membership(), &me, &id, &user_id).await {
+    match membership::remove(&state.ctx, &me, &id, &user_id).await {
         Ok(()) => Ok(see_other(&format!("/admin/tenants/{id}"))),
         Err(e) => refused(&state, current, &id, e).await,
     }

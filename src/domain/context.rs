@@ -1,0 +1,121 @@
+//! The domain's one entry shape: `Context` bundles what every operation may need — the storage
+//! handle, the caches, the secret hasher, the audit log, the clock and the authorization policy —
+//! built once at startup (or by a command-line subcommand) and passed by reference. `Actor` says
+//! who performs an operation, so operations record their own audit events whether a person on
+//! the web or the operator at the command line asked for them.
+//!
+//! Nothing here decides anything: rules live in the operations and in `domain::policy`.
+
+use crate::clock::Clock;
+use crate::domain::audit::AuditEvent;
+use crate::domain::policy::Policy;
+use crate::domain::user::User;
+use crate::runtime::audit_writer::Auditor;
+use crate::runtime::cache::Caches;
+use crate::secret::SecretHasher;
+use crate::storage::{self, Db};
+
+/// What domain operations run with; cheap to clone (every part is a shared handle).
+#[derive(Clone)]
+pub struct Context {
+    db: Db,
+    caches: Caches,
+    hasher: SecretHasher,
+    auditor: Auditor,
+    clock: Clock,
+    policy: Policy,
+}
+
+impl Context {
+    /// A context over these parts; the policy reads through the same caches, so a change one
+    /// operation invalidates is seen by every decision at once.
+    pub fn new(
+        db: Db,
+        caches: Caches,
+        hasher: SecretHasher,
+        auditor: Auditor,
+        clock: Clock,
+    ) -> Self {
+        let policy = Policy::new(db.clone(), caches.clone());
+        Self {
+            db,
+            caches,
+            hasher,
+            auditor,
+            clock,
+            policy,
+        }
+    }
+
+    /// The storage handle (for `storage` calls inside the domain only).
+    pub fn db(&self) -> &Db {
+        &self.db
+    }
+
+    /// The server's caches; operations invalidate what they change.
+    pub fn caches(&self) -> &Caches {
+        &self.caches
+    }
+
+    /// The keyed hash stored for machine secrets.
+    pub fn hasher(&self) -> &SecretHasher {
+        &self.hasher
+    }
+
+    /// The clock every expiry and audit time is read from.
+    pub fn clock(&self) -> &Clock {
+        &self.clock
+    }
+
+    /// Current time, Unix seconds.
+    pub fn now(&self) -> i64 {
+        self.clock.now()
+    }
+
+    /// The authorization policy.
+    pub fn policy(&self) -> &Policy {
+        &self.policy
+    }
+
+    /// Queues an audit event, timed by the context's clock.
+    pub fn record(&self, mut event: AuditEvent) {
+        event.at = self.clock.now();
+        self.auditor.record(event);
+    }
+
+    /// Waits until every event recorded so far is written: before reading the log, and before a
+    /// command-line subcommand exits (its events would otherwise die with the process).
+    pub async fn flush(&self) {
+        self.auditor.flush().await;
+    }
+
+    /// The audit log's queue, for services that record on their own.
+    pub fn auditor(&self) -> &Auditor {
+        &self.auditor
+    }
+
+    /// Whether the database answers (the health check).
+    pub async fn database_answers(&self) -> bool {
+        storage::ping(&self.db).await
+    }
+}
+
+/// Who performs an operation: whose name the audit log records, and whom the policy judges.
+#[derive(Debug, Clone, Copy)]
+pub enum Actor<'a> {
+    /// A signed-in account.
+    User(&'a User),
+    /// The operator at the server's command line (`portcullis ...`), who holds the database and
+    /// so every power already.
+    CommandLine,
+}
+
+impl Actor<'_> {
+    /// `event`, attributed to this actor.
+    pub fn stamp(self, event: AuditEvent) -> AuditEvent {
+        match self {
+            Actor::User(u) => event.by("user", &u.id),
+            Actor::CommandLine => event.by_cli(),
+        }
+    }
+}

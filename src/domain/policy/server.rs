@@ -1,0 +1,80 @@
+//! Server-level decisions: what concerns the whole server rather than one tenant — reading the
+//! whole audit log, creating accounts and tenants, seeing every tenant, managing every
+//! registered app, rotating signing keys. Only server administrators (and the operator at the
+//! command line) may; pages, the API and the CLI all ask here.
+
+use super::Policy;
+use crate::domain::accounts;
+use crate::domain::context::Actor;
+use crate::domain::principal::Principal;
+use crate::domain::user::User;
+use crate::error::{AppError, Result};
+
+/// Something only server administrators do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ServerAction {
+    /// Read every event of the audit log (a person always reads their own security log).
+    ReadAuditLog,
+    /// Create an account for someone else (with or without administrator rights).
+    CreateAccount,
+    /// Create a tenant.
+    CreateTenant,
+    /// See every tenant, member or not (and administer its members from their own session).
+    SeeEveryTenant,
+    /// See and change every registered app and the flags only administrators set.
+    ManageApps,
+    /// Add a token-signing key.
+    RotateSigningKeys,
+}
+
+impl ServerAction {
+    fn refusal(self) -> AppError {
+        AppError::Forbidden(
+            match self {
+                ServerAction::ReadAuditLog => "Only administrators read the audit log.",
+                ServerAction::CreateAccount => "Only administrators create accounts.",
+                ServerAction::CreateTenant => "Only administrators create tenants.",
+                ServerAction::SeeEveryTenant => "Only administrators see every tenant.",
+                ServerAction::ManageApps => "Only server administrators manage app flags.",
+                ServerAction::RotateSigningKeys => "Only administrators rotate signing keys.",
+            }
+            .into(),
+        )
+    }
+}
+
+impl Policy {
+    /// Whether `actor` may do a server-level `action`. Every one of them is the server
+    /// administrators' (no tenant role reaches this far); the operator at the command line holds
+    /// the database, and so every power, already.
+    pub fn permits(&self, actor: Actor<'_>, action: ServerAction) -> bool {
+        match (actor, action) {
+            (Actor::CommandLine, _) => true,
+            (Actor::User(u), _) => u.is_admin,
+        }
+    }
+
+    /// `permits`, as an error when refused.
+    pub fn authorize_server(&self, actor: Actor<'_>, action: ServerAction) -> Result<()> {
+        if self.permits(actor, action) {
+            Ok(())
+        } else {
+            Err(action.refusal())
+        }
+    }
+
+    /// Decides a server-level `action` for an API caller: it must act for a person and hold the
+    /// `admin` scope, and that person must be a server administrator. Returns the person.
+    pub async fn authorize_server_caller(
+        &self,
+        caller: &Principal,
+        action: ServerAction,
+    ) -> Result<User> {
+        caller.require("admin")?;
+        let user = accounts::find_in(&self.db, caller.user_id()?)
+            .await?
+            .ok_or(AppError::NotFound("User"))?;
+        self.authorize_server(Actor::User(&user), action)?;
+        Ok(user)
+    }
+}
