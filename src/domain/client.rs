@@ -1,9 +1,9 @@
 //! OAuth clients ("developer apps"): registration rules, secrets and client authentication.
 
-use crate::domain::credential::{self, Kind};
 use crate::domain::redirect_uri;
 use crate::domain::roles::RoleAssignment;
 use crate::domain::scope::ScopeSet;
+use crate::domain::secret_format::{self, Kind};
 use crate::domain::user::{DisplayName, User};
 use crate::error::{AppError, Result};
 use crate::runtime::cache::Caches;
@@ -227,7 +227,8 @@ pub async fn register(
     } else {
         ScopeSet::parse(&new.scope)?
     };
-    let secret = (!new.public).then(|| ClientSecret::new(credential::generate(Kind::ClientSecret)));
+    let secret =
+        (!new.public).then(|| ClientSecret::new(secret_format::generate(Kind::ClientSecret)));
     let client = Client {
         id: new_client_id(),
         owner_id: owner.map(|u| u.id.clone()),
@@ -266,7 +267,7 @@ pub async fn rotate_secret(
             "Public clients have no secret.",
         ));
     }
-    let secret = ClientSecret::new(credential::generate(Kind::ClientSecret));
+    let secret = ClientSecret::new(secret_format::generate(Kind::ClientSecret));
     storage::clients::update_secret_hash(db, &client.id, &hasher.hash(secret.expose())).await?;
     caches.clients().invalidate();
     Ok((client, secret))
@@ -320,7 +321,7 @@ pub async fn authenticate(
     // A malformed secret is refused before any lookup.
     if let Some(s) = secret
         && !matches!(
-            credential::check(s),
+            secret_format::check(s),
             Ok(Kind::ClientSecret | Kind::SystemSecret)
         )
     {

@@ -434,8 +434,8 @@ async fn the_token_endpoint_throttles_repeated_failures_but_not_successes() {
     }
     let wrong = crate::oauth_helpers::TestClient {
         id: c.id.clone(),
-        secret: Some(portcullis::domain::credential::generate(
-            portcullis::domain::credential::Kind::ClientSecret,
+        secret: Some(portcullis::domain::secret_format::generate(
+            portcullis::domain::secret_format::Kind::ClientSecret,
         )),
     };
     for _ in 0..3 {

@@ -434,8 +434,9 @@ async fn malformed_and_bad_checksum_credentials_are_refused() {
     let mut typo = key.clone().into_bytes();
     typo[12] = if typo[12] == b'a' { b'b' } else { b'a' };
     let typo = String::from_utf8(typo).unwrap();
-    let forged =
-        portcullis::domain::credential::generate(portcullis::domain::credential::Kind::ApiKeyLive);
+    let forged = portcullis::domain::secret_format::generate(
+        portcullis::domain::secret_format::Kind::ApiKeyLive,
+    );
     for bad in [
         &key[..key.len() - 3],
         typo.as_str(),

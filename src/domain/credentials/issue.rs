@@ -7,10 +7,10 @@ use serde::Deserialize;
 use super::model::{Credential, CredentialKind, Environment, Issued};
 use super::parse::{parse_future, parse_networks};
 use super::service::{CredentialService, actor_of};
-use crate::domain::credential::{self, Kind};
 use crate::domain::policy::{Access, Action};
 use crate::domain::principal::Principal;
 use crate::domain::scope::ScopeSet;
+use crate::domain::secret_format::{self, Kind};
 use crate::domain::user::DisplayName;
 use crate::error::{AppError, Result};
 use crate::storage;
@@ -40,8 +40,8 @@ impl CredentialService {
     /// created stronger than what creates it.
     async fn issue(&self, access: &Access, secret_kind: Kind, mut c: Credential) -> Result<Issued> {
         access.ceiling().admit(&c)?;
-        let secret = credential::generate(secret_kind);
-        c.prefix = credential::display_prefix(&secret, secret_kind);
+        let secret = secret_format::generate(secret_kind);
+        c.prefix = secret_format::display_prefix(&secret, secret_kind);
         storage::credentials::insert_credential(&self.db, &c, &self.hasher.hash(&secret)).await?;
         self.audit("credential.created", &c, Some(actor_of(&access.principal)));
         Ok(Issued {

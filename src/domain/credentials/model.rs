@@ -5,8 +5,8 @@
 use ipnet::IpNet;
 use serde::{Deserialize, Serialize};
 
-use crate::domain::credential::Kind;
 use crate::domain::scope::ScopeSet;
+use crate::domain::secret_format::Kind;
 use crate::error::AppError;
 
 const DAY: i64 = 86_400;

@@ -7,7 +7,7 @@ use std::net::IpAddr;
 
 use super::model::{Credential, CredentialKind, Refusal};
 use super::service::CredentialService;
-use crate::domain::credential;
+use crate::domain::secret_format;
 use crate::error::Result;
 use crate::storage;
 
@@ -52,7 +52,7 @@ impl CredentialService {
     /// the last use nor `credential.first_used` is recorded (nor does a personal token's idle
     /// expiry move).
     pub async fn inspect(&self, secret: &str) -> Result<Credential, Refusal> {
-        let kind = credential::check(secret).map_err(|_| Refusal::Invalid)?;
+        let kind = secret_format::check(secret).map_err(|_| Refusal::Invalid)?;
         CredentialKind::of_secret(kind).ok_or(Refusal::Invalid)?;
         let c = self.find_by_secret(secret).await?;
         if c.revoked_at.is_some() {
