@@ -12,9 +12,9 @@ use super::auth::html;
 use crate::domain::client::Client;
 use crate::domain::client_flags::{self, Administrator, FlagChange};
 use crate::error::AppError;
-use crate::http::auth::{CurrentUser, Layout};
 use crate::http::csrf::CsrfForm;
 use crate::http::error::PageError;
+use crate::http::session::{CurrentUser, Layout};
 use crate::state::AppState;
 
 /// `templates/admin_apps.html`.

@@ -11,9 +11,9 @@ use crate::domain::accounts::{self, NewAccount, SignupPolicy};
 use crate::domain::audit::AuditEvent;
 use crate::domain::return_to::safe_return_path;
 use crate::error::AppError;
-use crate::http::auth::{self, Layout, MaybeUser};
 use crate::http::csrf::CsrfForm;
 use crate::http::error::PageError;
+use crate::http::session::{self, Layout, MaybeUser};
 use crate::runtime::throttle;
 use crate::secret::Password;
 use crate::state::AppState;
@@ -137,7 +137,7 @@ pub async fn signin_post(
     }
     match accounts::sign_in(&state.db, &form.email, form.password).await {
         Ok(user) => {
-            auth::start(&session, &user)?;
+            session::start(&session, &user)?;
             tracing::info!(user_id = %user.id, "signed in");
             state
                 .auditor
@@ -214,7 +214,7 @@ pub async fn signup_post(
     };
     match accounts::sign_up(&state.db, state.signup_policy(), input).await {
         Ok(user) => {
-            auth::start(&session, &user)?;
+            session::start(&session, &user)?;
             tracing::info!(user_id = %user.id, admin = user.is_admin, "account created");
             state.auditor.record(
                 AuditEvent::here("account.created")
@@ -257,7 +257,7 @@ pub async fn signout_post(
     let user_id = layout.user.as_ref().map(|u| u.id.as_str());
     state
         .session_tokens
-        .sign_out(user_id, auth::session_id(&session).as_deref())
+        .sign_out(user_id, session::session_id(&session).as_deref())
         .await?;
     session.purge();
     Ok(see_other("/signin"))
