@@ -773,7 +773,8 @@ async fn personal_token_expires_after_thirty_idle_days_and_ninety_at_most() {
 
 #[tokio::test]
 async fn personal_token_expiry_shown_moves_with_use() {
-    let (app, _session) = setup().await;
+    let app = spawn_app().await;
+    let email = app.signed_in_user().await;
     let res = app
         .post_form(
             "/settings/credentials",
@@ -792,6 +793,11 @@ async fn personal_token_expiry_shown_moves_with_use() {
     let first = expiry_on_page(app.get_html("/settings/credentials").await);
     app.clock.advance(10 * DAY);
     assert_eq!(login_status(&app, &pt).await, 200);
+    // Ten idle days ended the browser session too: sign in again to read the page.
+    assert_eq!(
+        app.sign_in(&email, "correct horse battery").await.status(),
+        303
+    );
     let second = expiry_on_page(app.get_html("/settings/credentials").await);
     assert_ne!(first, second, "use pushed the expiry out");
     assert!(second > first);
