@@ -4,11 +4,13 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod admin_pages;
+mod api_keys;
 mod audit;
 mod browser;
 mod caching;
 mod cli;
 mod client_flags;
+mod credential_lists;
 mod credential_pages;
 mod credentials;
 mod foundation;
@@ -21,6 +23,7 @@ mod oauth;
 mod oauth_client;
 mod oauth_helpers;
 mod openapi;
+mod personal_tokens;
 mod policy;
 mod properties;
 mod seeds;
