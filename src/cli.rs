@@ -158,7 +158,7 @@ pub async fn keys_rotate(settings: &Settings) -> anyhow::Result<()> {
 
 /// `portcullis key check`: offline format and checksum check.
 pub fn key_check(secret: &str) -> std::process::ExitCode {
-    match crate::domain::credential::check(secret.trim()) {
+    match crate::domain::secret_format::check(secret.trim()) {
         Ok(kind) => {
             println!("ok: {} ({})", kind.label(), kind.prefix());
             std::process::ExitCode::SUCCESS

@@ -61,13 +61,13 @@ impl Application {
         let db = storage::connect(&settings.database_url).await?;
         storage::migrate(&db).await?;
         let session_key = load_session_key(&db).await?;
-        let auditor = Auditor::start(db.clone());
+        let clock = settings_clock.unwrap_or_default();
+        let auditor = Auditor::start_timed(db.clone(), clock.clone());
         let caches = Caches::new(std::time::Duration::from_millis(settings.cache_ttl_ms));
         let tokens = build_tokens(&db, &caches, &settings)
             .await?
             .with_auditor(auditor.clone());
         spawn_key_reloader(db.clone(), tokens.clone());
-        let clock = settings_clock.unwrap_or_default();
         let ctx = Context::new(
             db.clone(),
             caches.clone(),
@@ -79,7 +79,7 @@ impl Application {
             db.clone(),
             caches.clone(),
             tokens.hasher().clone(),
-            clock,
+            clock.clone(),
             LastUsed::default(),
         )
         .with_auditor(auditor.clone());
@@ -96,7 +96,11 @@ impl Application {
             .unwrap_or_else(|| std::thread::available_parallelism().map_or(2, usize::from));
         let https = settings.https();
         let idle = Duration::minutes(i64::from(settings.session_idle_minutes));
-        crate::runtime::purge::spawn(db.clone(), i64::from(settings.audit_retention_days));
+        crate::runtime::purge::spawn(
+            db.clone(),
+            clock.clone(),
+            i64::from(settings.audit_retention_days),
+        );
         let throttle = FailureThrottle::new(settings.failure_limit, settings.failure_window_secs);
         let rate_limits = RateLimits::new(settings.rate_limit_per_minute);
         let session_tokens = SessionTokens::new(
@@ -117,7 +121,7 @@ impl Application {
             rate_limits,
             oauth_addons: http::oauth::endpoint::addons(),
         });
-        let store = DbSessionStore::new(db.clone());
+        let store = DbSessionStore::new(db.clone(), clock);
         let server = HttpServer::new(move || {
             let sessions = SessionMiddleware::builder(store.clone(), session_key.clone())
                 .cookie_name(SESSION_COOKIE.to_owned())

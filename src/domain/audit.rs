@@ -15,7 +15,7 @@ use crate::storage;
 pub struct AuditEvent {
     /// UUID v7 (time-ordered; also the pagination cursor).
     pub id: String,
-    /// Unix seconds.
+    /// Unix seconds; set when the event is recorded (`Auditor::record`), by the server's clock.
     pub at: i64,
     /// What happened, e.g. `signin.failure`, `credential.created`, `token.issued`.
     pub event_type: String,
@@ -73,11 +73,11 @@ impl AuditEvent {
         Self::new(event_type, &Meta::current())
     }
 
-    /// A successful event of `event_type`, by nobody yet.
+    /// A successful event of `event_type`, by nobody yet; timed when it is recorded.
     pub fn new(event_type: &str, meta: &Meta) -> Self {
         Self {
             id: uuid::Uuid::now_v7().to_string(),
-            at: time::OffsetDateTime::now_utc().unix_timestamp(),
+            at: 0,
             event_type: event_type.to_owned(),
             actor_type: "anonymous".into(),
             actor_id: None,

@@ -3,11 +3,11 @@
 
 use crate::domain::audit::AuditEvent;
 use crate::domain::context::{Actor, Context};
-use crate::domain::credential::{self, Kind};
 use crate::domain::policy::ServerAction;
 use crate::domain::redirect_uri;
 use crate::domain::roles::RoleAssignment;
 use crate::domain::scope::ScopeSet;
+use crate::domain::secret_format::{self, Kind};
 use crate::domain::user::{DisplayName, User};
 use crate::error::{AppError, Result};
 use crate::runtime::cache::Caches;
@@ -231,7 +231,8 @@ pub async fn register(ctx: &Context, by: Actor<'_>, new: NewClient) -> Result<Re
     } else {
         ScopeSet::parse(&new.scope)?
     };
-    let secret = (!new.public).then(|| ClientSecret::new(credential::generate(Kind::ClientSecret)));
+    let secret =
+        (!new.public).then(|| ClientSecret::new(secret_format::generate(Kind::ClientSecret)));
     let client = Client {
         id: new_client_id(),
         owner_id: owner.map(|u| u.id.clone()),
@@ -273,7 +274,7 @@ pub async fn rotate_secret(
             "Public clients have no secret.",
         ));
     }
-    let secret = ClientSecret::new(credential::generate(Kind::ClientSecret));
+    let secret = ClientSecret::new(secret_format::generate(Kind::ClientSecret));
     let hash = ctx.hasher().hash(secret.expose());
     storage::clients::update_secret_hash(ctx.db(), &client.id, &hash).await?;
     ctx.caches().clients().invalidate();
@@ -340,7 +341,7 @@ pub async fn authenticate(
     // A malformed secret is refused before any lookup.
     if let Some(s) = secret
         && !matches!(
-            credential::check(s),
+            secret_format::check(s),
             Ok(Kind::ClientSecret | Kind::SystemSecret)
         )
     {

@@ -78,8 +78,7 @@ impl Context {
     }
 
     /// Queues an audit event, timed by the context's clock.
-    pub fn record(&self, mut event: AuditEvent) {
-        event.at = self.clock.now();
+    pub fn record(&self, event: AuditEvent) {
         self.auditor.record(event);
     }
 

@@ -11,10 +11,10 @@
 //! (`CredentialService::inspect`).
 
 use crate::domain::client::Client;
-use crate::domain::credential;
 use crate::domain::credentials::{Credential, CredentialService, Refusal};
 use crate::domain::principal::Principal;
 use crate::domain::scope::ScopeSet;
+use crate::domain::secret_format;
 use crate::domain::tokens::{ActiveToken, TokenService};
 use crate::error::Result;
 
@@ -64,7 +64,7 @@ pub async fn introspect(
     if caller.is_public {
         return Ok(Introspection::Refused);
     }
-    if credential::check(token).is_ok() {
+    if secret_format::check(token).is_ok() {
         // Decided before any lookup: a client that may not see credentials learns nothing, and
         // costs nothing, by presenting them.
         if !may_see(caller, Subject::Credential) {

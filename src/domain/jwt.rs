@@ -197,8 +197,9 @@ impl KeySet {
         Ok(token)
     }
 
-    /// Verifies a token's signature, type, issuer, audience and expiry.
-    pub fn verify(&self, token: &str) -> Result<AccessClaims, VerifyError> {
+    /// Verifies a token's signature, type, issuer, audience and expiry (as of `now`, Unix
+    /// seconds by the caller's clock).
+    pub fn verify(&self, token: &str, now: i64) -> Result<AccessClaims, VerifyError> {
         let (signed, signature) = token.rsplit_once('.').ok_or(VerifyError::Invalid)?;
         let (header, payload) = signed.split_once('.').ok_or(VerifyError::Invalid)?;
         // Our own tokens carry a header byte-identical to the key's; anything else is parsed.
@@ -221,7 +222,7 @@ impl KeySet {
             serde_json::from_slice(&payload).map_err(|_| VerifyError::Invalid)?;
         // RFC 7519 §4.1.4: valid only strictly before `exp`; no leeway, we are the issuer.
         // Checked before the addressing, as jsonwebtoken does: the signature is ours already.
-        if claims.exp <= now() {
+        if claims.exp <= now {
             return Err(VerifyError::Expired);
         }
         if claims.iss != self.issuer || claims.aud != self.issuer {
@@ -247,10 +248,6 @@ impl KeySet {
 
 /// The JOSE `typ` of access tokens (RFC 9068 §2.1).
 const TOKEN_TYPE: &str = "at+jwt";
-
-fn now() -> i64 {
-    time::OffsetDateTime::now_utc().unix_timestamp()
-}
 
 /// The key set shared by all workers, replaceable when keys are rotated.
 #[derive(Clone)]
@@ -286,9 +283,9 @@ impl Keys {
         }
     }
 
-    /// Whether a token naming an unknown key may trigger a reload now: at most once a second.
-    pub fn may_reload_for_unknown_key(&self) -> bool {
-        let now = now();
+    /// Whether a token naming an unknown key may trigger a reload at `now` (Unix seconds): at
+    /// most once a second.
+    pub fn may_reload_for_unknown_key(&self, now: i64) -> bool {
         let last = self.last_unknown_reload.load(Ordering::Relaxed);
         last != now
             && self
@@ -301,6 +298,11 @@ impl Keys {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The time by the system clock: `jsonwebtoken`'s own checks below read it too.
+    fn now() -> i64 {
+        crate::clock::Clock::default().now()
+    }
 
     fn claims(exp: i64) -> AccessClaims {
         AccessClaims {
@@ -329,17 +331,17 @@ mod tests {
         let header = jsonwebtoken::decode_header(&token).unwrap();
         assert_eq!(header.typ.as_deref(), Some("at+jwt"));
         assert_eq!(header.alg, Algorithm::EdDSA);
-        assert_eq!(set.verify(&token).unwrap(), claims(now() + 60));
+        assert_eq!(set.verify(&token, now()).unwrap(), claims(now() + 60));
     }
 
     #[test]
     fn expired_and_foreign_tokens_are_refused() {
         let set = KeySet::new(vec![generate_key(1).unwrap()], "http://issuer").unwrap();
         let expired = set.sign(&claims(now() - 1)).unwrap();
-        assert_eq!(set.verify(&expired), Err(VerifyError::Expired));
+        assert_eq!(set.verify(&expired, now()), Err(VerifyError::Expired));
         let other = KeySet::new(vec![generate_key(1).unwrap()], "http://issuer").unwrap();
         assert!(matches!(
-            other.verify(&set.sign(&claims(now() + 60)).unwrap()),
+            other.verify(&set.sign(&claims(now() + 60)).unwrap(), now()),
             Err(VerifyError::UnknownKey(_))
         ));
         // Another key under our key's id: the signature does not verify.
@@ -347,11 +349,31 @@ mod tests {
         impostor.kid = set.active_kid().unwrap().to_owned();
         let impostor = KeySet::new(vec![impostor], "http://issuer").unwrap();
         assert_eq!(
-            set.verify(&impostor.sign(&claims(now() + 60)).unwrap()),
+            set.verify(&impostor.sign(&claims(now() + 60)).unwrap(), now()),
             Err(VerifyError::Invalid)
         );
         let wrong_iss = KeySet::new(vec![], "http://elsewhere").unwrap();
-        assert_eq!(wrong_iss.verify("not.a.jwt"), Err(VerifyError::Invalid));
+        assert_eq!(
+            wrong_iss.verify("not.a.jwt", now()),
+            Err(VerifyError::Invalid)
+        );
+    }
+
+    #[test]
+    fn expiry_is_judged_at_the_time_the_caller_gives() {
+        let set = KeySet::new(vec![generate_key(1).unwrap()], "http://issuer").unwrap();
+        let token = set.sign(&claims(1_000)).unwrap();
+        assert_eq!(set.verify(&token, 999).unwrap(), claims(1_000));
+        // RFC 7519 §4.1.4: not on or after `exp`.
+        assert_eq!(set.verify(&token, 1_000), Err(VerifyError::Expired));
+    }
+
+    #[test]
+    fn an_unknown_key_triggers_at_most_one_reload_a_second() {
+        let keys = Keys::new(KeySet::new(vec![], "http://issuer").unwrap());
+        assert!(keys.may_reload_for_unknown_key(100));
+        assert!(!keys.may_reload_for_unknown_key(100));
+        assert!(keys.may_reload_for_unknown_key(101));
     }
 
     #[test]
@@ -362,7 +384,7 @@ mod tests {
         let new = generate_key(2).unwrap();
         let both = KeySet::new(vec![old, new.clone()], "http://issuer").unwrap();
         assert_eq!(both.active_kid(), Some(new.kid.as_str()));
-        assert!(both.verify(&token).is_ok());
+        assert!(both.verify(&token, now()).is_ok());
     }
 
     fn decoding_key(k: &StoredKey) -> jsonwebtoken::DecodingKey {
@@ -399,7 +421,7 @@ mod tests {
             &jsonwebtoken::EncodingKey::from_ed_der(&der),
         )
         .unwrap();
-        assert_eq!(set.verify(&foreign).unwrap(), claims(now() + 60));
+        assert_eq!(set.verify(&foreign, now()).unwrap(), claims(now() + 60));
         // ... but not without the access-token type (RFC 9068 §4).
         header.typ = Some("JWT".into());
         let untyped = jsonwebtoken::encode(
@@ -408,7 +430,7 @@ mod tests {
             &jsonwebtoken::EncodingKey::from_ed_der(&der),
         )
         .unwrap();
-        assert_eq!(set.verify(&untyped), Err(VerifyError::Invalid));
+        assert_eq!(set.verify(&untyped, now()), Err(VerifyError::Invalid));
     }
 
     #[test]
@@ -422,33 +444,33 @@ mod tests {
         forged.sub = "usr_admin".into();
         let forged_payload = URL_SAFE_NO_PAD.encode(serde_json::to_vec(&forged).unwrap());
         let tampered = format!("{}.{}.{}", parts[0], forged_payload, parts[2]);
-        assert_eq!(set.verify(&tampered), Err(VerifyError::Invalid));
+        assert_eq!(set.verify(&tampered, now()), Err(VerifyError::Invalid));
 
         let none_header = URL_SAFE_NO_PAD.encode(br#"{"alg":"none","typ":"at+jwt"}"#);
         assert_eq!(
-            set.verify(&format!("{none_header}.{}.", parts[1])),
+            set.verify(&format!("{none_header}.{}.", parts[1]), now()),
             Err(VerifyError::Invalid)
         );
         assert_eq!(
-            set.verify(&format!("{}.{}.AAAA", parts[0], parts[1])),
+            set.verify(&format!("{}.{}.AAAA", parts[0], parts[1]), now()),
             Err(VerifyError::Invalid)
         );
         assert_eq!(
-            set.verify(&format!("{}.{}", parts[0], parts[1])),
+            set.verify(&format!("{}.{}", parts[0], parts[1]), now()),
             Err(VerifyError::Invalid)
         );
 
         let mut elsewhere = claims(now() + 60);
         elsewhere.aud = "http://other".into();
         assert_eq!(
-            set.verify(&set.sign(&elsewhere).unwrap()),
+            set.verify(&set.sign(&elsewhere).unwrap(), now()),
             Err(VerifyError::Invalid)
         );
 
         let newer = generate_key(2).unwrap();
         let other_set = KeySet::new(vec![newer.clone()], "http://issuer").unwrap();
         assert_eq!(
-            set.verify(&other_set.sign(&claims(now() + 60)).unwrap()),
+            set.verify(&other_set.sign(&claims(now() + 60)).unwrap(), now()),
             Err(VerifyError::UnknownKey(newer.kid))
         );
     }

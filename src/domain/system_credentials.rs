@@ -8,11 +8,11 @@ use serde_json::json;
 use crate::domain::audit::AuditEvent;
 use crate::domain::client::{Client, ClientFlags, ClientKind, GrantType};
 use crate::domain::context::Context;
-use crate::domain::credential::{self, Kind};
 use crate::domain::policy::{Access, Action};
 use crate::domain::principal::Principal;
 use crate::domain::roles::{self, RoleAssignment};
 use crate::domain::scope::{SCOPES, ScopeSet};
+use crate::domain::secret_format::{self, Kind};
 use crate::domain::tenant::Tenant;
 use crate::domain::user::DisplayName;
 use crate::error::{AppError, Result};
@@ -47,7 +47,7 @@ pub async fn create(
     let tenant = &access.tenant;
     let name = validate_name(name)?;
     let roles = roles::validate_all(roles.unwrap_or_default())?;
-    let secret = ClientSecret::new(credential::generate(Kind::SystemSecret));
+    let secret = ClientSecret::new(secret_format::generate(Kind::SystemSecret));
     let all = SCOPES.iter().map(|(s, _)| *s).collect::<Vec<_>>().join(" ");
     let client = Client {
         id: format!("sys_{}", uuid::Uuid::new_v4().simple()),

@@ -405,16 +405,16 @@ impl TokenService {
     }
 
     async fn verify_uncached(&self, token: &str) -> Result<AccessClaims, VerifyError> {
-        match self.keys.current().verify(token) {
+        match self.keys.current().verify(token, now()) {
             Err(VerifyError::UnknownKey(_)) => {
-                if !self.keys.may_reload_for_unknown_key()
+                if !self.keys.may_reload_for_unknown_key(now())
                     || reload_keys(&self.db, &self.keys, &self.issuer, self.access_ttl)
                         .await
                         .is_err()
                 {
                     return Err(VerifyError::Invalid);
                 }
-                match self.keys.current().verify(token) {
+                match self.keys.current().verify(token, now()) {
                     Err(VerifyError::UnknownKey(_)) => Err(VerifyError::Invalid),
                     other => other,
                 }

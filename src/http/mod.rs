@@ -3,7 +3,6 @@
 
 pub mod api;
 pub mod assets;
-pub mod auth;
 pub mod csrf;
 pub mod error;
 pub mod health;
@@ -13,6 +12,7 @@ pub mod pages;
 pub mod request_id;
 pub mod root_span;
 pub mod security_headers;
+pub mod session;
 
 use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, web};

@@ -1,7 +1,8 @@
 //! The audit log's background writer. Events are handed over through a bounded queue and written
 //! in batches, so no request waits on an insert; if the queue is full an event is dropped and
 //! counted (and logged) rather than slowing the caller. A crash loses what was queued but not yet
-//! written: at most the last quarter-second or so.
+//! written: at most the last quarter-second or so. Each event is timed as it is queued, by the
+//! writer's clock.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -9,6 +10,7 @@ use std::time::Duration;
 
 use tokio::sync::{Notify, mpsc, oneshot};
 
+use crate::clock::Clock;
 use crate::domain::audit::AuditEvent;
 use crate::storage::{self, Db};
 
@@ -34,11 +36,20 @@ pub struct Auditor {
     /// Wakes the writer before its next tick: a flush was asked for, or the queue is filling.
     wake: Arc<Notify>,
     dropped: Arc<AtomicU64>,
+    /// What events are timed by.
+    clock: Clock,
 }
 
 impl Auditor {
-    /// Starts the background writer.
+    /// Starts the background writer, timing events by the system clock (the command line,
+    /// whose clock nobody moves).
     pub fn start(db: Db) -> Self {
+        Self::start_timed(db, Clock::default())
+    }
+
+    /// Starts the background writer, timing events by `clock`: the server's one clock, so an
+    /// event's time agrees with the expiries judged beside it.
+    pub fn start_timed(db: Db, clock: Clock) -> Self {
         let (tx, rx) = mpsc::channel(QUEUE);
         let wake = Arc::new(Notify::new());
         tokio::spawn(writer(db, rx, wake.clone()));
@@ -46,12 +57,14 @@ impl Auditor {
             tx,
             wake,
             dropped: Arc::default(),
+            clock,
         }
     }
 
-    /// Queues an event without waiting. The writer is not woken for each event (a cross-thread
-    /// wake per request costs more than the event), only once a batch is waiting.
-    pub fn record(&self, event: AuditEvent) {
+    /// Queues an event without waiting, timed now. The writer is not woken for each event (a
+    /// cross-thread wake per request costs more than the event), only once a batch is waiting.
+    pub fn record(&self, mut event: AuditEvent) {
+        event.at = self.clock.now();
         if self.tx.try_send(Message::Event(Box::new(event))).is_err() {
             let n = self.dropped.fetch_add(1, Ordering::Relaxed) + 1;
             tracing::warn!(dropped_total = n, "audit queue full: event dropped");

@@ -4,6 +4,7 @@
 
 use std::time::Duration;
 
+use crate::clock::Clock;
 use crate::error::Result;
 use crate::storage::{Db, purge};
 
@@ -76,14 +77,14 @@ pub async fn run_once(db: &Db, now: i64, audit_retention_days: i64) -> Result<u6
     Ok(total)
 }
 
-/// Starts the janitor.
-pub fn spawn(db: Db, audit_retention_days: i64) {
+/// Starts the janitor; `clock` says what has expired (the server's one clock, so what the
+/// janitor removes agrees with what requests already refuse).
+pub fn spawn(db: Db, clock: Clock, audit_retention_days: i64) {
     tokio::spawn(async move {
         let mut tick = tokio::time::interval(Duration::from_secs(60));
         loop {
             tick.tick().await;
-            let now = time::OffsetDateTime::now_utc().unix_timestamp();
-            match run_once(&db, now, audit_retention_days).await {
+            match run_once(&db, clock.now(), audit_retention_days).await {
                 Ok(n) if n > 0 => tracing::debug!(rows = n, "purged expired rows"),
                 Ok(_) => {}
                 Err(e) => tracing::warn!(error = %e, "purge failed"),

@@ -21,18 +21,21 @@ use sha2::{Digest, Sha256};
 use super::UniqueExt;
 use super::entity::sessions;
 use super::{Db, map_err, now};
+use crate::clock::Clock;
 use crate::error::Result;
 
 /// actix-session store backed by the `sessions` table.
 #[derive(Clone)]
 pub struct DbSessionStore {
     db: Db,
+    /// The server's clock: idle expiry is judged by it, as every other expiry is.
+    clock: Clock,
 }
 
 impl DbSessionStore {
-    /// A store over this pool.
-    pub fn new(db: Db) -> Self {
-        Self { db }
+    /// A store over this pool, judging expiry by `clock`.
+    pub fn new(db: Db, clock: Clock) -> Self {
+        Self { db, clock }
     }
 }
 
@@ -72,7 +75,7 @@ fn indexed(state: &State) -> Indexed {
 impl SessionStore for DbSessionStore {
     async fn load(&self, key: &SessionKey) -> Result<Option<State>, LoadError> {
         let row = sessions::Entity::find_by_id(row_id(key))
-            .filter(sessions::Column::ExpiresAt.gt(now()))
+            .filter(sessions::Column::ExpiresAt.gt(self.clock.now()))
             .unique(&self.db)
             .await
             .map_err(|e| LoadError::Other(e.into()))?;
@@ -85,7 +88,7 @@ impl SessionStore for DbSessionStore {
     async fn save(&self, state: State, ttl: &Duration) -> Result<SessionKey, SaveError> {
         let body = serde_json::to_string(&state).map_err(|e| SaveError::Serialization(e.into()))?;
         let key = generate_session_key();
-        let at = now();
+        let at = self.clock.now();
         let cols = indexed(&state);
         sessions::Entity::insert(sessions::ActiveModel {
             id: Set(row_id(&key)),
@@ -118,10 +121,10 @@ impl SessionStore for DbSessionStore {
             .col_expr(sessions::Column::SignedInAt, Expr::value(cols.signed_in_at))
             .col_expr(
                 sessions::Column::ExpiresAt,
-                Expr::value(now() + ttl.whole_seconds()),
+                Expr::value(self.clock.now() + ttl.whole_seconds()),
             )
             .filter(sessions::Column::Id.eq(row_id(&key)))
-            .filter(sessions::Column::ExpiresAt.gt(now()))
+            .filter(sessions::Column::ExpiresAt.gt(self.clock.now()))
             .exec(&self.db)
             .await
             .map_err(|e| UpdateError::Other(e.into()))?;
@@ -144,10 +147,10 @@ impl SessionStore for DbSessionStore {
         sessions::Entity::update_many()
             .col_expr(
                 sessions::Column::ExpiresAt,
-                Expr::value(now() + ttl.whole_seconds()),
+                Expr::value(self.clock.now() + ttl.whole_seconds()),
             )
             .filter(sessions::Column::Id.eq(row_id(key)))
-            .filter(sessions::Column::ExpiresAt.gt(now()))
+            .filter(sessions::Column::ExpiresAt.gt(self.clock.now()))
             .exec(&self.db)
             .await?;
         Ok(())

@@ -434,8 +434,8 @@ async fn the_token_endpoint_throttles_repeated_failures_but_not_successes() {
     }
     let wrong = crate::oauth_helpers::TestClient {
         id: c.id.clone(),
-        secret: Some(portcullis::domain::credential::generate(
-            portcullis::domain::credential::Kind::ClientSecret,
+        secret: Some(portcullis::domain::secret_format::generate(
+            portcullis::domain::secret_format::Kind::ClientSecret,
         )),
     };
     for _ in 0..3 {
@@ -460,6 +460,29 @@ async fn the_token_endpoint_throttles_repeated_failures_but_not_successes() {
     assert_eq!(res.status(), 429);
     assert!(res.headers().get("retry-after").is_some());
     assert_eq!(res.headers()["cache-control"], "no-store");
+}
+
+#[tokio::test]
+async fn audit_events_are_timed_by_the_servers_clock() {
+    let app = spawn_app().await;
+    let ten_days = 10 * 86_400;
+    app.clock.advance(ten_days);
+    app.signed_in_user().await;
+    let admin = app.session_token().await;
+    let page = events(&app, &admin, "").await;
+    let created = page["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["event_type"] == "account.created")
+        .unwrap();
+    let wall = time::OffsetDateTime::now_utc().unix_timestamp();
+    let at = created["at"].as_i64().unwrap();
+    assert!(
+        at >= wall + ten_days - 5,
+        "{at} is not ten days ahead of {wall}"
+    );
+    assert!(at <= app.clock.now());
 }
 
 #[tokio::test]

@@ -142,7 +142,7 @@ fn help_describes_every_subcommand_and_setting() {
 
 #[test]
 fn key_check_recognises_every_kind_offline() {
-    use portcullis::domain::credential::{Kind, generate};
+    use portcullis::domain::secret_format::{Kind, generate};
     for (kind, label) in [
         (Kind::ApiKeyLive, "live API key"),
         (Kind::ApiKeyTest, "test API key"),
@@ -169,8 +169,9 @@ fn key_check_recognises_every_kind_offline() {
 
 #[test]
 fn key_check_says_why_a_string_is_refused() {
-    let good =
-        portcullis::domain::credential::generate(portcullis::domain::credential::Kind::ApiKeyLive);
+    let good = portcullis::domain::secret_format::generate(
+        portcullis::domain::secret_format::Kind::ApiKeyLive,
+    );
     let mut typo = good.clone().into_bytes();
     typo[10] = if typo[10] == b'x' { b'y' } else { b'x' };
     for (input, reason) in [

@@ -504,6 +504,29 @@ async fn activity_extends_the_session_and_idleness_ends_it() {
 }
 
 #[tokio::test]
+async fn a_session_idle_past_its_timeout_by_the_servers_clock_is_over() {
+    let app = spawn_app().await;
+    app.signed_in_user().await;
+    let idle = i64::from(app.settings.session_idle_minutes) * 60;
+    app.clock.advance(idle - 60);
+    assert_eq!(
+        app.get("/account").await.status(),
+        200,
+        "still inside the idle window"
+    );
+    assert!(
+        session_expiry(&app).await >= app.clock.now() + idle - 2,
+        "the request pushed the expiry out by the server's clock"
+    );
+    app.clock.advance(idle + 1);
+    assert_eq!(
+        app.get("/account").await.status(),
+        303,
+        "an idle session is over"
+    );
+}
+
+#[tokio::test]
 async fn sessions_end_after_the_absolute_timeout() {
     let app = spawn_with(Backend::Sqlite, |s| s.session_max_hours = 0)
         .await

@@ -526,7 +526,7 @@ impl Secret {
     fn fragments(&self) -> Vec<&str> {
         let v = self.value.as_str();
         let mut out = vec![v];
-        let kinds = portcullis::domain::credential::Kind::ALL;
+        let kinds = portcullis::domain::secret_format::Kind::ALL;
         if let Some(kind) = kinds.iter().find(|k| v.starts_with(k.prefix()))
             && v.len() > kind.prefix().len() + 4
         {

@@ -4,12 +4,14 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod admin_pages;
+mod api_keys;
 mod attenuation;
 mod audit;
 mod browser;
 mod caching;
 mod cli;
 mod client_flags;
+mod credential_lists;
 mod credential_pages;
 mod credentials;
 mod foundation;
@@ -22,6 +24,7 @@ mod oauth;
 mod oauth_client;
 mod oauth_helpers;
 mod openapi;
+mod personal_tokens;
 mod policy;
 mod properties;
 mod route_walk;

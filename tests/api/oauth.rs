@@ -289,8 +289,8 @@ async fn wrong_or_missing_client_credentials_get_401_invalid_client() {
 
     let wrong = TestClient {
         id: c.id.clone(),
-        secret: Some(portcullis::domain::credential::generate(
-            portcullis::domain::credential::Kind::ClientSecret,
+        secret: Some(portcullis::domain::secret_format::generate(
+            portcullis::domain::secret_format::Kind::ClientSecret,
         )),
     };
     let res = app

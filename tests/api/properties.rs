@@ -7,10 +7,10 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 use ipnet::IpNet;
-use portcullis::domain::credential::{self, CHECKSUM_LEN, Kind, RANDOM_LEN};
 use portcullis::domain::credentials::parse_networks;
 use portcullis::domain::redirect_uri;
 use portcullis::domain::scope::{SCOPES, ScopeSet};
+use portcullis::domain::secret_format::{self, CHECKSUM_LEN, Kind, RANDOM_LEN};
 use portcullis::http::oauth::client_auth::decode_basic;
 use proptest::prelude::*;
 use proptest::sample::{select, subsequence};
@@ -114,9 +114,9 @@ proptest! {
 
     #[test]
     fn every_generated_secret_checks_as_its_kind(kind in any_kind()) {
-        let secret = credential::generate(kind);
+        let secret = secret_format::generate(kind);
         prop_assert_eq!(secret.len(), kind.prefix().len() + RANDOM_LEN + CHECKSUM_LEN);
-        prop_assert_eq!(credential::check(&secret), Ok(kind));
+        prop_assert_eq!(secret_format::check(&secret), Ok(kind));
     }
 
     #[test]
@@ -124,7 +124,7 @@ proptest! {
         kind in any_kind(),
         random in random_part(),
     ) {
-        prop_assert_eq!(credential::check(&well_formed(kind, &random)), Ok(kind));
+        prop_assert_eq!(secret_format::check(&well_formed(kind, &random)), Ok(kind));
     }
 
     #[test]
@@ -141,7 +141,7 @@ proptest! {
         let mut changed = chars.clone();
         changed[i] = replacement;
         let changed: String = changed.into_iter().collect();
-        prop_assert!(credential::check(&changed).is_err(), "{changed} was accepted");
+        prop_assert!(secret_format::check(&changed).is_err(), "{changed} was accepted");
     }
 
     #[test]
@@ -152,10 +152,10 @@ proptest! {
     ) {
         let secret = well_formed(kind, &random);
         let cut = at.index(secret.len());
-        prop_assert!(credential::check(&secret[..cut]).is_err());
+        prop_assert!(secret_format::check(&secret[..cut]).is_err());
         // Dropping any one character anywhere is refused too.
         let dropped = format!("{}{}", &secret[..cut], &secret[cut + 1..]);
-        prop_assert!(credential::check(&dropped).is_err());
+        prop_assert!(secret_format::check(&dropped).is_err());
     }
 
     #[test]
@@ -165,12 +165,12 @@ proptest! {
         extra in "\\PC{1,8}",
     ) {
         let secret = format!("{}{extra}", well_formed(kind, &random));
-        prop_assert!(credential::check(&secret).is_err());
+        prop_assert!(secret_format::check(&secret).is_err());
     }
 
     #[test]
     fn check_never_panics_on_arbitrary_strings(s in secret_like()) {
-        if let Ok(kind) = credential::check(&s) {
+        if let Ok(kind) = secret_format::check(&s) {
             // Whatever it accepts is really of that shape.
             prop_assert!(s.starts_with(kind.prefix()));
             prop_assert!(s.is_ascii());

@@ -417,7 +417,7 @@ async fn a_session_removed_while_a_request_was_in_flight_comes_back_signed_out()
     use portcullis::storage::sessions::{DbSessionStore, STATE_SID, STATE_USER_ID};
 
     let app = spawn_app().await;
-    let store = DbSessionStore::new(app.db.clone());
+    let store = DbSessionStore::new(app.db.clone(), app.clock.clone());
     let ttl = actix_web::cookie::time::Duration::minutes(5);
     let state: std::collections::HashMap<String, String> = [
         (STATE_USER_ID.to_owned(), "\"someone\"".to_owned()),

@@ -402,8 +402,8 @@ async fn login_failures_answer_in_the_rest_shape() {
     let (app, admin) = admin().await;
     let created = create(&app, &admin, json!({"name": "c"})).await;
     let id = created["client_id"].as_str().unwrap();
-    let wrong = portcullis::domain::credential::generate(
-        portcullis::domain::credential::Kind::SystemSecret,
+    let wrong = portcullis::domain::secret_format::generate(
+        portcullis::domain::secret_format::Kind::SystemSecret,
     );
     for (user, pass) in [
         (id, wrong.as_str()),

@@ -9,9 +9,9 @@ use actix_web::http::StatusCode;
 use actix_web::http::header::AUTHORIZATION;
 use actix_web::{FromRequest, HttpRequest, dev::Payload, web};
 
-use crate::domain::credential;
 use crate::domain::credentials::Refusal;
 use crate::domain::principal::Principal;
+use crate::domain::secret_format;
 use crate::domain::tokens::BearerError;
 use crate::http::error::ApiError;
 use crate::runtime::throttle::RateState;
@@ -92,7 +92,7 @@ async fn presented(
     token: &str,
     ip: Option<IpAddr>,
 ) -> Result<Principal, ApiError> {
-    if credential::check(token).is_ok() || looks_like_credential(token) {
+    if secret_format::check(token).is_ok() || looks_like_credential(token) {
         return match state.credentials.verify(token, ip).await {
             Ok(c) => Ok(Principal::from_credential(&c)),
             Err(r) => Err(refusal_error(r)),
@@ -116,7 +116,7 @@ async fn presented(
 /// A damaged credential (bad checksum, truncated) still has a credential prefix: say "invalid
 /// API key" rather than "invalid access token".
 fn looks_like_credential(token: &str) -> bool {
-    credential::Kind::ALL
+    secret_format::Kind::ALL
         .iter()
         .any(|k| token.starts_with(k.prefix()))
         && !token.contains('.')

@@ -9,9 +9,9 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use super::caller::{Caller, bearer_value, client_ip, refusal_error};
 use super::views::*;
 use crate::domain::client::{self, ClientKind};
-use crate::domain::credential::{self, Kind};
 use crate::domain::credentials::{CredentialKind, Refusal};
 use crate::domain::exchange;
+use crate::domain::secret_format::{self, Kind};
 use crate::error::AppError;
 use crate::http::error::ApiError;
 use crate::state::AppState;
@@ -63,7 +63,7 @@ pub async fn login_v0_post(
         exchange::token_for_client(&state.tokens, &client)?.0
     } else {
         let token = bearer_value(&req).ok_or_else(|| unauthenticated("Send a personal token as `Authorization: Bearer <token>`, or system credentials with HTTP Basic"))?;
-        if credential::check(&token) != Ok(Kind::PersonalToken) {
+        if secret_format::check(&token) != Ok(Kind::PersonalToken) {
             return Err(refusal_error(Refusal::Invalid));
         }
         exchange::exchange(

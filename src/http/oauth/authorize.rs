@@ -20,10 +20,10 @@ use crate::domain::oauth::{self, AuthorizeParams, Rejection, ValidAuthorize};
 use crate::domain::scope;
 use crate::domain::user::User;
 use crate::error::AppError;
-use crate::http::auth::{Layout, MaybeUser};
 use crate::http::csrf;
 use crate::http::error::{PageError, error_page};
 use crate::http::pages::auth::html;
+use crate::http::session::{Layout, MaybeUser};
 use crate::state::AppState;
 
 /// One line of the consent page.

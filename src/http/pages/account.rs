@@ -11,9 +11,9 @@ use super::auth::EmptyForm;
 use crate::domain::credentials::format_time;
 use crate::domain::membership::{self, Pending};
 use crate::domain::principal::Principal;
-use crate::http::auth::{self, CurrentUser, Layout, MaybeUser};
 use crate::http::csrf::CsrfForm;
 use crate::http::error::PageError;
+use crate::http::session::{self, CurrentUser, Layout, MaybeUser};
 use crate::state::AppState;
 
 /// One live session token as a table row (its id and dates, never the token).
@@ -63,7 +63,7 @@ pub async fn account_get(
             (p, expires)
         })
         .collect();
-    let here = auth::session_id(&session);
+    let here = session::session_id(&session);
     let session_tokens = state
         .session_tokens
         .list(&current.user.id)

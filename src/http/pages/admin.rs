@@ -14,9 +14,9 @@ use crate::domain::roles::RoleAssignment;
 use crate::domain::system_credentials as sc;
 use crate::domain::tenant::Tenant;
 use crate::error::AppError;
-use crate::http::auth::{CurrentUser, Layout};
 use crate::http::csrf::CsrfForm;
 use crate::http::error::PageError;
+use crate::http::session::{CurrentUser, Layout};
 use crate::state::AppState;
 
 fn see_other(to: &str) -> HttpResponse {

@@ -13,9 +13,9 @@ use crate::domain::client::Client;
 use crate::domain::client_flags::{self, FlagChange};
 use crate::domain::context::Actor;
 use crate::error::AppError;
-use crate::http::auth::{CurrentUser, Layout};
 use crate::http::csrf::CsrfForm;
 use crate::http::error::PageError;
+use crate::http::session::{CurrentUser, Layout};
 use crate::state::AppState;
 
 /// `templates/admin_apps.html`.

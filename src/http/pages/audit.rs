@@ -9,8 +9,8 @@ use super::auth::html;
 use crate::domain::audit::{self, AuditEvent, Filter};
 use crate::domain::credentials::format_time;
 use crate::http::api::audit::AuditQuery;
-use crate::http::auth::{CurrentUser, Layout};
 use crate::http::error::PageError;
+use crate::http::session::{CurrentUser, Layout};
 use crate::state::AppState;
 
 /// One row of the log.

@@ -10,9 +10,9 @@ use serde::Deserialize;
 use crate::domain::accounts::{self, NewAccount, SignInRefused, SignupPolicy};
 use crate::domain::return_to::safe_return_path;
 use crate::error::AppError;
-use crate::http::auth::{self, Layout, MaybeUser};
 use crate::http::csrf::CsrfForm;
 use crate::http::error::PageError;
+use crate::http::session::{self, Layout, MaybeUser};
 use crate::secret::Password;
 use crate::state::AppState;
 
@@ -116,7 +116,7 @@ pub async fn signin_post(
         accounts::sign_in(&state.ctx, &state.throttle, ip, &form.email, form.password).await?;
     match outcome {
         Ok(user) => {
-            auth::start(&session, &user, state.ctx.now())?;
+            session::start(&session, &user, state.ctx.now())?;
             tracing::info!(user_id = %user.id, "signed in");
             Ok(see_other(if return_to.is_empty() {
                 "/account"
@@ -191,7 +191,7 @@ pub async fn signup_post(
     };
     match accounts::sign_up(&state.ctx, state.signup_policy(), input).await {
         Ok(user) => {
-            auth::start(&session, &user, state.ctx.now())?;
+            session::start(&session, &user, state.ctx.now())?;
             tracing::info!(user_id = %user.id, admin = user.is_admin, "account created");
             Ok(see_other("/account"))
         }
@@ -229,7 +229,7 @@ pub async fn signout_post(
     let user_id = layout.user.as_ref().map(|u| u.id.as_str());
     state
         .session_tokens
-        .sign_out(user_id, auth::session_id(&session).as_deref())
+        .sign_out(user_id, session::session_id(&session).as_deref())
         .await?;
     session.purge();
     Ok(see_other("/signin"))

@@ -16,9 +16,9 @@ use crate::domain::credentials::{Credential, CredentialKind, NewApiKey, format_t
 use crate::domain::principal::Principal;
 use crate::domain::tenant;
 use crate::error::AppError;
-use crate::http::auth::{CurrentUser, Layout};
 use crate::http::csrf::CsrfForm;
 use crate::http::error::PageError;
+use crate::http::session::{CurrentUser, Layout};
 use crate::state::AppState;
 
 /// One credential as a table row.
@@ -370,7 +370,7 @@ pub async fn session_token_post(
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, PageError> {
     let tenant = tenant::active(&state.ctx, &current.user).await?;
-    let browser = crate::http::auth::browser_session(&session)?;
+    let browser = crate::http::session::browser_session(&session)?;
     match state
         .session_tokens
         .issue(&current.user, &tenant.id, &browser, &f.name)

@@ -10,9 +10,9 @@ use serde::Deserialize;
 use super::auth::html;
 use crate::domain::credentials::format_time;
 use crate::domain::principal::Principal;
-use crate::http::auth::{CurrentUser, Layout};
 use crate::http::csrf::CsrfForm;
 use crate::http::error::PageError;
+use crate::http::session::{CurrentUser, Layout};
 use crate::state::AppState;
 
 /// One credential as a table row.

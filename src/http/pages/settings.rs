@@ -13,9 +13,9 @@ use crate::domain::consent;
 use crate::domain::context::Actor;
 use crate::domain::scope::{self, SCOPES};
 use crate::error::AppError;
-use crate::http::auth::{CurrentUser, Layout};
 use crate::http::csrf::CsrfForm;
 use crate::http::error::PageError;
+use crate::http::session::{CurrentUser, Layout};
 use crate::state::AppState;
 
 /// A client as the pages show it.

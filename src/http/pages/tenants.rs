@@ -16,9 +16,9 @@ use crate::domain::principal::Principal;
 use crate::domain::tenant::{self, Tenant};
 use crate::domain::user::User;
 use crate::error::AppError;
-use crate::http::auth::{CurrentUser, Layout};
 use crate::http::csrf::CsrfForm;
 use crate::http::error::PageError;
+use crate::http::session::{CurrentUser, Layout};
 use crate::state::AppState;
 
 /// What the page says after an invitation, whoever it was for.
