@@ -62,13 +62,13 @@ pub async fn sign_up(ctx: &Context, policy: SignupPolicy, input: NewAccount) -> 
     DisplayName::parse(&input.name)?;
     password::validate(&input.password)?;
     let first = storage::users::count_users(db).await? == 0
-        && storage::secrets::claim(db, FIRST_ACCOUNT).await?;
+        && storage::secrets::claim(db, FIRST_ACCOUNT, ctx.now()).await?;
     if !first && matches!(policy, SignupPolicy::FirstAccountOnly) {
         return Err(AppError::Forbidden(
             "Sign-up is closed on this server. Ask an administrator for an account.".into(),
         ));
     }
-    let created = insert(db, input, first).await;
+    let created = insert(ctx, input, first).await;
     if first && created.is_err() {
         storage::secrets::release(db, FIRST_ACCOUNT).await?;
     }
@@ -95,7 +95,7 @@ pub async fn create(
 ) -> Result<User> {
     ctx.policy()
         .authorize_server(by, ServerAction::CreateAccount)?;
-    let user = insert(ctx.db(), input, is_admin).await?;
+    let user = insert(ctx, input, is_admin).await?;
     ctx.record(
         by.stamp(AuditEvent::here("account.created"))
             .about(Some(&user.id))
@@ -105,13 +105,14 @@ pub async fn create(
     Ok(user)
 }
 
-async fn insert(db: &Db, input: NewAccount, is_admin: bool) -> Result<User> {
+async fn insert(ctx: &Context, input: NewAccount, is_admin: bool) -> Result<User> {
+    let db = ctx.db();
     let email = Email::parse(&input.email)?;
     let name = DisplayName::parse(&input.name)?;
     password::validate(&input.password)?;
     let hash = password::hash(input.password).await?;
     let user = storage::users::insert_user(db, &email, &name, &hash, is_admin).await?;
-    crate::domain::tenant::personal(db, &user).await?;
+    crate::domain::tenant::personal(db, &user, ctx.now()).await?;
     Ok(user)
 }
 

@@ -248,7 +248,7 @@ pub async fn register(ctx: &Context, by: Actor<'_>, new: NewClient) -> Result<Re
         roles: Vec::new(),
         flags: ClientFlags::default(),
     };
-    let client = storage::clients::insert_client(ctx.db(), &client).await?;
+    let client = storage::clients::insert_client(ctx.db(), &client, ctx.now()).await?;
     let event = AuditEvent::here("app.registered").target(format!("client:{}", client.id));
     ctx.record(match by {
         Actor::User(u) => event.by_user(&u.id),
@@ -276,7 +276,7 @@ pub async fn rotate_secret(
     }
     let secret = ClientSecret::new(secret_format::generate(Kind::ClientSecret));
     let hash = ctx.hasher().hash(secret.expose());
-    storage::clients::update_secret_hash(ctx.db(), &client.id, &hash).await?;
+    storage::clients::update_secret_hash(ctx.db(), &client.id, &hash, ctx.now()).await?;
     ctx.caches().clients().invalidate();
     ctx.record(
         AuditEvent::here("app.secret_rotated")

@@ -84,7 +84,7 @@ pub async fn set(
     if client.flags == flags {
         return Ok(client);
     }
-    storage::clients::update_flags(ctx.db(), &client.id, flags).await?;
+    storage::clients::update_flags(ctx.db(), &client.id, flags, ctx.now()).await?;
     // Token, introspection and authorization requests read clients through this cache.
     ctx.caches().clients().invalidate();
     ctx.record(

@@ -78,7 +78,8 @@ pub async fn answer(
             Some(c) => c.scopes.union(scopes),
             None => scopes.clone(),
         };
-        storage::consents::upsert_consent(ctx.db(), user_id, &client.id, &merged).await?;
+        storage::consents::upsert_consent(ctx.db(), user_id, &client.id, &merged, ctx.now())
+            .await?;
     }
     Ok(())
 }

@@ -36,7 +36,7 @@ impl Context {
         auditor: Auditor,
         clock: Clock,
     ) -> Self {
-        let policy = Policy::new(db.clone(), caches.clone());
+        let policy = Policy::new(db.clone(), caches.clone(), clock.clone());
         Self {
             db,
             caches,

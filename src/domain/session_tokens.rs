@@ -150,6 +150,7 @@ impl SessionTokens {
             self.ctx.db(),
             user_id,
             self.ctx.now() - self.session_max,
+            self.ctx.now(),
         )
         .await
     }
@@ -180,7 +181,8 @@ impl SessionTokens {
     /// Ends every browser session of a person and every session token they hold.
     pub async fn sign_out_everywhere(&self, user_id: &str) -> Result<()> {
         let (sessions, tokens) =
-            storage::session_tokens::end_every_session(self.ctx.db(), user_id).await?;
+            storage::session_tokens::end_every_session(self.ctx.db(), user_id, self.ctx.now())
+                .await?;
         self.ctx.caches().revoked().invalidate();
         self.ctx.record(
             AuditEvent::here("session.signed_out_everywhere")
@@ -219,7 +221,7 @@ impl SessionTokens {
 
     /// Revokes what `which` names, drops cached verdicts, audits; returns how many.
     async fn end(&self, which: Which<'_>, reason: &str, by: Actor<'_>) -> Result<usize> {
-        let ended = storage::session_tokens::revoke(self.ctx.db(), which).await?;
+        let ended = storage::session_tokens::revoke(self.ctx.db(), which, self.ctx.now()).await?;
         if !ended.is_empty() {
             self.ctx.caches().revoked().invalidate();
         }

@@ -64,7 +64,7 @@ pub async fn create(
         roles,
         flags: ClientFlags::default(),
     };
-    let client = storage::clients::insert_client(ctx.db(), &client).await?;
+    let client = storage::clients::insert_client(ctx.db(), &client, ctx.now()).await?;
     tracing::info!(client_id = %client.id, tenant_id = %tenant.id, user_id = %access.user.id, "system credential created");
     record(
         ctx,
@@ -127,7 +127,7 @@ pub async fn update(
     };
     let roles = roles::apply_update(&client.roles, new_roles, context)?;
     let granted_full_access = roles.is_empty() && !client.roles.is_empty();
-    storage::clients::update_name_and_roles(ctx.db(), &client.id, &name, &roles).await?;
+    storage::clients::update_name_and_roles(ctx.db(), &client.id, &name, &roles, ctx.now()).await?;
     ctx.caches().clients().invalidate();
     if granted_full_access {
         tracing::warn!(client_id = %client.id, tenant_id = %tenant.id, "system credential update left no roles: it now has full access");

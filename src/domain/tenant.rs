@@ -27,7 +27,7 @@ pub struct Tenant {
 pub const ROLES: [&str; 3] = ["admin", "editor", "viewer"];
 
 /// The person's personal tenant, created on first need (sign-up creates it too).
-pub(crate) async fn personal(db: &Db, user: &User) -> Result<Tenant> {
+pub(crate) async fn personal(db: &Db, user: &User, now: i64) -> Result<Tenant> {
     if let Some(t) = storage::tenants::find_personal(db, &user.id).await? {
         return Ok(t);
     }
@@ -36,7 +36,7 @@ pub(crate) async fn personal(db: &Db, user: &User) -> Result<Tenant> {
         name: format!("{}'s workspace", user.name),
         personal_user_id: Some(user.id.clone()),
     };
-    match storage::tenants::insert_tenant_with_admin(db, &tenant, &user.id).await {
+    match storage::tenants::insert_tenant_with_admin(db, &tenant, &user.id, now).await {
         Ok(()) => Ok(tenant),
         // Created concurrently: use that one.
         Err(AppError::Conflict(_)) => storage::tenants::find_personal(db, &user.id)
@@ -48,11 +48,11 @@ pub(crate) async fn personal(db: &Db, user: &User) -> Result<Tenant> {
 
 /// The tenant the person is working in: their chosen one if still a member, else personal.
 pub async fn active(ctx: &Context, user: &User) -> Result<Tenant> {
-    active_in(ctx.db(), user).await
+    active_in(ctx.db(), user, ctx.now()).await
 }
 
 /// `active` on a bare storage handle (the policy's own lookups).
-pub(crate) async fn active_in(db: &Db, user: &User) -> Result<Tenant> {
+pub(crate) async fn active_in(db: &Db, user: &User, now: i64) -> Result<Tenant> {
     if let Some(id) = storage::users::find_active_tenant(db, &user.id).await?
         && let Some(t) = storage::tenants::find_tenant(db, &id).await?
         && storage::tenants::member_role(db, &id, &user.id)
@@ -61,13 +61,13 @@ pub(crate) async fn active_in(db: &Db, user: &User) -> Result<Tenant> {
     {
         return Ok(t);
     }
-    personal(db, user).await
+    personal(db, user, now).await
 }
 
 /// Resolves a tenant named in a path (`active` or an id) for a user, who must be a member.
-async fn resolve(db: &Db, user: &User, raw: &str) -> Result<Tenant> {
+async fn resolve(db: &Db, user: &User, raw: &str, now: i64) -> Result<Tenant> {
     if raw == "active" {
-        return active_in(db, user).await;
+        return active_in(db, user, now).await;
     }
     let tenant = storage::tenants::find_tenant(db, raw).await?;
     match tenant {
@@ -85,7 +85,7 @@ async fn resolve(db: &Db, user: &User, raw: &str) -> Result<Tenant> {
 
 /// The tenants a person belongs to, with their role in each.
 pub async fn memberships(ctx: &Context, user: &User) -> Result<Vec<(Tenant, String)>> {
-    personal(ctx.db(), user).await?;
+    personal(ctx.db(), user, ctx.now()).await?;
     storage::tenants::memberships(ctx.db(), &user.id).await
 }
 
@@ -134,7 +134,7 @@ pub async fn switcher(ctx: &Context, user: &User) -> Result<Switcher> {
 
 /// Makes `tenant_id` the person's active tenant; they must be a member.
 pub async fn switch(ctx: &Context, user: &User, tenant_id: &str) -> Result<Tenant> {
-    let tenant = resolve(ctx.db(), user, tenant_id).await?;
+    let tenant = resolve(ctx.db(), user, tenant_id, ctx.now()).await?;
     storage::users::set_active_tenant(ctx.db(), &user.id, &tenant.id).await?;
     ctx.caches().users().invalidate();
     ctx.record(
@@ -155,7 +155,7 @@ pub async fn create(ctx: &Context, actor: &User, name: &str) -> Result<Tenant> {
         name: name.as_str().to_owned(),
         personal_user_id: None,
     };
-    storage::tenants::insert_tenant_with_admin(ctx.db(), &tenant, &actor.id).await?;
+    storage::tenants::insert_tenant_with_admin(ctx.db(), &tenant, &actor.id, ctx.now()).await?;
     ctx.record(
         AuditEvent::here("tenant.created")
             .by_user(&actor.id)

@@ -467,7 +467,7 @@ impl TokenService {
             Revocable::Credential(cid) => storage::credentials::is_revoked(&self.db, cid).await?,
             Revocable::Jti(jti) => storage::tokens::jti_revoked(&self.db, jti).await?,
             Revocable::Session(sid) => {
-                !storage::sessions::is_alive(&self.db, sid, now() - self.session_max).await?
+                !storage::sessions::is_alive(&self.db, sid, now() - self.session_max, now()).await?
             }
         };
         cache.put(ticket, what, verdict);

@@ -7,7 +7,7 @@ use sea_orm::{
 
 use super::UniqueExt;
 use super::entity::oauth_clients;
-use super::{Db, map_err, now};
+use super::{Db, map_err};
 use crate::domain::client::{Client, ClientFlags, ClientKind, GrantType};
 use crate::domain::roles::RoleAssignment;
 use crate::domain::scope::ScopeSet;
@@ -41,8 +41,7 @@ fn to_domain(m: oauth_clients::Model) -> Result<Client> {
 }
 
 /// Stores a new client; returns it with its creation time.
-pub async fn insert_client(db: &Db, client: &Client) -> Result<Client> {
-    let at = now();
+pub async fn insert_client(db: &Db, client: &Client, at: i64) -> Result<Client> {
     let model = oauth_clients::ActiveModel {
         id: Set(client.id.clone()),
         owner_id: Set(client.owner_id.clone()),
@@ -94,10 +93,10 @@ pub async fn list_clients(db: &Db, owner: Option<&str>) -> Result<Vec<Client>> {
 }
 
 /// Replaces a client's secret hash.
-pub async fn update_secret_hash(db: &Db, id: &str, hash: &str) -> Result<()> {
+pub async fn update_secret_hash(db: &Db, id: &str, hash: &str, at: i64) -> Result<()> {
     oauth_clients::Entity::update_many()
         .col_expr(oauth_clients::Column::SecretHash, Expr::value(hash))
-        .col_expr(oauth_clients::Column::UpdatedAt, Expr::value(now()))
+        .col_expr(oauth_clients::Column::UpdatedAt, Expr::value(at))
         .filter(oauth_clients::Column::Id.eq(id))
         .exec(db)
         .await
@@ -106,7 +105,7 @@ pub async fn update_secret_hash(db: &Db, id: &str, hash: &str) -> Result<()> {
 }
 
 /// Sets a client's administrator flags.
-pub async fn update_flags(db: &Db, id: &str, flags: ClientFlags) -> Result<()> {
+pub async fn update_flags(db: &Db, id: &str, flags: ClientFlags, at: i64) -> Result<()> {
     oauth_clients::Entity::update_many()
         .col_expr(
             oauth_clients::Column::ResourceServer,
@@ -116,7 +115,7 @@ pub async fn update_flags(db: &Db, id: &str, flags: ClientFlags) -> Result<()> {
             oauth_clients::Column::FirstParty,
             Expr::value(flags.first_party),
         )
-        .col_expr(oauth_clients::Column::UpdatedAt, Expr::value(now()))
+        .col_expr(oauth_clients::Column::UpdatedAt, Expr::value(at))
         .filter(oauth_clients::Column::Id.eq(id))
         .exec(db)
         .await
@@ -145,6 +144,7 @@ pub async fn update_name_and_roles(
     id: &str,
     name: &str,
     roles: &[RoleAssignment],
+    at: i64,
 ) -> Result<()> {
     oauth_clients::Entity::update_many()
         .col_expr(oauth_clients::Column::Name, Expr::value(name))
@@ -152,7 +152,7 @@ pub async fn update_name_and_roles(
             oauth_clients::Column::Roles,
             Expr::value(serde_json::to_string(roles).map_err(AppError::internal)?),
         )
-        .col_expr(oauth_clients::Column::UpdatedAt, Expr::value(now()))
+        .col_expr(oauth_clients::Column::UpdatedAt, Expr::value(at))
         .filter(oauth_clients::Column::Id.eq(id))
         .exec(db)
         .await

@@ -6,7 +6,7 @@ use sea_orm::{
 
 use super::UniqueExt;
 use super::entity::consents;
-use super::{Db, map_err, now};
+use super::{Db, map_err};
 use crate::domain::consent::Consent;
 use crate::domain::scope::ScopeSet;
 use crate::error::Result;
@@ -37,8 +37,8 @@ pub async fn upsert_consent(
     user_id: &str,
     client_id: &str,
     scopes: &ScopeSet,
+    at: i64,
 ) -> Result<()> {
-    let at = now();
     consents::Entity::insert(consents::ActiveModel {
         user_id: Set(user_id.to_owned()),
         client_id: Set(client_id.to_owned()),

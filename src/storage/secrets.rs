@@ -43,11 +43,11 @@ pub async fn get_or_create(
 
 /// Claims a one-time server-wide marker: true for exactly one caller, however many race (the
 /// insert of an existing name changes nothing, on SQLite and PostgreSQL alike).
-pub async fn claim(db: &Db, name: &str) -> Result<bool> {
+pub async fn claim(db: &Db, name: &str, at: i64) -> Result<bool> {
     let row = server_secrets::ActiveModel {
         name: Set(name.to_owned()),
         value: Set(String::new()),
-        created_at: Set(now()),
+        created_at: Set(at),
     };
     let inserted = server_secrets::Entity::insert(row)
         .on_conflict_do_nothing()

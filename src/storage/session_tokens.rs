@@ -8,7 +8,7 @@ use sea_orm::{
 };
 
 use super::entity::{session_tokens, sessions};
-use super::{Db, map_err, now};
+use super::{Db, map_err};
 use crate::domain::session_tokens::{SessionToken, Which};
 use crate::error::Result;
 
@@ -42,8 +42,12 @@ pub async fn insert(db: &Db, t: &SessionToken) -> Result<()> {
 
 /// A person's tokens that still work: not revoked, not expired, and their browser session alive
 /// (signed in after `signed_in_after`, not idle past its expiry). Newest first.
-pub async fn list_live(db: &Db, user_id: &str, signed_in_after: i64) -> Result<Vec<SessionToken>> {
-    let at = now();
+pub async fn list_live(
+    db: &Db,
+    user_id: &str,
+    signed_in_after: i64,
+    at: i64,
+) -> Result<Vec<SessionToken>> {
     let live_sessions = sea_orm::sea_query::Query::select()
         .column(sessions::Column::Sid)
         .from(sessions::Entity)
@@ -67,25 +71,32 @@ pub async fn list_live(db: &Db, user_id: &str, signed_in_after: i64) -> Result<V
 
 /// Revokes the live tokens `which` names and returns them. Each one's id also enters
 /// `revoked_access_tokens` (until its expiry), in the same transaction.
-pub async fn revoke(db: &Db, which: Which<'_>) -> Result<Vec<SessionToken>> {
+pub async fn revoke(db: &Db, which: Which<'_>, at: i64) -> Result<Vec<SessionToken>> {
     let tx = db.begin().await.map_err(map_err)?;
-    let revoked = revoke_in(&tx, which).await?;
+    let revoked = revoke_in(&tx, which, at).await?;
     tx.commit().await.map_err(map_err)?;
     Ok(revoked)
 }
 
 /// Ends every browser session of a person and revokes all their session tokens, at once.
 /// Returns how many sessions ended and the tokens revoked.
-pub async fn end_every_session(db: &Db, user_id: &str) -> Result<(u64, Vec<SessionToken>)> {
+pub async fn end_every_session(
+    db: &Db,
+    user_id: &str,
+    at: i64,
+) -> Result<(u64, Vec<SessionToken>)> {
     let tx = db.begin().await.map_err(map_err)?;
     let sessions = super::sessions::delete_for_user(&tx, user_id).await?;
-    let revoked = revoke_in(&tx, Which::User(user_id)).await?;
+    let revoked = revoke_in(&tx, Which::User(user_id), at).await?;
     tx.commit().await.map_err(map_err)?;
     Ok((sessions, revoked))
 }
 
-async fn revoke_in(tx: &impl ConnectionTrait, which: Which<'_>) -> Result<Vec<SessionToken>> {
-    let at = now();
+async fn revoke_in(
+    tx: &impl ConnectionTrait,
+    which: Which<'_>,
+    at: i64,
+) -> Result<Vec<SessionToken>> {
     let live = session_tokens::Entity::find()
         .filter(session_tokens::Column::RevokedAt.is_null())
         .filter(session_tokens::Column::ExpiresAt.gt(at));

@@ -20,7 +20,7 @@ use sha2::{Digest, Sha256};
 
 use super::UniqueExt;
 use super::entity::sessions;
-use super::{Db, map_err, now};
+use super::{Db, map_err};
 use crate::clock::Clock;
 use crate::error::Result;
 
@@ -166,12 +166,12 @@ impl SessionStore for DbSessionStore {
 
 /// Whether the browser session `sid` is still alive: not signed out, not idle past its expiry,
 /// and signed in after `signed_in_after` (its absolute lifetime).
-pub async fn is_alive(db: &Db, sid: &str, signed_in_after: i64) -> Result<bool> {
+pub async fn is_alive(db: &Db, sid: &str, signed_in_after: i64, now: i64) -> Result<bool> {
     let found: Vec<String> = sessions::Entity::find()
         .select_only()
         .column(sessions::Column::Id)
         .filter(sessions::Column::Sid.eq(sid))
-        .filter(sessions::Column::ExpiresAt.gt(now()))
+        .filter(sessions::Column::ExpiresAt.gt(now))
         .filter(sessions::Column::SignedInAt.gt(signed_in_after))
         .into_tuple()
         .all(db)

@@ -7,7 +7,7 @@ use sea_orm::{
 
 use super::UniqueExt;
 use super::entity::{tenant_members, tenants};
-use super::{Db, map_err, now};
+use super::{Db, map_err};
 use crate::domain::tenant::Tenant;
 use crate::error::Result;
 
@@ -39,8 +39,12 @@ pub async fn find_personal(db: &Db, user_id: &str) -> Result<Option<Tenant>> {
 }
 
 /// Creates a tenant whose first member is `admin_id`, as administrator.
-pub async fn insert_tenant_with_admin(db: &Db, tenant: &Tenant, admin_id: &str) -> Result<()> {
-    let at = now();
+pub async fn insert_tenant_with_admin(
+    db: &Db,
+    tenant: &Tenant,
+    admin_id: &str,
+    at: i64,
+) -> Result<()> {
     let tx = db.begin().await.map_err(map_err)?;
     tenants::Entity::insert(tenants::ActiveModel {
         id: Set(tenant.id.clone()),

@@ -45,7 +45,7 @@ impl CredentialService {
         last_used: LastUsed,
     ) -> Self {
         Self {
-            policy: Policy::new(db.clone(), caches.clone()),
+            policy: Policy::new(db.clone(), caches.clone(), clock.clone()),
             db,
             caches,
             hasher,

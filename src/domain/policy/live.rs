@@ -5,6 +5,7 @@
 use std::net::IpAddr;
 
 use super::{Action, Ceiling, Origin, Role, ServerAction, decide};
+use crate::clock::Clock;
 use crate::domain::context::Actor;
 use crate::domain::credentials::{Credential, Refusal};
 use crate::domain::principal::Principal;
@@ -48,12 +49,13 @@ impl Access {
 pub struct Policy {
     pub(super) db: Db,
     caches: Caches,
+    clock: Clock,
 }
 
 impl Policy {
     /// A policy reading through `caches` (the server's one set).
-    pub fn new(db: Db, caches: Caches) -> Self {
-        Self { db, caches }
+    pub fn new(db: Db, caches: Caches, clock: Clock) -> Self {
+        Self { db, caches, clock }
     }
 
     /// The person's current role in a tenant, `None` when not a member.
@@ -142,7 +144,7 @@ impl Policy {
             (Some(bound), "active") => self.find_tenant(bound).await?,
             (Some(bound), id) if bound == id => self.find_tenant(bound).await?,
             (Some(_), _) => return Err(AppError::NotFound("Tenant")),
-            (None, "active") => tenant::active_in(&self.db, &user).await?,
+            (None, "active") => tenant::active_in(&self.db, &user, self.clock.now()).await?,
             (None, id) => self.find_tenant(id).await?,
         };
         let role = match self.role_in(&tenant.id, &user.id).await? {
