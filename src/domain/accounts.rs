@@ -111,7 +111,7 @@ async fn insert(ctx: &Context, input: NewAccount, is_admin: bool) -> Result<User
     let name = DisplayName::parse(&input.name)?;
     password::validate(&input.password)?;
     let hash = password::hash(input.password).await?;
-    let user = storage::users::insert_user(db, &email, &name, &hash, is_admin).await?;
+    let user = storage::users::insert_user(db, &email, &name, &hash, is_admin, ctx.now()).await?;
     crate::domain::tenant::personal(db, &user, ctx.now()).await?;
     Ok(user)
 }

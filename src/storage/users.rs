@@ -6,7 +6,7 @@ use sea_orm::{
 
 use super::UniqueExt;
 use super::entity::users;
-use super::{Db, map_err, now};
+use super::{Db, map_err};
 use crate::domain::password::PasswordHash;
 use crate::domain::user::{DisplayName, Email, User};
 use crate::error::{AppError, Result};
@@ -28,8 +28,8 @@ pub async fn insert_user(
     name: &DisplayName,
     hash: &PasswordHash,
     is_admin: bool,
+    at: i64,
 ) -> Result<User> {
-    let at = now();
     let model = users::ActiveModel {
         id: Set(uuid::Uuid::now_v7().to_string()),
         email: Set(email.as_str().to_owned()),
