@@ -22,6 +22,9 @@ pub enum AppError {
     /// Authenticated, but not allowed to do this.
     #[error("{0}")]
     Forbidden(String),
+    /// Authenticated, but what was presented lacks this scope (RFC 6750 `insufficient_scope`).
+    #[error("This credential lacks the `{0}` permission.")]
+    InsufficientScope(&'static str),
     /// The thing asked for does not exist (or is not visible to the caller).
     #[error("{0} not found")]
     NotFound(&'static str),

@@ -121,13 +121,11 @@ impl Principal {
     }
 
     /// Fails with `Forbidden` unless the caller holds `scope` (after narrowing).
-    pub fn require(&self, scope: &str) -> Result<()> {
+    pub fn require(&self, scope: &'static str) -> Result<()> {
         if self.scopes.has(scope) {
             Ok(())
         } else {
-            Err(AppError::Forbidden(format!(
-                "This credential lacks the `{scope}` permission."
-            )))
+            Err(AppError::InsufficientScope(scope))
         }
     }
 

@@ -132,7 +132,7 @@ fn app_status(err: &AppError) -> StatusCode {
     match err {
         AppError::Validation { .. } => StatusCode::UNPROCESSABLE_ENTITY,
         AppError::Unauthenticated(_) => StatusCode::UNAUTHORIZED,
-        AppError::Forbidden(_) => StatusCode::FORBIDDEN,
+        AppError::Forbidden(_) | AppError::InsufficientScope(_) => StatusCode::FORBIDDEN,
         AppError::NotFound(_) => StatusCode::NOT_FOUND,
         AppError::Conflict(_) => StatusCode::CONFLICT,
         AppError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
@@ -173,7 +173,34 @@ impl ApiError {
         self.headers.push(("retry-after", secs.to_string()));
         self
     }
+
+    /// Adds an RFC 6750 §3 `WWW-Authenticate: Bearer` challenge: bare when no token was sent,
+    /// else with `error` (`invalid_token`, `insufficient_scope`), a description and, for a
+    /// missing scope, the scope needed. OAuth client libraries read it to tell an expired or
+    /// revoked token from any other refusal.
+    pub fn bearer_challenge(mut self, error: Option<&str>, scope: Option<&str>) -> Self {
+        let mut value = format!("Bearer realm=\"{REALM}\"");
+        if let Some(error) = error {
+            // A quoted-string may not hold `"` or `\`; the messages are ours, but be safe.
+            let description: String = self
+                .message
+                .chars()
+                .filter(|c| !matches!(c, '"' | '\\') && !c.is_control())
+                .collect();
+            value.push_str(&format!(
+                ", error=\"{error}\", error_description=\"{description}\""
+            ));
+        }
+        if let Some(scope) = scope {
+            value.push_str(&format!(", scope=\"{scope}\""));
+        }
+        self.headers.push(("www-authenticate", value));
+        self
+    }
 }
+
+/// The protection space named in bearer challenges.
+pub const REALM: &str = "portcullis";
 
 impl From<AppError> for ApiError {
     fn from(err: AppError) -> Self {
@@ -181,7 +208,9 @@ impl From<AppError> for ApiError {
         let (code, field) = match &err {
             AppError::Validation { field, .. } => ("validation_failed", Some(*field)),
             AppError::Unauthenticated(_) => ("authentication_failed", None),
-            AppError::Forbidden(_) => ("insufficient_permissions", None),
+            AppError::Forbidden(_) | AppError::InsufficientScope(_) => {
+                ("insufficient_permissions", None)
+            }
             AppError::NotFound(_) => ("not_found", None),
             AppError::Conflict(_) => ("conflict", None),
             AppError::Internal(e) => {
@@ -189,12 +218,21 @@ impl From<AppError> for ApiError {
                 ("internal_error", None)
             }
         };
-        Self {
+        let api = Self {
             status,
             code,
             message: err.to_string(),
             field,
             headers: Vec::new(),
+        };
+        // Every REST route that refuses this way is bearer-protected (RFC 6750 §3).
+        match err {
+            AppError::Unauthenticated(_) => api.bearer_challenge(Some("invalid_token"), None),
+            AppError::Forbidden(_) => api.bearer_challenge(Some("insufficient_scope"), None),
+            AppError::InsufficientScope(scope) => {
+                api.bearer_challenge(Some("insufficient_scope"), Some(scope))
+            }
+            _ => api,
         }
     }
 }

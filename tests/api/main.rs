@@ -7,6 +7,7 @@ mod admin_pages;
 mod api_keys;
 mod attenuation;
 mod audit;
+mod bearer_challenges;
 mod browser;
 mod caching;
 mod cli;

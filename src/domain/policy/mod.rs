@@ -147,10 +147,7 @@ pub fn decide(caller: &Principal, role: Role, action: Action) -> Result<(), AppE
         &caller.scopes
     };
     if !held.has(action.scope()) {
-        return Err(AppError::Forbidden(format!(
-            "This credential lacks the `{}` permission.",
-            action.scope()
-        )));
+        return Err(AppError::InsufficientScope(action.scope()));
     }
     Ok(())
 }

@@ -41,7 +41,12 @@ pub fn client_ip(req: &HttpRequest) -> Option<IpAddr> {
 
 /// The REST answer for a refused credential.
 pub fn refusal_error(r: Refusal) -> ApiError {
-    match r {
+    let challenge = match &r {
+        Refusal::Failed(_) => None,
+        Refusal::IpNotAllowed => Some("insufficient_scope"),
+        _ => Some("invalid_token"),
+    };
+    let err = match r {
         Refusal::Invalid => ApiError::new(
             StatusCode::UNAUTHORIZED,
             "authentication_failed",
@@ -67,8 +72,9 @@ pub fn refusal_error(r: Refusal) -> ApiError {
             "authentication_failed",
             "The credential's owner is no longer a member of its tenant",
         ),
-        Refusal::Failed(e) => e.into(),
-    }
+        Refusal::Failed(e) => return e.into(),
+    };
+    err.bearer_challenge(challenge, None)
 }
 
 /// Authenticates a bearer value and narrows it by the policy (live membership, the credential
@@ -104,12 +110,14 @@ async fn presented(
             StatusCode::UNAUTHORIZED,
             "token_expired",
             "The access token has expired",
-        )),
+        )
+        .bearer_challenge(Some("invalid_token"), None)),
         Err(BearerError::Invalid) => Err(ApiError::new(
             StatusCode::UNAUTHORIZED,
             "authentication_failed",
             "Invalid access token provided",
-        )),
+        )
+        .bearer_challenge(Some("invalid_token"), None)),
     }
 }
 
@@ -143,6 +151,8 @@ impl FromRequest for Caller {
                     "authentication_failed",
                     "Send a credential as `Authorization: Bearer <token>`",
                 )
+                // RFC 6750 §3.1: no error code when the request carried no token.
+                .bearer_challenge(None, None)
             })?;
             let principal = authenticate(&state, &token, ip).await?;
             let rate = state
