@@ -109,7 +109,7 @@ impl Application {
             auditor,
             throttle,
             rate_limits,
-            oauth_addons: http::oauth::endpoint::addons(),
+            oauth_addons: http::oauth::primitives::addons(),
         });
         let store = DbSessionStore::new(db.clone());
         let server = HttpServer::new(move || {

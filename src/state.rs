@@ -36,7 +36,7 @@ pub struct AppState {
     pub throttle: FailureThrottle,
     /// Per-credential request limits.
     pub rate_limits: RateLimits,
-    /// oxide-auth extensions (PKCE), shared by every flow.
+    /// oxide-auth extensions (PKCE), shared by every authorization flow.
     pub oauth_addons: AddonList,
 }
 
@@ -58,6 +58,19 @@ impl AppState {
             caches: &self.caches,
             auditor: &self.auditor,
             clock: self.credentials.clock(),
+        }
+    }
+
+    /// What the token endpoint's grants (`domain::grants`) need.
+    pub fn grants(&self) -> crate::domain::grants::Grants<'_> {
+        crate::domain::grants::Grants {
+            db: &self.db,
+            caches: &self.caches,
+            tokens: &self.tokens,
+            credentials: &self.credentials,
+            throttle: &self.throttle,
+            auditor: &self.auditor,
+            clock: self.tokens.clock(),
         }
     }
 

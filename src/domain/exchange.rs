@@ -87,26 +87,3 @@ pub async fn exchange(
         Err(r) => Ok(Err(r)),
     }
 }
-
-/// A client-credentials token for a client acting for itself; a system credential's token carries
-/// its tenant and roles.
-pub fn token_for_client(
-    tokens: &TokenService,
-    client: &crate::domain::client::Client,
-) -> Result<(String, AccessClaims)> {
-    let system = client.kind == crate::domain::client::ClientKind::System;
-    tokens.mint_with(Mint {
-        owner_id: &client.id,
-        client_id: &client.id,
-        scope: &client.scopes.to_string(),
-        tid: client.tenant_id.clone(),
-        roles: system.then(|| {
-            client
-                .roles
-                .iter()
-                .map(crate::domain::roles::RoleClaim::from)
-                .collect()
-        }),
-        ..Mint::default()
-    })
-}

@@ -9,6 +9,7 @@ pub mod consent;
 pub mod credential;
 pub mod credentials;
 pub mod exchange;
+pub mod grants;
 pub mod introspection;
 pub mod jwt;
 pub mod membership;
