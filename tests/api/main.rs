@@ -12,6 +12,7 @@ mod client_flags;
 mod credential_pages;
 mod credentials;
 mod foundation;
+mod grants;
 mod hardening;
 mod helpers;
 mod invitations;
