@@ -5,6 +5,7 @@
 
 use std::net::IpAddr;
 
+use crate::domain::credential::{self, Kind};
 use crate::domain::credentials::{Credential, CredentialService, Environment, Refusal};
 use crate::domain::jwt::AccessClaims;
 use crate::domain::principal::Principal;
@@ -86,4 +87,19 @@ pub async fn exchange(
         Err(Refusal::Failed(e)) => Err(e),
         Err(r) => Ok(Err(r)),
     }
+}
+
+/// `/api/v0/login` with a bearer personal token: a token of any other kind is refused before any
+/// lookup; a personal token buys an access token of the configured lifetime.
+pub async fn personal_token_login(
+    creds: &CredentialService,
+    tokens: &TokenService,
+    secret: &str,
+    ip: Option<IpAddr>,
+) -> Result<Result<(String, AccessClaims), Refusal>> {
+    if credential::check(secret) != Ok(Kind::PersonalToken) {
+        return Ok(Err(Refusal::Invalid));
+    }
+    let ttl = tokens.access_ttl();
+    exchange(creds, tokens, secret, ip, None, Some(ttl), "personal_token").await
 }

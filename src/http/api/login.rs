@@ -9,7 +9,6 @@ use actix_web::{HttpRequest, HttpResponse, web};
 
 use super::caller::{Caller, bearer_value, client_ip, refusal_error};
 use super::views::*;
-use crate::domain::credential::{self, Kind};
 use crate::domain::credentials::{CredentialKind, Refusal};
 use crate::domain::exchange;
 use crate::domain::grants::client_credentials;
@@ -49,22 +48,11 @@ pub async fn login_v0_post(
         return Ok(login_response(issued.access_token, issued.expires_in));
     }
     let token = bearer_value(&req).ok_or_else(|| unauthenticated("Send a personal token as `Authorization: Bearer <token>`, or system credentials with HTTP Basic"))?;
-    if credential::check(&token) != Ok(Kind::PersonalToken) {
-        return Err(refusal_error(Refusal::Invalid));
-    }
-    let ttl = state.tokens.access_ttl();
-    let (access, _) = exchange::exchange(
-        &state.credentials,
-        &state.tokens,
-        &token,
-        client_ip(&req),
-        None,
-        Some(ttl),
-        "personal_token",
-    )
-    .await?
-    .map_err(refusal_error)?;
-    Ok(login_response(access, ttl))
+    let (access, _) =
+        exchange::personal_token_login(&state.credentials, &state.tokens, &token, client_ip(&req))
+            .await?
+            .map_err(refusal_error)?;
+    Ok(login_response(access, state.tokens.access_ttl()))
 }
 
 fn login_response(access_token: String, expires_in: i64) -> HttpResponse {
