@@ -119,7 +119,7 @@ impl Application {
             auditor,
             throttle,
             rate_limits,
-            oauth_addons: http::oauth::endpoint::addons(),
+            oauth_addons: http::oauth::primitives::addons(),
         });
         let store = DbSessionStore::new(db.clone(), clock);
         let server = HttpServer::new(move || {

@@ -39,7 +39,7 @@ pub struct AppState {
     pub throttle: FailureThrottle,
     /// Per-credential request limits.
     pub rate_limits: RateLimits,
-    /// oxide-auth extensions (PKCE), shared by every flow.
+    /// oxide-auth extensions (PKCE), shared by every authorization flow.
     pub oauth_addons: AddonList,
 }
 
@@ -50,6 +50,19 @@ impl AppState {
             SignupPolicy::Open
         } else {
             SignupPolicy::FirstAccountOnly
+        }
+    }
+
+    /// What the token endpoint's grants (`domain::grants`) need.
+    pub fn grants(&self) -> crate::domain::grants::Grants<'_> {
+        crate::domain::grants::Grants {
+            db: &self.db,
+            caches: &self.caches,
+            tokens: &self.tokens,
+            credentials: &self.credentials,
+            throttle: &self.throttle,
+            auditor: &self.auditor,
+            clock: self.tokens.clock(),
         }
     }
 

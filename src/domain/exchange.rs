@@ -9,6 +9,7 @@ use crate::domain::credentials::{Credential, CredentialService, Environment, Ref
 use crate::domain::jwt::AccessClaims;
 use crate::domain::principal::Principal;
 use crate::domain::scope::ScopeSet;
+use crate::domain::secret_format::{self, Kind};
 use crate::domain::tokens::{Mint, TokenService};
 use crate::error::{AppError, Result};
 
@@ -88,25 +89,17 @@ pub async fn exchange(
     }
 }
 
-/// A client-credentials token for a client acting for itself; a system credential's token carries
-/// its tenant and roles.
-pub fn token_for_client(
+/// `/api/v0/login` with a bearer personal token: a token of any other kind is refused before any
+/// lookup; a personal token buys an access token of the configured lifetime.
+pub async fn personal_token_login(
+    creds: &CredentialService,
     tokens: &TokenService,
-    client: &crate::domain::client::Client,
-) -> Result<(String, AccessClaims)> {
-    let system = client.kind == crate::domain::client::ClientKind::System;
-    tokens.mint_with(Mint {
-        owner_id: &client.id,
-        client_id: &client.id,
-        scope: &client.scopes.to_string(),
-        tid: client.tenant_id.clone(),
-        roles: system.then(|| {
-            client
-                .roles
-                .iter()
-                .map(crate::domain::roles::RoleClaim::from)
-                .collect()
-        }),
-        ..Mint::default()
-    })
+    secret: &str,
+    ip: Option<IpAddr>,
+) -> Result<Result<(String, AccessClaims), Refusal>> {
+    if secret_format::check(secret) != Ok(Kind::PersonalToken) {
+        return Ok(Err(Refusal::Invalid));
+    }
+    let ttl = tokens.access_ttl();
+    exchange(creds, tokens, secret, ip, None, Some(ttl), "personal_token").await
 }

@@ -9,6 +9,7 @@ pub mod consent;
 pub mod context;
 pub mod credentials;
 pub mod exchange;
+pub mod grants;
 pub mod introspection;
 pub mod jwt;
 pub mod membership;

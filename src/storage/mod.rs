@@ -8,7 +8,6 @@ pub mod credentials;
 mod entity;
 pub mod invitations;
 pub mod keys;
-pub mod oauth;
 pub mod purge;
 pub mod secrets;
 pub mod session_tokens;

@@ -16,6 +16,7 @@ mod credential_lists;
 mod credential_pages;
 mod credentials;
 mod foundation;
+mod grants;
 mod hardening;
 mod helpers;
 mod invitations;

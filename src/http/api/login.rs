@@ -1,17 +1,17 @@
 //! The seed-shaped exchange routes: `POST /api/v0/login` (personal token → 1-hour token, seed
 //! 000), `POST /auth/token` (email + account secret key → 7-day token, seed 004) and the secret
-//! key's own management routes. All are thin routes over `domain::exchange`; failures answer in
-//! the REST error shape.
+//! key's own management routes. All are thin routes over `domain::exchange`, and over
+//! `domain::grants::client_credentials` for system credentials (the same mint as the token
+//! endpoint's); failures answer in the REST error shape.
 
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
 
 use super::caller::{Caller, bearer_value, client_ip, refusal_error};
 use super::views::*;
-use crate::domain::client::{self, ClientKind};
 use crate::domain::credentials::{CredentialKind, Refusal};
 use crate::domain::exchange;
-use crate::domain::secret_format::{self, Kind};
+use crate::domain::grants::client_credentials;
 use crate::error::AppError;
 use crate::http::error::ApiError;
 use crate::state::AppState;
@@ -35,57 +35,34 @@ pub async fn login_v0_post(
     body: web::Bytes,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
-    let ttl = state.tokens.access_ttl();
     let header = req
         .headers()
         .get(actix_web::http::header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
         .unwrap_or_default();
-    let access = if header.len() > 6 && header[..6].eq_ignore_ascii_case("basic ") {
+    if header.len() > 6 && header[..6].eq_ignore_ascii_case("basic ") {
         require_client_credentials_grant(&body)?;
         let (id, secret) = crate::http::oauth::client_auth::decode_basic(&header[6..])
             .ok_or_else(|| unauthenticated("Invalid client credentials"))?;
-        let client = match client::authenticate(
-            &state.db,
-            &state.caches,
-            state.tokens.hasher(),
-            &id,
-            Some(&secret),
-        )
-        .await
-        {
-            Ok(c) if c.kind == ClientKind::System => c,
-            Ok(_) | Err(AppError::Unauthenticated(_)) => {
-                return Err(unauthenticated("Invalid client credentials"));
-            }
-            Err(e) => return Err(e.into()),
-        };
-        exchange::token_for_client(&state.tokens, &client)?.0
-    } else {
-        let token = bearer_value(&req).ok_or_else(|| unauthenticated("Send a personal token as `Authorization: Bearer <token>`, or system credentials with HTTP Basic"))?;
-        if secret_format::check(&token) != Ok(Kind::PersonalToken) {
-            return Err(refusal_error(Refusal::Invalid));
-        }
-        exchange::exchange(
-            &state.credentials,
-            &state.tokens,
-            &token,
-            client_ip(&req),
-            None,
-            Some(ttl),
-            "personal_token",
-        )
-        .await?
-        .map_err(refusal_error)?
-        .0
-    };
-    Ok(HttpResponse::Ok()
+        let issued = client_credentials::system_login(&state.grants(), &id, &secret).await?;
+        return Ok(login_response(issued.access_token, issued.expires_in));
+    }
+    let token = bearer_value(&req).ok_or_else(|| unauthenticated("Send a personal token as `Authorization: Bearer <token>`, or system credentials with HTTP Basic"))?;
+    let (access, _) =
+        exchange::personal_token_login(&state.credentials, &state.tokens, &token, client_ip(&req))
+            .await?
+            .map_err(refusal_error)?;
+    Ok(login_response(access, state.tokens.access_ttl()))
+}
+
+fn login_response(access_token: String, expires_in: i64) -> HttpResponse {
+    HttpResponse::Ok()
         .insert_header(("cache-control", "no-store"))
         .json(LoginResponse {
-            access_token: access,
+            access_token,
             token_type: "Bearer".into(),
-            expires_in: ttl,
-        }))
+            expires_in,
+        })
 }
 
 /// An empty body is accepted; a body must say `client_credentials`.

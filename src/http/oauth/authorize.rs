@@ -14,7 +14,7 @@ use oxide_auth_async::endpoint::authorization::AuthorizationFlow;
 use url::Url;
 
 use super::client_auth::param;
-use super::endpoint::{Decision, FlowEndpoint};
+use super::primitives::{Decision, FlowEndpoint};
 use crate::domain::consent;
 use crate::domain::oauth::{self, AuthorizeParams, Rejection, ValidAuthorize};
 use crate::domain::scope;

@@ -1,6 +1,7 @@
-//! Client authentication (RFC 6749 §2.3.1): `client_secret_basic`, `client_secret_post`, or a
-//! public client's bare `client_id`. Done before any oxide-auth flow runs, so failures get the
-//! right error and status, and the secret is checked once (HMAC, constant-time compare).
+//! Reading client credentials off the wire (RFC 6749 §2.3.1): `client_secret_basic`,
+//! `client_secret_post`, or a public client's bare `client_id`. Checking them is
+//! `domain::grants::Grants::authenticate_client`'s (HMAC, constant-time compare); a request
+//! that cannot even be read this far is refused here with the domain's refusal.
 
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
@@ -8,55 +9,47 @@ use oxide_auth::endpoint::QueryParameter;
 use oxide_auth_actix::OAuthRequest;
 
 use super::error::OAuthError;
-use crate::domain::client::{self, AuthMethod, Client};
+use crate::domain::client::Client;
+use crate::domain::grants::{OAuthRefusal, PresentedClient};
+use crate::secret::ClientSecret;
 use crate::state::AppState;
-
-/// Credentials as presented.
-struct Presented {
-    id: String,
-    secret: Option<String>,
-    method: AuthMethod,
-}
 
 /// One unique form parameter of the request body.
 pub fn param(req: &OAuthRequest, key: &str) -> Option<String> {
     req.body()?.unique_value(key).map(|v| v.into_owned())
 }
 
-fn presented(req: &OAuthRequest) -> Result<Option<Presented>, OAuthError> {
+/// The client credentials a request presents, `None` when it presents none.
+pub fn presented(req: &OAuthRequest) -> Result<Option<PresentedClient>, OAuthRefusal> {
     let body_id = param(req, "client_id");
     let body_secret = param(req, "client_secret");
     match req.authorization_header() {
         Some(header) if header.len() > 6 && header[..6].eq_ignore_ascii_case("basic ") => {
             if body_secret.is_some() {
-                return Err(OAuthError::bad(
-                    "invalid_request",
+                return Err(OAuthRefusal::invalid_request(
                     "Use one client authentication method, not two.",
                 ));
             }
             let (id, secret) =
-                decode_basic(&header[6..]).ok_or_else(|| OAuthError::invalid_client(true))?;
+                decode_basic(&header[6..]).ok_or(OAuthRefusal::InvalidClient { basic: true })?;
             if body_id.as_deref().is_some_and(|b| b != id) {
-                return Err(OAuthError::bad(
-                    "invalid_request",
+                return Err(OAuthRefusal::invalid_request(
                     "client_id does not match the Authorization header.",
                 ));
             }
-            Ok(Some(Presented {
+            Ok(Some(PresentedClient {
                 id,
-                secret: Some(secret),
-                method: AuthMethod::Basic,
+                secret: Some(ClientSecret::new(secret)),
+                basic: true,
+                id_in_body_too: body_id.is_some(),
             }))
         }
-        Some(_) => Err(OAuthError::invalid_client(true)),
-        None => Ok(body_id.map(|id| Presented {
-            method: if body_secret.is_some() {
-                AuthMethod::Post
-            } else {
-                AuthMethod::None
-            },
+        Some(_) => Err(OAuthRefusal::InvalidClient { basic: true }),
+        None => Ok(body_id.map(|id| PresentedClient {
             id,
-            secret: body_secret,
+            secret: body_secret.map(ClientSecret::new),
+            basic: false,
+            id_in_body_too: false,
         })),
     }
 }
@@ -76,26 +69,10 @@ pub fn decode_basic(encoded: &str) -> Option<(String, String)> {
     Some((id, decode(secret)?))
 }
 
-/// Authenticates the calling client, or answers 401 `invalid_client`.
-pub async fn authenticate(
-    state: &AppState,
-    req: &OAuthRequest,
-) -> Result<(Client, AuthMethod), OAuthError> {
-    let p = presented(req)?.ok_or_else(|| OAuthError::invalid_client(false))?;
-    let basic = p.method == AuthMethod::Basic;
-    match client::authenticate(
-        &state.db,
-        &state.caches,
-        state.tokens.hasher(),
-        &p.id,
-        p.secret.as_deref(),
-    )
-    .await
-    {
-        Ok(c) => Ok((c, p.method)),
-        Err(crate::error::AppError::Unauthenticated(_)) => Err(OAuthError::invalid_client(basic)),
-        Err(e) => Err(OAuthError::server(&e)),
-    }
+/// Authenticates the calling client (revocation, introspection), or answers 401
+/// `invalid_client`.
+pub async fn authenticate(state: &AppState, req: &OAuthRequest) -> Result<Client, OAuthError> {
+    Ok(state.grants().authenticate_client(presented(req)).await?)
 }
 
 /// Whether the request names the session pseudo-client the way a public client does: its id in
@@ -105,11 +82,6 @@ pub fn presents_session_client(req: &OAuthRequest) -> bool {
     req.authorization_header().is_none()
         && param(req, "client_secret").is_none()
         && param(req, "client_id").as_deref() == Some(crate::domain::exchange::SESSION_CLIENT)
-}
-
-/// The client id a request presents (Basic or body), unverified: the throttle's key.
-pub fn presented_id(req: &OAuthRequest) -> Option<String> {
-    presented(req).ok().flatten().map(|p| p.id)
 }
 
 #[cfg(test)]

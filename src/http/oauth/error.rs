@@ -1,12 +1,13 @@
 //! RFC 6749 §5.2 error responses for the token, revocation and introspection endpoints:
 //! `{"error","error_description"}`, 400 (or 401 with `WWW-Authenticate` for `invalid_client`
-//! over Basic), never cached.
+//! over Basic), never cached. The domain's `OAuthRefusal` becomes bytes here, and only here.
 
 use actix_web::http::StatusCode;
 use actix_web::http::header::{CACHE_CONTROL, PRAGMA, WWW_AUTHENTICATE};
 use actix_web::{HttpResponse, ResponseError};
 use serde_json::json;
 
+use crate::domain::grants::OAuthRefusal;
 use crate::error::AppError;
 
 /// An OAuth error as the wire shows it.
@@ -54,11 +55,6 @@ impl OAuthError {
         }
     }
 
-    /// The RFC 6749 error code.
-    pub fn code(&self) -> &'static str {
-        self.error
-    }
-
     /// 500 `server_error`, details only in the log.
     pub fn server(err: &AppError) -> Self {
         match err {
@@ -80,6 +76,17 @@ impl OAuthError {
 impl From<AppError> for OAuthError {
     fn from(err: AppError) -> Self {
         Self::server(&err)
+    }
+}
+
+impl From<OAuthRefusal> for OAuthError {
+    fn from(refusal: OAuthRefusal) -> Self {
+        match refusal {
+            OAuthRefusal::Refused { code, description } => Self::bad(code.as_str(), description),
+            OAuthRefusal::InvalidClient { basic } => Self::invalid_client(basic),
+            OAuthRefusal::Throttled { wait } => Self::throttled(wait),
+            OAuthRefusal::Failed(err) => Self::server(&err),
+        }
     }
 }
 

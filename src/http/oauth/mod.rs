@@ -1,12 +1,12 @@
-//! OAuth 2.0 endpoints, on oxide-auth where it has a flow (authorization, code exchange,
-//! refresh, client credentials) and by hand where it has none (revocation, introspection,
-//! metadata, JWKS).
+//! OAuth 2.0 endpoints. The authorization endpoint runs oxide-auth's flow over the adapters in
+//! `primitives`; the token endpoint's grants are domain operations (`domain::grants`);
+//! revocation, introspection, metadata and JWKS are written by hand.
 
 pub mod authorize;
 pub mod client_auth;
-pub mod endpoint;
 pub mod error;
 pub mod metadata;
+pub mod primitives;
 pub mod revoke;
 pub mod token;
 

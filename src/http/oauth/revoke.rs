@@ -50,7 +50,7 @@ pub async fn revoke_post(
         // is the proof. Only session tokens are affected.
         state.session_tokens.revoke_presented(&token).await?;
     } else {
-        let (client, _) = client_auth::authenticate(&state, req).await?;
+        let client = client_auth::authenticate(&state, req).await?;
         state.tokens.revoke(&client.id, &token).await?;
     }
     Ok(no_store(HttpResponse::Ok()).finish())
@@ -62,7 +62,7 @@ pub async fn introspect_post(
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, OAuthError> {
     let (req, token) = token_param(&req)?;
-    let (client, _) = client_auth::authenticate(&state, req).await?;
+    let client = client_auth::authenticate(&state, req).await?;
     let body = match introspection::introspect(&state.tokens, &state.credentials, &client, &token)
         .await?
     {

@@ -1,0 +1,87 @@
+//! The authorization code grant's token request (RFC 6749 §4.1.3, with PKCE, RFC 7636 §4.5):
+//! the client is authenticated, the code is redeemed once and must be this client's, for this
+//! redirect URI, with the right verifier; tokens join the code's family, so a replayed code
+//! revokes them.
+
+use url::Url;
+
+use super::{Grants, IssuedToken, OAuthRefusal, PresentedClient, TokenForm, required};
+use crate::domain::client::{ClientKind, GrantType};
+use crate::domain::roles::RoleClaim;
+use crate::domain::scope::ScopeSet;
+use crate::domain::tokens::Mint;
+
+fn bad_code() -> OAuthRefusal {
+    OAuthRefusal::invalid_grant(
+        "The authorization code is invalid, expired, already used, or does not match the \
+         redirect_uri or code_verifier.",
+    )
+}
+
+/// Exchanges an authorization code for an access token, and a refresh token when the client
+/// may refresh.
+pub async fn exchange(
+    g: &Grants<'_>,
+    presented: Result<Option<PresentedClient>, OAuthRefusal>,
+    form: &TokenForm,
+) -> Result<IssuedToken, OAuthRefusal> {
+    let id_in_body_too = matches!(&presented, Ok(Some(p)) if p.id_in_body_too);
+    let client = g
+        .client_for(presented, GrantType::AuthorizationCode)
+        .await?;
+    let code = required(&form.code, "code")?;
+    let redirect_uri = required(&form.redirect_uri, "redirect_uri")?;
+    // Refused before the code is spent: a client authenticating with Basic must not name
+    // itself again in the body (RFC 6749 §2.3: one method per request), and the redirect URI
+    // must at least be a URI.
+    let requested_uri = Url::parse(redirect_uri).map_err(|_| bad_code())?;
+    if id_in_body_too {
+        return Err(bad_code());
+    }
+
+    // Single use: from here on the code is spent, whatever the outcome.
+    let rec = g.tokens.redeem_code(code).await?.ok_or_else(bad_code)?;
+    let issued_for = Url::parse(&rec.redirect_uri).ok();
+    if rec.client_id != client.id || issued_for.as_ref() != Some(&requested_uri) {
+        return Err(bad_code());
+    }
+    if !rec.pkce_satisfied(form.code_verifier.as_deref()) {
+        return Err(bad_code());
+    }
+
+    // Records `token.issued`.
+    let system = client.kind == ClientKind::System;
+    let (access_token, _) = g.tokens.mint_with(Mint {
+        owner_id: &rec.user_id,
+        client_id: &rec.client_id,
+        scope: &rec.scope,
+        gid: Some(rec.family_id.clone()),
+        tid: client.tenant_id.clone(),
+        roles: system.then(|| client.roles.iter().map(RoleClaim::from).collect()),
+        grant: "authorization_code",
+        ..Mint::default()
+    })?;
+    let refresh_token = if client.allows(GrantType::RefreshToken) {
+        let rt = g
+            .tokens
+            .issue_refresh(&rec.family_id, &rec.client_id, &rec.user_id, &rec.scope)
+            .await?;
+        Some(rt)
+    } else {
+        None
+    };
+    Ok(IssuedToken {
+        access_token,
+        expires_in: g.tokens.access_ttl(),
+        refresh_token,
+        scope: canonical(&rec.scope),
+        issued_token_type: None,
+    })
+}
+
+/// Scopes in canonical (sorted) order, whatever order they were stored in.
+pub(super) fn canonical(scope: &str) -> String {
+    ScopeSet::parse(scope)
+        .map(|s| s.to_string())
+        .unwrap_or_default()
+}

@@ -1,0 +1,100 @@
+//! The refresh token grant (RFC 6749 §6): the client is authenticated, the refresh token must be
+//! live and this client's, the scope may narrow but never widen; the token is rotated (a reused
+//! one revokes its family, see `domain::tokens`) and a new access token minted in its family.
+
+use super::authorization_code::canonical;
+use super::{Grants, IssuedToken, OAuthRefusal, PresentedClient, TokenForm, required};
+use crate::domain::client::GrantType;
+use crate::domain::scope::ScopeSet;
+use crate::domain::tokens::Mint;
+use crate::error::AppError;
+
+fn bad_token() -> OAuthRefusal {
+    OAuthRefusal::invalid_grant("The refresh token is invalid, expired or revoked.")
+}
+
+/// Exchanges a refresh token for a new access token and a new refresh token.
+pub async fn exchange(
+    g: &Grants<'_>,
+    presented: Result<Option<PresentedClient>, OAuthRefusal>,
+    form: &TokenForm,
+) -> Result<IssuedToken, OAuthRefusal> {
+    let basic = matches!(&presented, Ok(Some(p)) if p.basic);
+    let client = g.client_for(presented, GrantType::RefreshToken).await?;
+    let token = required(&form.refresh_token, "refresh_token")?;
+
+    // Looked up before ownership is checked, so that reuse revokes the family whoever
+    // presents it.
+    let rec = g
+        .tokens
+        .recover_refresh(token)
+        .await?
+        .ok_or_else(bad_token)?;
+    if rec.client_id != client.id {
+        // §5.2: another client's token is `invalid_grant`. A client that identified itself
+        // only in the body is judged as the token's own client, which it failed to be.
+        return Err(if basic {
+            bad_token()
+        } else {
+            OAuthRefusal::InvalidClient { basic: false }
+        });
+    }
+    let scope = narrowed(&rec.scope, form.scope.as_deref())?;
+    let rec = g.tokens.rotate_refresh(token, rec).await?.ok_or_else(|| {
+        OAuthRefusal::invalid_grant(
+            "The refresh token was already used; its grant has been revoked.",
+        )
+    })?;
+
+    // Records `token.issued`. The access token may be narrowed; the new refresh token keeps
+    // the grant's full scope (§6).
+    let (access_token, _) = g.tokens.mint_with(Mint {
+        owner_id: &rec.user_id,
+        client_id: &rec.client_id,
+        scope: &scope,
+        gid: Some(rec.family_id.clone()),
+        grant: "refresh_token",
+        ..Mint::default()
+    })?;
+    let refresh_token = g
+        .tokens
+        .issue_refresh(&rec.family_id, &rec.client_id, &rec.user_id, &rec.scope)
+        .await?;
+    Ok(IssuedToken {
+        access_token,
+        expires_in: g.tokens.access_ttl(),
+        refresh_token: Some(refresh_token),
+        scope: canonical(&scope),
+        issued_token_type: None,
+    })
+}
+
+/// §6: the requested scope, which must not include any scope not originally granted; the
+/// granted scope when none is requested.
+fn narrowed(granted: &str, requested: Option<&str>) -> Result<String, OAuthRefusal> {
+    let Some(requested) = requested else {
+        return Ok(granted.to_owned());
+    };
+    let exceeds = || OAuthRefusal::invalid_scope("The requested scope exceeds what was granted.");
+    let granted = ScopeSet::parse(granted).map_err(AppError::internal)?;
+    let requested = ScopeSet::parse(requested).map_err(|_| exceeds())?;
+    if !granted.contains_all(&requested) {
+        return Err(exceeds());
+    }
+    Ok(requested.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn refresh_may_narrow_the_scope_but_never_widen_it() {
+        assert_eq!(narrowed("read write", None).unwrap(), "read write");
+        assert_eq!(narrowed("read write", Some("read")).unwrap(), "read");
+        let wide = narrowed("read", Some("read write")).unwrap_err();
+        assert_eq!(wide.code(), "invalid_scope");
+        let unknown = narrowed("read", Some("nonsense")).unwrap_err();
+        assert_eq!(unknown.code(), "invalid_scope");
+    }
+}

@@ -1,0 +1,238 @@
+//! Checking tokens: bearer verification (signature, expiry, revocation), introspection
+//! (RFC 7662) and revocation (RFC 7009). Revocation verdicts are cached (`runtime::cache`);
+//! everything that revokes invalidates them.
+
+use sha2::{Digest, Sha256};
+
+use super::{RefreshRecord, TokenService, reload_keys};
+use crate::domain::jwt::{AccessClaims, VerifyError};
+use crate::domain::principal::Principal;
+use crate::domain::roles::RoleClaim;
+use crate::domain::user::User;
+use crate::error::Result;
+use crate::runtime::cache::Revocable;
+use crate::storage;
+
+/// What introspection (RFC 7662) reports about an active token.
+#[derive(Debug, Clone)]
+pub struct ActiveToken {
+    /// `Bearer` for access tokens, `refresh_token` for refresh tokens.
+    pub token_type: &'static str,
+    /// Scopes.
+    pub scope: String,
+    /// Client.
+    pub client_id: String,
+    /// Subject (`usr_…` or the client id).
+    pub sub: String,
+    /// Expiry.
+    pub exp: i64,
+    /// Issue time (access tokens).
+    pub iat: Option<i64>,
+    /// Token id (access tokens).
+    pub jti: Option<String>,
+    /// The caller the access token stands for, for the policy to narrow (access tokens).
+    pub principal: Option<Principal>,
+    /// Environment marker (`test`).
+    pub env: Option<String>,
+    /// System-credential roles.
+    pub roles: Option<Vec<RoleClaim>>,
+    /// System credentials without roles.
+    pub full_access: Option<bool>,
+}
+
+impl ActiveToken {
+    fn from_claims(c: AccessClaims) -> Self {
+        Self {
+            principal: Some(Principal::from_claims(&c)),
+            token_type: "Bearer",
+            scope: c.scope,
+            client_id: c.client_id,
+            sub: c.sub,
+            exp: c.exp,
+            iat: Some(c.iat),
+            jti: Some(c.jti),
+            env: c.env,
+            roles: c.roles,
+            full_access: c.full_access,
+        }
+    }
+
+    fn from_refresh(rec: RefreshRecord) -> Self {
+        Self {
+            token_type: "refresh_token",
+            scope: rec.scope,
+            client_id: rec.client_id,
+            sub: User::public_id_of(&rec.user_id),
+            exp: rec.expires_at,
+            iat: None,
+            jti: None,
+            principal: None,
+            env: None,
+            roles: None,
+            full_access: None,
+        }
+    }
+}
+
+/// Why a bearer token was refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BearerError {
+    /// Past its expiry.
+    Expired,
+    /// Malformed, forged, revoked.
+    Invalid,
+}
+
+impl TokenService {
+    /// Verifies a bearer access token: signature, expiry and revocation.
+    pub async fn verify_bearer(&self, token: &str) -> Result<AccessClaims, BearerError> {
+        let claims = match self.verify_signature(token).await {
+            Ok(c) => c,
+            Err(VerifyError::Expired) => return Err(BearerError::Expired),
+            Err(VerifyError::Invalid | VerifyError::UnknownKey(_)) => {
+                return Err(BearerError::Invalid);
+            }
+        };
+        match self.is_revoked(&claims).await {
+            Ok(false) => Ok(claims),
+            Ok(true) => Err(BearerError::Invalid),
+            Err(e) => {
+                tracing::error!(error = %e, "revocation check failed");
+                Err(BearerError::Invalid)
+            }
+        }
+    }
+
+    /// Checks a JWT against the key set, reloading it once if the key id is new (another node,
+    /// or `portcullis keys rotate`, may have added a key).
+    async fn verify_signature(&self, token: &str) -> Result<AccessClaims, VerifyError> {
+        let digest: [u8; 32] = Sha256::digest(token.as_bytes()).into();
+        let cache = self.caches.verified();
+        if let Some(claims) = cache.get(&digest) {
+            return if claims.exp <= self.now() {
+                Err(VerifyError::Expired)
+            } else {
+                Ok(claims)
+            };
+        }
+        let verified = self.verify_uncached(token).await;
+        if let Ok(claims) = &verified {
+            cache.put(cache.ticket(), digest, claims.clone());
+        }
+        verified
+    }
+
+    async fn verify_uncached(&self, token: &str) -> Result<AccessClaims, VerifyError> {
+        match self.keys.current().verify(token, self.now()) {
+            Err(VerifyError::UnknownKey(_)) => {
+                if !self.keys.may_reload_for_unknown_key(self.now())
+                    || reload_keys(&self.db, &self.keys, &self.issuer, self.access_ttl)
+                        .await
+                        .is_err()
+                {
+                    return Err(VerifyError::Invalid);
+                }
+                match self.keys.current().verify(token, self.now()) {
+                    Err(VerifyError::UnknownKey(_)) => Err(VerifyError::Invalid),
+                    other => other,
+                }
+            }
+            other => other,
+        }
+    }
+
+    async fn is_revoked(&self, claims: &AccessClaims) -> Result<bool> {
+        if let Some(gid) = &claims.gid
+            && self.revoked(Revocable::Family(gid.clone())).await?
+        {
+            return Ok(true);
+        }
+        if let Some(cid) = &claims.cid
+            && self.revoked(Revocable::Credential(cid.clone())).await?
+        {
+            return Ok(true);
+        }
+        // A client's own token dies with the client (a deleted system credential).
+        if claims.gid.is_none()
+            && claims.cid.is_none()
+            && claims.sub == claims.client_id
+            && crate::domain::client::find_cached(&self.db, &self.caches, &claims.client_id)
+                .await?
+                .is_none()
+        {
+            return Ok(true);
+        }
+        // A session token lives only as long as its browser session. Sign-out and revocation
+        // also enter its jti below, at once; this catches the session's idle and absolute
+        // expiry, which happen without a request to mark anything.
+        if let Some(sid) = &claims.sid
+            && self.revoked(Revocable::Session(sid.clone())).await?
+        {
+            return Ok(true);
+        }
+        self.revoked(Revocable::Jti(claims.jti.clone())).await
+    }
+
+    /// One revocation verdict, cached (see `runtime::cache`).
+    async fn revoked(&self, what: Revocable) -> Result<bool> {
+        let cache = self.caches.revoked();
+        if let Some(verdict) = cache.get(&what) {
+            return Ok(verdict);
+        }
+        let ticket = cache.ticket();
+        let verdict = match &what {
+            Revocable::Family(gid) => storage::tokens::family_revoked(&self.db, gid).await?,
+            Revocable::Credential(cid) => storage::credentials::is_revoked(&self.db, cid).await?,
+            Revocable::Jti(jti) => storage::tokens::jti_revoked(&self.db, jti).await?,
+            Revocable::Session(sid) => {
+                !storage::sessions::is_alive(
+                    &self.db,
+                    sid,
+                    self.now() - self.session_max,
+                    self.now(),
+                )
+                .await?
+            }
+        };
+        cache.put(ticket, what, verdict);
+        Ok(verdict)
+    }
+
+    /// RFC 7662: what is known about a token, `None` when it is not active.
+    pub async fn introspect(&self, token: &str) -> Result<Option<ActiveToken>> {
+        if token.contains('.') {
+            let claims = self.verify_bearer(token).await.ok();
+            return Ok(claims.map(ActiveToken::from_claims));
+        }
+        let Some(rec) = storage::tokens::find_refresh(&self.db, &self.hasher.hash(token)).await?
+        else {
+            return Ok(None);
+        };
+        let active = rec.is_active(self.now());
+        Ok(active.then(|| ActiveToken::from_refresh(rec)))
+    }
+
+    /// RFC 7009: revokes a token issued to `client_id`. Tokens that are unknown, invalid or
+    /// another client's are ignored (the endpoint answers 200 all the same).
+    pub async fn revoke(&self, client_id: &str, token: &str) -> Result<()> {
+        if token.contains('.') {
+            let claims = match self.verify_signature(token).await {
+                Ok(c) => c,
+                Err(_) => return Ok(()),
+            };
+            if claims.client_id == client_id {
+                storage::tokens::revoke_jti(&self.db, &claims.jti, claims.exp).await?;
+                self.caches.revoked().invalidate();
+            }
+            return Ok(());
+        }
+        if let Some(rec) = storage::tokens::find_refresh(&self.db, &self.hasher.hash(token)).await?
+            && rec.client_id == client_id
+        {
+            // A refresh token stands for the whole grant: end its family.
+            storage::tokens::revoke_family(&self.db, &rec.family_id).await?;
+            self.caches.revoked().invalidate();
+        }
+        Ok(())
+    }
+}
