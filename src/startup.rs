@@ -66,6 +66,7 @@ impl Application {
         let caches = Caches::new(std::time::Duration::from_millis(settings.cache_ttl_ms));
         let tokens = build_tokens(&db, &caches, &settings)
             .await?
+            .with_clock(clock.clone())
             .with_auditor(auditor.clone());
         spawn_key_reloader(db.clone(), tokens.clone());
         let ctx = Context::new(

@@ -67,6 +67,10 @@ async fn a_bad_expired_or_revoked_token_is_an_invalid_token() {
     )
     .await;
     assert!(h.contains("error=\"invalid_token\""), "revoked: {h}");
+    app.clock.advance(2 * 3600);
+    let res = call(&app, Method::GET, "/v1/users/me", &session, None).await;
+    let h = challenge(res, 401).await;
+    assert!(h.contains("error=\"invalid_token\""), "expired: {h}");
 }
 
 #[tokio::test]

@@ -134,7 +134,9 @@ async fn login_status(app: &TestApp, pt: &str) -> u16 {
 
 #[tokio::test]
 async fn personal_token_expires_after_thirty_idle_days_and_ninety_at_most() {
-    let (app, session) = setup().await;
+    let app = crate::helpers::spawn_app().await;
+    let email = app.signed_in_user().await;
+    let session = app.session_token().await;
     let pt =
         body(post(&app, "/api/v1/active/personal-token", &session, json!({})).await).await["token"]
             .as_str()
@@ -161,7 +163,13 @@ async fn personal_token_expires_after_thirty_idle_days_and_ninety_at_most() {
     .await;
     assert!(b["error"]["message"].is_string());
 
-    // A fresh one left idle for 31 days is expired.
+    // A fresh one left idle for 31 days is expired (made from a new sign-in: the old browser
+    // session and its token ended long ago).
+    assert_eq!(
+        app.sign_in(&email, "correct horse battery").await.status(),
+        303
+    );
+    let session = app.session_token().await;
     let pt =
         body(post(&app, "/api/v1/active/personal-token", &session, json!({})).await).await["token"]
             .as_str()

@@ -36,9 +36,8 @@ pub struct TokenService {
     auditor: Option<crate::runtime::audit_writer::Auditor>,
     caches: Caches,
     session_max: i64,
-    /// The system clock, unadjusted: a token's lifetime must be judged by the clock that
-    /// `domain::jwt` verifies `exp` with and the session store ages sessions by, so it is not
-    /// the adjustable clock credentials' expiries follow.
+    /// The server's clock: tokens are issued and judged by the same clock that ages sessions
+    /// and credentials.
     clock: Clock,
 }
 
@@ -73,6 +72,12 @@ impl TokenService {
     /// it ends.
     pub fn with_session_max(mut self, secs: i64) -> Self {
         self.session_max = secs;
+        self
+    }
+
+    /// Issues and judges tokens by `clock` (the server's; tests move it).
+    pub fn with_clock(mut self, clock: Clock) -> Self {
+        self.clock = clock;
         self
     }
 
