@@ -199,9 +199,13 @@ pub async fn build_tokens(
 
 /// The keyed hash of machine secrets, its key created on first start and kept in the database.
 pub async fn load_hasher(db: &Db) -> anyhow::Result<SecretHasher> {
-    let hmac_key = storage::secrets::get_or_create(db, "hmac_key", || {
-        STANDARD.encode(crate::secret::random_bytes::<32>())
-    })
+    // Server secrets are dated by the system clock: they are made before any server runs.
+    let hmac_key = storage::secrets::get_or_create(
+        db,
+        "hmac_key",
+        || STANDARD.encode(crate::secret::random_bytes::<32>()),
+        crate::clock::Clock::default().now(),
+    )
     .await?;
     Ok(SecretHasher::new(&STANDARD.decode(hmac_key)?))
 }
@@ -239,9 +243,12 @@ fn spawn_key_reloader(db: Db, tokens: TokenService) {
 /// The session-cookie signing/encryption key, generated on first run and kept in the database so
 /// a restart (or another node) keeps people signed in.
 async fn load_session_key(db: &Db) -> anyhow::Result<Key> {
-    let encoded = storage::secrets::get_or_create(db, "session_key", || {
-        STANDARD.encode(crate::secret::random_bytes::<64>())
-    })
+    let encoded = storage::secrets::get_or_create(
+        db,
+        "session_key",
+        || STANDARD.encode(crate::secret::random_bytes::<64>()),
+        crate::clock::Clock::default().now(),
+    )
     .await?;
     let bytes = STANDARD.decode(encoded)?;
     Ok(Key::try_from(bytes.as_slice())?)

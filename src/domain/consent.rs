@@ -90,7 +90,7 @@ pub async fn revoke(ctx: &Context, user_id: &str, client_id: &str) -> Result<()>
     if !storage::consents::delete_consent(ctx.db(), user_id, client_id).await? {
         return Err(crate::error::AppError::NotFound("Authorized app"));
     }
-    storage::tokens::revoke_families_of(ctx.db(), user_id, client_id).await?;
+    storage::tokens::revoke_families_of(ctx.db(), user_id, client_id, ctx.now()).await?;
     ctx.caches().revoked().invalidate();
     ctx.record(
         AuditEvent::here("consent.revoked")

@@ -7,7 +7,7 @@ use sea_orm::{
 };
 
 use super::entity::signing_keys;
-use super::{Db, map_err, now};
+use super::{Db, map_err};
 use crate::domain::jwt::StoredKey;
 use crate::error::Result;
 
@@ -45,10 +45,10 @@ pub async fn any_key(db: &Db) -> Result<bool> {
 }
 
 /// Adds a key and retires every other active one, atomically.
-pub async fn insert_key_retiring_others(db: &Db, key: &StoredKey) -> Result<()> {
+pub async fn insert_key_retiring_others(db: &Db, key: &StoredKey, at: i64) -> Result<()> {
     let tx = db.begin().await.map_err(map_err)?;
     signing_keys::Entity::update_many()
-        .col_expr(signing_keys::Column::RetiredAt, Expr::value(now()))
+        .col_expr(signing_keys::Column::RetiredAt, Expr::value(at))
         .filter(signing_keys::Column::RetiredAt.is_null())
         .exec(&tx)
         .await

@@ -80,8 +80,3 @@ impl<E: sea_orm::EntityTrait> UniqueExt<E> for sea_orm::Select<E> {
         Ok(self.all(db).await?.into_iter().next())
     }
 }
-
-/// Current Unix time in seconds.
-pub(crate) fn now() -> i64 {
-    time::OffsetDateTime::now_utc().unix_timestamp()
-}

@@ -4,7 +4,7 @@
 use sea_orm::{ActiveValue::Set, EntityTrait};
 
 use super::entity::server_secrets;
-use super::{Db, map_err, now};
+use super::{Db, map_err};
 use crate::error::Result;
 
 /// Returns the secret called `name`, creating it with `generate` if it does not exist yet. Safe
@@ -13,6 +13,7 @@ pub async fn get_or_create(
     db: &Db,
     name: &str,
     generate: impl FnOnce() -> String,
+    at: i64,
 ) -> Result<String> {
     if let Some(row) = server_secrets::Entity::find_by_id(name.to_owned())
         .one(db)
@@ -24,7 +25,7 @@ pub async fn get_or_create(
     let row = server_secrets::ActiveModel {
         name: Set(name.to_owned()),
         value: Set(generate()),
-        created_at: Set(now()),
+        created_at: Set(at),
     };
     server_secrets::Entity::insert(row)
         .on_conflict_do_nothing()

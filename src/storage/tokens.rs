@@ -10,13 +10,12 @@ use sea_orm::{
 
 use super::UniqueExt;
 use super::entity::{auth_codes, refresh_tokens, revoked_access_tokens, token_families};
-use super::{Db, map_err, now};
+use super::{Db, map_err};
 use crate::domain::tokens::{CodeRecord, RefreshRecord};
 use crate::error::Result;
 
 /// Stores a code and creates the (empty) family its tokens will belong to.
-pub async fn insert_code(db: &Db, code_hash: &str, code: &CodeRecord) -> Result<()> {
-    let at = now();
+pub async fn insert_code(db: &Db, code_hash: &str, code: &CodeRecord, at: i64) -> Result<()> {
     let tx = db.begin().await.map_err(map_err)?;
     token_families::Entity::insert(token_families::ActiveModel {
         id: Set(code.family_id.clone()),
@@ -66,9 +65,9 @@ pub enum CodeOutcome {
 }
 
 /// Spends a code. A second presentation revokes everything issued from the first.
-pub async fn consume_code(db: &Db, code_hash: &str) -> Result<CodeOutcome> {
+pub async fn consume_code(db: &Db, code_hash: &str, at: i64) -> Result<CodeOutcome> {
     let claimed = auth_codes::Entity::update_many()
-        .col_expr(auth_codes::Column::ConsumedAt, Expr::value(now()))
+        .col_expr(auth_codes::Column::ConsumedAt, Expr::value(at))
         .filter(auth_codes::Column::CodeHash.eq(code_hash))
         .filter(auth_codes::Column::ConsumedAt.is_null())
         .exec(db)
@@ -93,7 +92,7 @@ pub async fn consume_code(db: &Db, code_hash: &str) -> Result<CodeOutcome> {
             family_id,
         }));
     }
-    revoke_family(db, &family_id).await?;
+    revoke_family(db, &family_id, at).await?;
     Ok(CodeOutcome::Replayed {
         family_id,
         client_id: row.client_id,
@@ -102,9 +101,9 @@ pub async fn consume_code(db: &Db, code_hash: &str) -> Result<CodeOutcome> {
 }
 
 /// Revokes a family: its refresh tokens stop working and its access tokens stop introspecting.
-pub async fn revoke_family(db: &Db, family_id: &str) -> Result<()> {
+pub async fn revoke_family(db: &Db, family_id: &str, at: i64) -> Result<()> {
     token_families::Entity::update_many()
-        .col_expr(token_families::Column::RevokedAt, Expr::value(now()))
+        .col_expr(token_families::Column::RevokedAt, Expr::value(at))
         .filter(token_families::Column::Id.eq(family_id))
         .filter(token_families::Column::RevokedAt.is_null())
         .exec(db)
@@ -114,9 +113,9 @@ pub async fn revoke_family(db: &Db, family_id: &str) -> Result<()> {
 }
 
 /// Revokes every family of one person and client.
-pub async fn revoke_families_of(db: &Db, user_id: &str, client_id: &str) -> Result<u64> {
+pub async fn revoke_families_of(db: &Db, user_id: &str, client_id: &str, at: i64) -> Result<u64> {
     let res = token_families::Entity::update_many()
-        .col_expr(token_families::Column::RevokedAt, Expr::value(now()))
+        .col_expr(token_families::Column::RevokedAt, Expr::value(at))
         .filter(token_families::Column::UserId.eq(user_id))
         .filter(token_families::Column::ClientId.eq(client_id))
         .filter(token_families::Column::RevokedAt.is_null())
@@ -136,7 +135,7 @@ pub async fn family_revoked(db: &Db, family_id: &str) -> Result<bool> {
 }
 
 /// Stores a refresh token.
-pub async fn insert_refresh(db: &Db, token_hash: &str, rec: &RefreshRecord) -> Result<()> {
+pub async fn insert_refresh(db: &Db, token_hash: &str, rec: &RefreshRecord, at: i64) -> Result<()> {
     refresh_tokens::Entity::insert(refresh_tokens::ActiveModel {
         token_hash: Set(token_hash.to_owned()),
         family_id: Set(rec.family_id.clone()),
@@ -145,7 +144,7 @@ pub async fn insert_refresh(db: &Db, token_hash: &str, rec: &RefreshRecord) -> R
         scope: Set(rec.scope.clone()),
         expires_at: Set(rec.expires_at),
         rotated_at: Set(None),
-        created_at: Set(now()),
+        created_at: Set(at),
     })
     .exec_without_returning(db)
     .await
@@ -175,9 +174,9 @@ pub async fn find_refresh(db: &Db, token_hash: &str) -> Result<Option<RefreshRec
 }
 
 /// Marks a refresh token used; false when it already was (a reuse).
-pub async fn rotate_refresh(db: &Db, token_hash: &str) -> Result<bool> {
+pub async fn rotate_refresh(db: &Db, token_hash: &str, at: i64) -> Result<bool> {
     let res = refresh_tokens::Entity::update_many()
-        .col_expr(refresh_tokens::Column::RotatedAt, Expr::value(now()))
+        .col_expr(refresh_tokens::Column::RotatedAt, Expr::value(at))
         .filter(refresh_tokens::Column::TokenHash.eq(token_hash))
         .filter(refresh_tokens::Column::RotatedAt.is_null())
         .exec(db)

@@ -45,14 +45,15 @@ impl TokenService {
         let code = random_token::<32>();
         record.expires_at = record.expires_at.min(self.now() + CODE_TTL_SECS);
         record.family_id = uuid::Uuid::now_v7().to_string();
-        storage::tokens::insert_code(&self.db, &self.hasher.hash(&code), &record).await?;
+        storage::tokens::insert_code(&self.db, &self.hasher.hash(&code), &record, self.now())
+            .await?;
         Ok(code)
     }
 
     /// Redeems a code once. Unknown, expired and replayed codes give `None`; a replay also
     /// revokes every token issued from the code.
     pub async fn redeem_code(&self, code: &str) -> Result<Option<CodeRecord>> {
-        match storage::tokens::consume_code(&self.db, &self.hasher.hash(code)).await? {
+        match storage::tokens::consume_code(&self.db, &self.hasher.hash(code), self.now()).await? {
             CodeOutcome::Redeemed(rec) if rec.expires_at > self.now() => Ok(Some(rec)),
             CodeOutcome::Redeemed(_) | CodeOutcome::Unknown => Ok(None),
             CodeOutcome::Replayed {

@@ -138,7 +138,7 @@ pub async fn reload_keys(db: &Db, keys: &Keys, issuer: &str, access_ttl: i64) ->
 pub async fn load_key_set(db: &Db, issuer: &str, access_ttl: i64) -> Result<KeySet> {
     if !storage::keys::any_key(db).await? {
         let key = crate::domain::jwt::generate_key(wall_clock())?;
-        storage::keys::insert_key_retiring_others(db, &key).await?;
+        storage::keys::insert_key_retiring_others(db, &key, key.created_at).await?;
     }
     let stored = storage::keys::list_keys(db, wall_clock() - access_ttl).await?;
     KeySet::new(stored, issuer)
@@ -148,7 +148,7 @@ pub async fn load_key_set(db: &Db, issuer: &str, access_ttl: i64) -> Result<KeyS
 /// tokens it signed have expired.
 pub async fn rotate_keys(db: &Db) -> Result<String> {
     let key = crate::domain::jwt::generate_key(wall_clock())?;
-    storage::keys::insert_key_retiring_others(db, &key).await?;
+    storage::keys::insert_key_retiring_others(db, &key, key.created_at).await?;
     Ok(key.kid)
 }
 

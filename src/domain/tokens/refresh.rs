@@ -53,7 +53,13 @@ impl TokenService {
             rotated: false,
             family_revoked: false,
         };
-        storage::tokens::insert_refresh(&self.db, &self.hasher.hash(token.expose()), &rec).await?;
+        storage::tokens::insert_refresh(
+            &self.db,
+            &self.hasher.hash(token.expose()),
+            &rec,
+            self.now(),
+        )
+        .await?;
         Ok(token)
     }
 
@@ -79,7 +85,7 @@ impl TokenService {
         rec: RefreshRecord,
     ) -> Result<Option<RefreshRecord>> {
         let hash = self.hasher.hash(token);
-        if !storage::tokens::rotate_refresh(&self.db, &hash).await? {
+        if !storage::tokens::rotate_refresh(&self.db, &hash, self.now()).await? {
             self.reuse_detected(&rec).await?;
             return Ok(None);
         }
@@ -99,7 +105,7 @@ impl TokenService {
                 .target(format!("family:{family_id}"))
                 .failed(),
         );
-        storage::tokens::revoke_family(&self.db, family_id).await?;
+        storage::tokens::revoke_family(&self.db, family_id, self.now()).await?;
         self.caches.revoked().invalidate();
         Ok(())
     }

@@ -230,7 +230,7 @@ impl TokenService {
             && rec.client_id == client_id
         {
             // A refresh token stands for the whole grant: end its family.
-            storage::tokens::revoke_family(&self.db, &rec.family_id).await?;
+            storage::tokens::revoke_family(&self.db, &rec.family_id, self.now()).await?;
             self.caches.revoked().invalidate();
         }
         Ok(())
