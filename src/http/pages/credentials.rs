@@ -1,8 +1,7 @@
 //! Settings → Credentials: everything a person holds (API keys, personal access tokens, the
 //! personal token, the account secret key, authorized and developer apps) with creation forms,
-//! revoke buttons, a one-time reveal page and a short-lived session token for Swagger UI.
+//! revoke buttons and a one-time reveal page (the session token's form is in `session_token`).
 
-use actix_session::Session;
 use actix_web::http::StatusCode;
 use actix_web::http::header::{CACHE_CONTROL, HeaderValue, LOCATION};
 use actix_web::{HttpResponse, web};
@@ -60,7 +59,7 @@ pub struct RevealPage {
     note: String,
 }
 
-fn when(at: Option<i64>) -> String {
+pub(super) fn when(at: Option<i64>) -> String {
     at.map(|t| format_time(t).replace('T', " ").replace('Z', " UTC"))
         .unwrap_or_else(|| "never".into())
 }
@@ -170,7 +169,7 @@ pub async fn credentials_get(
     Ok(html(StatusCode::OK, &page(&state, current, None).await?)?)
 }
 
-fn reveal(
+pub(super) fn reveal(
     layout: Layout,
     title: &str,
     secret: &str,
@@ -189,7 +188,7 @@ fn reveal(
     Ok(res)
 }
 
-async fn invalid(
+pub(super) async fn invalid(
     state: &AppState,
     current: CurrentUser,
     err: AppError,
@@ -349,41 +348,6 @@ pub async fn secret_key_post(
             "Account secret key",
             issued.secret.expose(),
             "It never expires. Exchange it with your email at POST /auth/token.",
-        ),
-        Err(e) => invalid(&state, current, e).await,
-    }
-}
-
-/// Form of the session-token creation.
-#[derive(Deserialize)]
-pub struct SessionTokenForm {
-    #[serde(default)]
-    name: String,
-}
-
-/// `POST /settings/credentials/session-token`: a token for Swagger UI's Authorize, tied to this
-/// browser session.
-pub async fn session_token_post(
-    CsrfForm(f): CsrfForm<SessionTokenForm>,
-    current: CurrentUser,
-    session: Session,
-    state: web::Data<AppState>,
-) -> Result<HttpResponse, PageError> {
-    let tenant = tenant::active(&state.ctx, &current.user).await?;
-    let browser = crate::http::session::browser_session(&session)?;
-    match state
-        .session_tokens
-        .issue(&current.user, &tenant.id, &browser, &f.name)
-        .await
-    {
-        Ok((token, t)) => reveal(
-            current.layout,
-            "Session token",
-            &token,
-            &format!(
-                "Paste it into Authorize at /api/v1/docs, without the Bearer prefix. It works until {}, or until this browser session ends (sign-out, inactivity) or you revoke it on your account page, whichever comes first.",
-                when(Some(t.expires_at))
-            ),
         ),
         Err(e) => invalid(&state, current, e).await,
     }

@@ -7,6 +7,7 @@ pub mod audit;
 pub mod auth;
 pub mod credentials;
 pub mod member_credentials;
+pub mod session_token;
 pub mod settings;
 pub mod tenants;
 
@@ -99,7 +100,7 @@ pub fn settings_routes(cfg: &mut web::ServiceConfig) {
     )
     .route(
         "/settings/credentials/session-token",
-        web::post().to(c::session_token_post),
+        web::post().to(session_token::session_token_post),
     )
     .route(
         "/settings/credentials/{kind}/{id}/revoke",
