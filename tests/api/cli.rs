@@ -9,21 +9,12 @@ fn portcullis() -> Command {
     Command::new(env!("CARGO_BIN_EXE_portcullis"))
 }
 
-#[tokio::test]
-async fn user_create_reads_the_password_from_stdin_and_prints_the_id() {
-    let tmp = tempfile::tempdir().unwrap();
-    let url = format!("sqlite://{}/cli.db?mode=rwc", tmp.path().display());
+/// `portcullis user create ARGS` with the password piped in; the printed id.
+fn create_user(url: &str, args: &[&str], password: &str) -> String {
     let mut child = portcullis()
-        .args([
-            "user",
-            "create",
-            "--email",
-            "root@example.com",
-            "--name",
-            "Root",
-            "--admin",
-        ])
-        .env("PORTCULLIS_DATABASE_URL", &url)
+        .args(["user", "create"])
+        .args(args)
+        .env("PORTCULLIS_DATABASE_URL", url)
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -33,7 +24,7 @@ async fn user_create_reads_the_password_from_stdin_and_prints_the_id() {
         .stdin
         .take()
         .unwrap()
-        .write_all(b"a long admin password\n")
+        .write_all(format!("{password}\n").as_bytes())
         .unwrap();
     let out = child.wait_with_output().unwrap();
     assert!(
@@ -41,7 +32,18 @@ async fn user_create_reads_the_password_from_stdin_and_prints_the_id() {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    let id = String::from_utf8(out.stdout).unwrap().trim().to_owned();
+    String::from_utf8(out.stdout).unwrap().trim().to_owned()
+}
+
+#[tokio::test]
+async fn user_create_reads_the_password_from_stdin_and_prints_the_id() {
+    let tmp = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}/cli.db?mode=rwc", tmp.path().display());
+    let id = create_user(
+        &url,
+        &["--email", "root@example.com", "--name", "Root", "--admin"],
+        "a long admin password",
+    );
     assert!(uuid::Uuid::parse_str(&id).is_ok(), "prints the id: {id}");
 
     let app = spawn_with(Backend::Sqlite, |s| s.database_url = url.clone().into())
@@ -197,34 +199,11 @@ async fn cli_actions_are_in_the_audit_log_as_the_operator() {
     app.signed_in_user().await;
     let admin = app.session_token().await;
     let url = app.settings.database_url.expose().to_owned();
-    let mut child = portcullis()
-        .args([
-            "user",
-            "create",
-            "--email",
-            "ops@example.com",
-            "--name",
-            "Ops",
-        ])
-        .env("PORTCULLIS_DATABASE_URL", &url)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(b"a long operator password\n")
-        .unwrap();
-    let out = child.wait_with_output().unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+    let id = create_user(
+        &url,
+        &["--email", "ops@example.com", "--name", "Ops"],
+        "a long operator password",
     );
-    let id = String::from_utf8(out.stdout).unwrap().trim().to_owned();
     let rotated = portcullis()
         .args(["keys", "rotate"])
         .env("PORTCULLIS_DATABASE_URL", &url)

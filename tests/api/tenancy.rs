@@ -60,23 +60,7 @@ pub async fn stored_user_id(member: &TestApp) -> String {
     uuid::Uuid::try_parse(hex).unwrap().to_string()
 }
 
-/// A JSON request with a bearer credential.
-pub async fn call(
-    app: &TestApp,
-    method: reqwest::Method,
-    path: &str,
-    bearer: &str,
-    body: Option<Value>,
-) -> reqwest::Response {
-    let mut req = app
-        .client
-        .request(method, app.url(path))
-        .bearer_auth(bearer);
-    if let Some(b) = body {
-        req = req.json(&b);
-    }
-    req.send().await.unwrap()
-}
+pub(crate) use crate::credentials::call;
 
 /// Every credential a member holds in a tenant, each as the bearer value that uses it.
 pub struct Held {
