@@ -64,6 +64,24 @@ pub enum CodeOutcome {
     Unknown,
 }
 
+/// A code that has not been spent yet, without spending it.
+pub async fn find_unspent_code(db: &Db, code_hash: &str) -> Result<Option<CodeRecord>> {
+    let row = auth_codes::Entity::find_by_id(code_hash.to_owned())
+        .filter(auth_codes::Column::ConsumedAt.is_null())
+        .unique(db)
+        .await
+        .map_err(map_err)?;
+    Ok(row.map(|row| CodeRecord {
+        family_id: row.family_id.clone().unwrap_or_default(),
+        client_id: row.client_id,
+        user_id: row.user_id,
+        redirect_uri: row.redirect_uri,
+        scope: row.scope,
+        extensions: row.extensions,
+        expires_at: row.expires_at,
+    }))
+}
+
 /// Spends a code. A second presentation revokes everything issued from the first.
 pub async fn consume_code(db: &Db, code_hash: &str, at: i64) -> Result<CodeOutcome> {
     let claimed = auth_codes::Entity::update_many()

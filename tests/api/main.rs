@@ -35,3 +35,4 @@ mod session_tokens;
 mod system_credentials;
 mod tenancy;
 mod tenant_credentials;
+mod token_endpoint_failures;

@@ -1,7 +1,7 @@
 //! The authorization code grant's token request (RFC 6749 §4.1.3, with PKCE, RFC 7636 §4.5):
-//! the client is authenticated, the code is redeemed once and must be this client's, for this
-//! redirect URI, with the right verifier; tokens join the code's family, so a replayed code
-//! revokes them.
+//! the client is authenticated, the code is redeemed once and only when it is this client's,
+//! for this redirect URI, with the right verifier (a mismatch leaves it unspent); tokens join
+//! the code's family, so a replayed code revokes them.
 
 use url::Url;
 
@@ -39,15 +39,18 @@ pub async fn exchange(
         return Err(bad_code());
     }
 
-    // Single use: from here on the code is spent, whatever the outcome.
-    let rec = g.tokens.redeem_code(code).await?.ok_or_else(bad_code)?;
-    let issued_for = Url::parse(&rec.redirect_uri).ok();
-    if rec.client_id != client.id || issued_for.as_ref() != Some(&requested_uri) {
-        return Err(bad_code());
-    }
-    if !rec.pkce_satisfied(form.code_verifier.as_deref()) {
-        return Err(bad_code());
-    }
+    // Single use, and spent only by a redemption that matches in every respect: another
+    // client, another redirect URI or a wrong verifier leaves the code for its owner.
+    let verifier = form.code_verifier.as_deref();
+    let rec = g
+        .tokens
+        .redeem_code(code, |rec| {
+            rec.client_id == client.id
+                && Url::parse(&rec.redirect_uri).ok().as_ref() == Some(&requested_uri)
+                && rec.pkce_satisfied(verifier)
+        })
+        .await?
+        .ok_or_else(bad_code)?;
 
     // Records `token.issued`.
     let system = client.kind == ClientKind::System;

@@ -113,8 +113,8 @@ pub const TOKEN_EXCHANGE: &str = "urn:ietf:params:oauth:grant-type:token-exchang
 
 impl Grants<'_> {
     /// `POST /oauth/token`: runs the requested grant. Throttled per source address and presented
-    /// client after repeated failures (bad client credentials, bad grants), each recorded as
-    /// `token.failure`; successful requests never count.
+    /// client after repeated failed client authentications; those and refused grants are
+    /// recorded as `token.failure`; nothing else counts.
     pub async fn token(&self, req: TokenRequest) -> Result<IssuedToken, OAuthRefusal> {
         let presented = req
             .client
@@ -129,9 +129,11 @@ impl Grants<'_> {
             .map_err(|wait| OAuthRefusal::Throttled { wait })?;
         let result = self.grant(req).await;
         if let Err(refusal) = &result
-            && refusal.counts_as_failure()
+            && refusal.is_audited()
         {
-            self.throttle.fail(&key, now);
+            if refusal.counts_as_failure() {
+                self.throttle.fail(&key, now);
+            }
             self.auditor.record(
                 AuditEvent::here("token.failure")
                     .by("client", &presented)

@@ -19,7 +19,6 @@ pub async fn exchange(
     presented: Result<Option<PresentedClient>, OAuthRefusal>,
     form: &TokenForm,
 ) -> Result<IssuedToken, OAuthRefusal> {
-    let basic = matches!(&presented, Ok(Some(p)) if p.basic);
     let client = g.client_for(presented, GrantType::RefreshToken).await?;
     let token = required(&form.refresh_token, "refresh_token")?;
 
@@ -31,13 +30,9 @@ pub async fn exchange(
         .await?
         .ok_or_else(bad_token)?;
     if rec.client_id != client.id {
-        // §5.2: another client's token is `invalid_grant`. A client that identified itself
-        // only in the body is judged as the token's own client, which it failed to be.
-        return Err(if basic {
-            bad_token()
-        } else {
-            OAuthRefusal::InvalidClient { basic: false }
-        });
+        // §5.2: a refresh token issued to another client is `invalid_grant`, however the
+        // (successfully authenticated) client sent its credentials.
+        return Err(bad_token());
     }
     let scope = narrowed(&rec.scope, form.scope.as_deref())?;
     let rec = g.tokens.rotate_refresh(token, rec).await?.ok_or_else(|| {

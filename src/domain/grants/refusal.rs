@@ -83,9 +83,17 @@ impl OAuthRefusal {
         Self::new(OAuthErrorCode::InvalidScope, description)
     }
 
-    /// Whether the failure throttle counts it: bad client credentials and bad grants (guesses),
-    /// never malformed requests or server failures.
+    /// Whether the failure throttle counts it: only failed client authentication, which is how
+    /// a secret is guessed. Codes and refresh tokens carry 256 bits, so their failures are a
+    /// busy app's double submits and refresh races, never an attack worth locking it out for.
     pub fn counts_as_failure(&self) -> bool {
+        matches!(self, Self::InvalidClient { .. })
+    }
+
+    /// Whether it is recorded as `token.failure`: failed client authentication and refused
+    /// grants (a replayed or foreign code is worth a line in the audit log, though not a
+    /// throttle strike).
+    pub fn is_audited(&self) -> bool {
         matches!(
             self,
             Self::InvalidClient { .. }
@@ -101,7 +109,7 @@ impl OAuthRefusal {
         match self {
             Self::Refused { code, .. } => code.as_str(),
             Self::InvalidClient { .. } => "invalid_client",
-            Self::Throttled { .. } => "slow_down",
+            Self::Throttled { .. } => "invalid_client",
             Self::Failed(_) => "server_error",
         }
     }
@@ -118,9 +126,11 @@ mod tests {
     use super::*;
 
     #[test]
-    fn only_bad_clients_and_bad_grants_count_as_failures() {
+    fn only_failed_client_authentication_counts_as_a_failure() {
         assert!(OAuthRefusal::InvalidClient { basic: false }.counts_as_failure());
-        assert!(OAuthRefusal::invalid_grant("x").counts_as_failure());
+        assert!(!OAuthRefusal::invalid_grant("x").counts_as_failure());
+        assert!(OAuthRefusal::invalid_grant("x").is_audited());
+        assert!(!OAuthRefusal::new(OAuthErrorCode::UnsupportedGrantType, "x").counts_as_failure());
         assert!(!OAuthRefusal::invalid_request("x").counts_as_failure());
         assert!(!OAuthRefusal::invalid_scope("x").counts_as_failure());
         assert!(!OAuthRefusal::Throttled { wait: 1 }.counts_as_failure());

@@ -50,10 +50,24 @@ impl TokenService {
         Ok(code)
     }
 
-    /// Redeems a code once. Unknown, expired and replayed codes give `None`; a replay also
-    /// revokes every token issued from the code.
-    pub async fn redeem_code(&self, code: &str) -> Result<Option<CodeRecord>> {
-        match storage::tokens::consume_code(&self.db, &self.hasher.hash(code), self.now()).await? {
+    /// Redeems a code once, and only for a redemption `matches` accepts (the right client,
+    /// redirect URI and verifier): a mismatched attempt leaves the code to its owner until it
+    /// expires. Unknown, expired and replayed codes give `None`; a replay also revokes every
+    /// token issued from the code.
+    pub async fn redeem_code(
+        &self,
+        code: &str,
+        matches: impl FnOnce(&CodeRecord) -> bool,
+    ) -> Result<Option<CodeRecord>> {
+        let hash = self.hasher.hash(code);
+        if let Some(unspent) = storage::tokens::find_unspent_code(&self.db, &hash).await?
+            && !matches(&unspent)
+        {
+            return Ok(None);
+        }
+        // Spent or unknown codes go through `consume_code` too: it recognises a replay. A
+        // redemption racing this one is decided there, atomically.
+        match storage::tokens::consume_code(&self.db, &hash, self.now()).await? {
             CodeOutcome::Redeemed(rec) if rec.expires_at > self.now() => Ok(Some(rec)),
             CodeOutcome::Redeemed(_) | CodeOutcome::Unknown => Ok(None),
             CodeOutcome::Replayed {

@@ -44,12 +44,16 @@ impl OAuthError {
         }
     }
 
-    /// 429 with `Retry-After`: too many recent failures from this address for this client.
+    /// 429 with `Retry-After`: too many recent failed client authentications from this address
+    /// for this client. RFC 6749 §5.2 has no code for it; `invalid_client` says which check
+    /// tripped, the description says to wait (`slow_down` is the device grant's, RFC 8628).
     pub fn throttled(wait: i64) -> Self {
         Self {
             status: StatusCode::TOO_MANY_REQUESTS,
-            error: "slow_down",
-            description: Some(format!("Too many failed requests; try again in {wait} s.")),
+            error: "invalid_client",
+            description: Some(format!(
+                "Too many failed client authentications from this address: wait {wait} s before trying again."
+            )),
             basic_challenge: false,
             retry_after: Some(wait),
         }
