@@ -1,6 +1,8 @@
 //! Headers every response carries. The CSP allows no inline script or style: the pages load only
 //! `/static/` files. `form-action` is left open because the consent form legitimately ends in a
-//! redirect to a third-party app.
+//! redirect to a third-party app. Nothing is cached unless it says so: secrets are shown on
+//! pages and in JSON answers all over, so `Cache-Control: no-store` is the default, and only
+//! public, secret-free responses (static files, discovery, JWKS) set a caching policy of their own.
 
 use actix_web::middleware::DefaultHeaders;
 
@@ -15,7 +17,8 @@ pub fn default_headers(https: bool) -> DefaultHeaders {
         .add(("X-Content-Type-Options", "nosniff"))
         .add(("X-Frame-Options", "DENY"))
         .add(("Referrer-Policy", "no-referrer"))
-        .add(("Cross-Origin-Opener-Policy", "same-origin"));
+        .add(("Cross-Origin-Opener-Policy", "same-origin"))
+        .add(("Cache-Control", "no-store"));
     if https {
         headers.add((
             "Strict-Transport-Security",

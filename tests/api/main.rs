@@ -22,6 +22,7 @@ mod helpers;
 mod invitations;
 mod members;
 mod membership_helpers;
+mod no_store;
 mod oauth;
 mod oauth_client;
 mod oauth_helpers;

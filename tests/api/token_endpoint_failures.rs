@@ -126,7 +126,8 @@ async fn a_mismatched_redemption_leaves_the_code_for_its_owner() {
     let c = confidential(&app).await;
     let other = confidential(&app).await;
     let (code, verifier) = obtain_code(&app, &c, "read").await;
-    let attempts: [(Option<String>, Vec<(&str, &str)>); 3] = [
+    type Attempt<'a> = (Option<String>, Vec<(&'a str, &'a str)>);
+    let attempts: [Attempt; 3] = [
         // A wrong verifier.
         (
             Some(c.basic()),
