@@ -115,9 +115,11 @@ impl HashGate {
             .map_err(AppError::internal)?;
         let (done, answer) = oneshot::channel();
         let job: Job = Box::new(move |scratch| {
-            let _ = done.send(work(scratch));
+            let out = work(scratch);
+            // Freed before the answer, so whoever has the answer finds the turn free again.
             drop(turn);
             drop(place);
+            let _ = done.send(out);
         });
         self.threads()?
             .send(job)
@@ -202,13 +204,24 @@ mod tests {
         (task, release)
     }
 
+    /// Waits (up to five seconds) until `free` places are left in the gate.
+    async fn settle(gate: &HashGate, free: usize) {
+        for _ in 0..500 {
+            if gate.admitted.available_permits() == free {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        panic!("the gate never settled at {free} free places");
+    }
+
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn refuses_beyond_the_queue_and_recovers() {
         let gate = HashGate::new(1, 1);
         let (running, release_running) = blocked(&gate);
-        tokio::time::sleep(Duration::from_millis(50)).await;
+        settle(&gate, 1).await;
         let (waiting, release_waiting) = blocked(&gate);
-        tokio::time::sleep(Duration::from_millis(50)).await;
+        settle(&gate, 0).await;
 
         let refused = gate.run(|_| ()).await;
         assert!(
@@ -252,7 +265,7 @@ mod tests {
     async fn a_caller_that_gives_up_keeps_its_turn_until_the_work_ends() {
         let gate = HashGate::new(1, 0);
         let (running, release) = blocked(&gate);
-        tokio::time::sleep(Duration::from_millis(50)).await;
+        settle(&gate, 0).await;
         running.abort();
         let _ = running.await;
         assert!(
@@ -260,7 +273,7 @@ mod tests {
             "the abandoned computation still holds its turn"
         );
         release.send(()).unwrap();
-        tokio::time::sleep(Duration::from_millis(50)).await;
+        settle(&gate, 1).await;
         gate.run(|_| ()).await.unwrap();
     }
 

@@ -214,13 +214,15 @@ async fn a_burst_beyond_the_hashing_queue_gets_503_and_the_gate_recovers() {
     let app = spawn_with(Backend::Sqlite, |s| {
         s.password_hash_concurrency = Some(1);
         s.password_hash_queue = Some(1);
+        // This test is about the gate, not the address budget.
+        s.address_failure_limit = Some(1000);
     })
     .await
     .unwrap();
     let real = app.signed_in_user().await;
     app.sign_out().await;
     let mut forms = Vec::new();
-    for _ in 0..12 {
+    for _ in 0..32 {
         forms.push(prepare(&app).await);
     }
 
