@@ -14,6 +14,7 @@ use crate::domain::context::{Actor, Context};
 use crate::domain::signing_keys;
 use crate::runtime::audit_writer::Auditor;
 use crate::runtime::cache::Caches;
+use crate::runtime::hash_gate::HashGate;
 use crate::secret::Password;
 use crate::storage;
 
@@ -23,13 +24,11 @@ async fn context(settings: &Settings) -> anyhow::Result<Context> {
     storage::migrate(&db).await?;
     let hasher = crate::startup::load_hasher(&db).await?;
     let auditor = Auditor::start(db.clone());
-    Ok(Context::new(
-        db,
-        Caches::default(),
-        hasher,
-        auditor,
-        Clock::default(),
-    ))
+    let (hash_concurrency, hash_queue) = settings.password_hash_bounds();
+    Ok(
+        Context::new(db, Caches::default(), hasher, auditor, Clock::default())
+            .with_hash_gate(HashGate::new(hash_concurrency, hash_queue)),
+    )
 }
 
 /// Runs one operation, then writes its audit events before the process can exit, whether it

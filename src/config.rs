@@ -236,6 +236,22 @@ pub struct Settings {
     )]
     pub failure_window_secs: u32,
 
+    /// Failed sign-ins allowed from one source address, whatever the account, in the failure
+    /// window before further sign-ins from it get 429 [default: 3 × --failure-limit].
+    #[arg(long, env = "PORTCULLIS_ADDRESS_FAILURE_LIMIT", global = true)]
+    pub address_failure_limit: Option<u32>,
+
+    /// Password hashes computed at once, server-wide; each holds 19 MiB while it runs
+    /// [default: one per core].
+    #[arg(long, env = "PORTCULLIS_PASSWORD_HASH_CONCURRENCY", value_parser = parse_positive, global = true)]
+    pub password_hash_concurrency: Option<usize>,
+
+    /// Sign-ins and sign-ups allowed to wait for a password hash when all are busy; beyond
+    /// them, requests get 503 with Retry-After at once
+    /// [default: 4 per concurrent hash].
+    #[arg(long, env = "PORTCULLIS_PASSWORD_HASH_QUEUE", global = true)]
+    pub password_hash_queue: Option<usize>,
+
     /// Reverse proxies whose X-Forwarded-For is trusted (comma-separated addresses or CIDR
     /// ranges). Without it, the client address is the socket's.
     #[arg(long, env = "PORTCULLIS_TRUSTED_PROXIES", value_delimiter = ',', value_parser = parse_network, global = true)]
@@ -282,6 +298,14 @@ fn parse_network(raw: &str) -> Result<ipnet::IpNet, String> {
         .map_err(|_| format!("{raw:?} is not an IP address or CIDR range"))
 }
 
+/// A count of at least one.
+fn parse_positive(raw: &str) -> Result<usize, String> {
+    match raw.trim().parse::<usize>() {
+        Ok(n) if n > 0 => Ok(n),
+        _ => Err(format!("{raw:?} is not a whole number of at least 1")),
+    }
+}
+
 /// How log lines are written.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum LogFormat {
@@ -303,6 +327,25 @@ impl Settings {
             Some(url) => url.as_str().trim_end_matches('/').to_owned(),
             None => format!("http://{}", self.bind),
         }
+    }
+
+    /// Failed sign-ins allowed per source address across all accounts in the failure window.
+    pub fn address_failures(&self) -> u32 {
+        self.address_failure_limit
+            .unwrap_or_else(|| self.failure_limit.saturating_mul(3))
+    }
+
+    /// Password hashes computed at once, and how many more may wait: the configured values,
+    /// or one per core and `DEFAULT_QUEUE_PER_PERMIT` waiting per computation.
+    pub fn password_hash_bounds(&self) -> (usize, usize) {
+        use crate::runtime::hash_gate::{DEFAULT_QUEUE_PER_PERMIT, default_concurrency};
+        let concurrency = self
+            .password_hash_concurrency
+            .unwrap_or_else(default_concurrency);
+        let queue = self
+            .password_hash_queue
+            .unwrap_or(concurrency.saturating_mul(DEFAULT_QUEUE_PER_PERMIT));
+        (concurrency, queue)
     }
 
     /// Whether cookies must carry `Secure` (the public URL is https).
@@ -386,6 +429,28 @@ mod tests {
         let settings = Settings::defaults();
         assert_eq!(settings.issuer(), "http://127.0.0.1:8080");
         assert!(!settings.https());
+    }
+
+    #[test]
+    fn password_hashing_and_address_budgets_default_from_other_settings() {
+        let mut settings = Settings::defaults();
+        settings.failure_limit = 4;
+        settings.password_hash_concurrency = Some(3);
+        assert_eq!(settings.address_failures(), 12);
+        assert_eq!(settings.password_hash_bounds(), (3, 12));
+        let set = Cli::parse_from([
+            "portcullis",
+            "--address-failure-limit",
+            "7",
+            "--password-hash-concurrency",
+            "2",
+            "--password-hash-queue",
+            "0",
+        ])
+        .settings;
+        assert_eq!(set.address_failures(), 7);
+        assert_eq!(set.password_hash_bounds(), (2, 0));
+        assert!(Cli::try_parse_from(["portcullis", "--password-hash-concurrency", "0"]).is_err());
     }
 
     #[test]

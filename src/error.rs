@@ -31,6 +31,13 @@ pub enum AppError {
     /// The request clashes with existing state (a duplicate, say).
     #[error("{0}")]
     Conflict(String),
+    /// The server is at capacity for this kind of work (password hashing, say) and refused
+    /// rather than queue without bound: the same request may succeed after `retry_after_secs`.
+    #[error("The server is busy. Try again in a moment.")]
+    Busy {
+        /// Seconds after which a retry is likely to be admitted.
+        retry_after_secs: u64,
+    },
     /// Anything else: details go to the log, never to the caller.
     #[error("internal error")]
     Internal(#[from] anyhow::Error),

@@ -23,8 +23,9 @@ use crate::domain::tokens::{self, TokenService};
 use crate::http;
 use crate::runtime::audit_writer::Auditor;
 use crate::runtime::cache::Caches;
+use crate::runtime::hash_gate::HashGate;
 use crate::runtime::last_used::LastUsed;
-use crate::runtime::throttle::{FailureThrottle, RateLimits};
+use crate::runtime::throttle::{FailureThrottle, RateLimits, SignInThrottle};
 use crate::secret::SecretHasher;
 use crate::state::AppState;
 use crate::storage::{self, Db, sessions::DbSessionStore};
@@ -69,13 +70,15 @@ impl Application {
             .with_clock(clock.clone())
             .with_auditor(auditor.clone());
         spawn_key_reloader(db.clone(), tokens.clone());
+        let (hash_concurrency, hash_queue) = settings.password_hash_bounds();
         let ctx = Context::new(
             db.clone(),
             caches.clone(),
             tokens.hasher().clone(),
             auditor.clone(),
             clock.clone(),
-        );
+        )
+        .with_hash_gate(HashGate::new(hash_concurrency, hash_queue));
         let credentials = CredentialService::new(
             db.clone(),
             caches.clone(),
@@ -103,6 +106,11 @@ impl Application {
             i64::from(settings.audit_retention_days),
         );
         let throttle = FailureThrottle::new(settings.failure_limit, settings.failure_window_secs);
+        let signin_throttle = SignInThrottle::new(
+            throttle.clone(),
+            settings.address_failures(),
+            settings.failure_window_secs,
+        );
         let rate_limits = RateLimits::new(settings.rate_limit_per_minute);
         let session_tokens = SessionTokens::new(
             ctx.clone(),
@@ -119,6 +127,7 @@ impl Application {
             caches,
             auditor,
             throttle,
+            signin_throttle,
             rate_limits,
             oauth_addons: http::oauth::primitives::addons(),
         });

@@ -12,7 +12,7 @@ use crate::domain::session_tokens::SessionTokens;
 use crate::domain::tokens::TokenService;
 use crate::runtime::audit_writer::Auditor;
 use crate::runtime::cache::Caches;
-use crate::runtime::throttle::{FailureThrottle, RateLimits};
+use crate::runtime::throttle::{FailureThrottle, RateLimits, SignInThrottle};
 use crate::storage::Db;
 
 /// Everything a handler may need, built once at startup.
@@ -37,6 +37,8 @@ pub struct AppState {
     pub auditor: Auditor,
     /// Sign-in and token-endpoint failure throttle.
     pub throttle: FailureThrottle,
+    /// Sign-in's failure budgets: `throttle`'s per address and account, and one per address.
+    pub signin_throttle: SignInThrottle,
     /// Per-credential request limits.
     pub rate_limits: RateLimits,
     /// oxide-auth extensions (PKCE), shared by every authorization flow.

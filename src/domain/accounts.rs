@@ -1,6 +1,8 @@
 //! Creating accounts and signing in. Each operation records its own audit event
 //! (`account.created`, `signin.success`, `signin.failure`, `signin.throttled`), whoever asked: the
-//! sign-up and sign-in pages or `portcullis user create`.
+//! sign-up and sign-in pages or `portcullis user create`. Every password hash and check goes
+//! through the server's `HashGate` (see `domain::password`), so a burst of them is refused with
+//! `Busy` rather than grow the process without bound.
 
 use std::net::IpAddr;
 
@@ -13,7 +15,8 @@ use crate::domain::policy::ServerAction;
 use crate::domain::user::{DisplayName, Email, User};
 use crate::error::{AppError, Result};
 use crate::runtime::cache::Caches;
-use crate::runtime::throttle::{self, FailureThrottle};
+use crate::runtime::hash_gate::HashGate;
+use crate::runtime::throttle::SignInThrottle;
 use crate::secret::Password;
 use crate::storage::{self, Db};
 
@@ -43,10 +46,17 @@ const FIRST_ACCOUNT: &str = "first_account_claimed";
 /// Why a sign-in did not let the person in.
 #[derive(Debug)]
 pub enum SignInRefused {
-    /// Too many recent failures from this address for this account: try again in `wait_secs`.
+    /// Too many recent failures from this address, for this account or across accounts: try
+    /// again in `wait_secs`.
     Throttled {
         /// Seconds until the next attempt is allowed.
         wait_secs: i64,
+    },
+    /// Too many passwords being checked at once on this server: try again in
+    /// `retry_after_secs`. Nothing was checked, so nothing counts as a failure.
+    Busy {
+        /// Seconds after which a retry is likely to be admitted.
+        retry_after_secs: u64,
     },
     /// Wrong email or password; the message says so without saying which.
     Incorrect(String),
@@ -110,27 +120,26 @@ async fn insert(ctx: &Context, input: NewAccount, is_admin: bool) -> Result<User
     let email = Email::parse(&input.email)?;
     let name = DisplayName::parse(&input.name)?;
     password::validate(&input.password)?;
-    let hash = password::hash(input.password).await?;
+    let hash = password::hash(ctx.hash_gate(), input.password).await?;
     let user = storage::users::insert_user(db, &email, &name, &hash, is_admin, ctx.now()).await?;
     crate::domain::tenant::personal(db, &user, ctx.now()).await?;
     Ok(user)
 }
 
-/// Signs a person in with an email and password, throttled per source address and account
-/// after repeated failures. Every wrong answer (malformed email, unknown account, wrong
-/// password) is the same `Incorrect` and costs one argon2 verification, so the answer reveals
-/// nothing about which accounts exist.
+/// Signs a person in with an email and password, throttled after repeated failures per source
+/// address and account, and per source address across accounts. Every wrong answer (malformed
+/// email, unknown account, wrong password) is the same `Incorrect` and costs one argon2
+/// verification through the hash gate, so the answer reveals nothing about which accounts exist.
 pub async fn sign_in(
     ctx: &Context,
-    throttle: &FailureThrottle,
+    throttle: &SignInThrottle,
     ip: Option<IpAddr>,
     email: &str,
     password: Password,
 ) -> Result<Result<User, SignInRefused>> {
     let email = email.trim();
-    let key = throttle::key(ip, email);
     let now = ctx.now();
-    if let Err(wait_secs) = throttle.check(&key, now) {
+    if let Err(wait_secs) = throttle.check(ip, email, now) {
         ctx.record(
             AuditEvent::here("signin.throttled")
                 .failed()
@@ -138,13 +147,16 @@ pub async fn sign_in(
         );
         return Ok(Err(SignInRefused::Throttled { wait_secs }));
     }
-    match check_password(ctx.db(), email, password).await {
+    match check_password(ctx.db(), ctx.hash_gate(), email, password).await {
         Ok(user) => {
             ctx.record(AuditEvent::here("signin.success").by_user(&user.id));
             Ok(Ok(user))
         }
+        Err(AppError::Busy { retry_after_secs }) => {
+            Ok(Err(SignInRefused::Busy { retry_after_secs }))
+        }
         Err(AppError::Unauthenticated(message)) => {
-            throttle.fail(&key, now);
+            throttle.fail(ip, email, now);
             let subject = find_by_email(ctx.db(), email).await?.map(|u| u.id);
             ctx.record(
                 AuditEvent::here("signin.failure")
@@ -159,7 +171,7 @@ pub async fn sign_in(
 }
 
 /// Checks an email and password; every failure is the same `Unauthenticated`.
-async fn check_password(db: &Db, email: &str, password: Password) -> Result<User> {
+async fn check_password(db: &Db, gate: &HashGate, email: &str, password: Password) -> Result<User> {
     let found = match Email::parse(email) {
         Ok(email) => storage::users::find_with_hash_by_email(db, &email).await?,
         Err(_) => None,
@@ -168,7 +180,7 @@ async fn check_password(db: &Db, email: &str, password: Password) -> Result<User
         Some((user, hash)) => (Some(user), Some(hash)),
         None => (None, None),
     };
-    if password::verify(password, hash).await?
+    if password::verify(gate, password, hash).await?
         && let Some(user) = user
     {
         return Ok(user);

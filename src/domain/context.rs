@@ -1,8 +1,8 @@
 //! The domain's one entry shape: `Context` bundles what every operation may need — the storage
-//! handle, the caches, the secret hasher, the audit log, the clock and the authorization policy —
-//! built once at startup (or by a command-line subcommand) and passed by reference. `Actor` says
-//! who performs an operation, so operations record their own audit events whether a person on
-//! the web or the operator at the command line asked for them.
+//! handle, the caches, the secret hasher, the bound on password hashing, the audit log, the clock
+//! and the authorization policy — built once at startup (or by a command-line subcommand) and
+//! passed by reference. `Actor` says who performs an operation, so operations record their own
+//! audit events whether a person on the web or the operator at the command line asked for them.
 //!
 //! Nothing here decides anything: rules live in the operations and in `domain::policy`.
 
@@ -12,6 +12,7 @@ use crate::domain::policy::Policy;
 use crate::domain::user::User;
 use crate::runtime::audit_writer::Auditor;
 use crate::runtime::cache::Caches;
+use crate::runtime::hash_gate::HashGate;
 use crate::secret::SecretHasher;
 use crate::storage::{self, Db};
 
@@ -21,6 +22,7 @@ pub struct Context {
     db: Db,
     caches: Caches,
     hasher: SecretHasher,
+    hash_gate: HashGate,
     auditor: Auditor,
     clock: Clock,
     policy: Policy,
@@ -28,7 +30,8 @@ pub struct Context {
 
 impl Context {
     /// A context over these parts; the policy reads through the same caches, so a change one
-    /// operation invalidates is seen by every decision at once.
+    /// operation invalidates is seen by every decision at once. Password hashing is bounded by
+    /// `HashGate::per_core` until `with_hash_gate` says otherwise.
     pub fn new(
         db: Db,
         caches: Caches,
@@ -41,10 +44,17 @@ impl Context {
             db,
             caches,
             hasher,
+            hash_gate: HashGate::per_core(),
             auditor,
             clock,
             policy,
         }
+    }
+
+    /// This context with password hashing bounded by `gate` (the server's configured bound).
+    pub fn with_hash_gate(mut self, gate: HashGate) -> Self {
+        self.hash_gate = gate;
+        self
     }
 
     /// The storage handle (for `storage` calls inside the domain only).
@@ -60,6 +70,11 @@ impl Context {
     /// The keyed hash stored for machine secrets.
     pub fn hasher(&self) -> &SecretHasher {
         &self.hasher
+    }
+
+    /// The server-wide bound on password hashing; every argon2 computation goes through it.
+    pub fn hash_gate(&self) -> &HashGate {
+        &self.hash_gate
     }
 
     /// The clock every expiry and audit time is read from.

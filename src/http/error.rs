@@ -113,6 +113,11 @@ impl ResponseError for PageError {
                     "The server could not complete this request. Try again in a moment.",
                 )
             }
+            Self::App(AppError::Busy { retry_after_secs }) => {
+                let mut res = error_page(status, title_for(status), &self.to_string());
+                insert_retry_after(&mut res, *retry_after_secs);
+                res
+            }
             Self::App(e) => error_page(status, title_for(status), &e.to_string()),
         }
     }
@@ -124,6 +129,7 @@ fn title_for(status: StatusCode) -> &'static str {
         StatusCode::FORBIDDEN => "Not allowed",
         StatusCode::UNAUTHORIZED => "Sign-in failed",
         StatusCode::CONFLICT => "Already exists",
+        StatusCode::SERVICE_UNAVAILABLE => "Server busy",
         _ => "Something is not right",
     }
 }
@@ -135,8 +141,15 @@ fn app_status(err: &AppError) -> StatusCode {
         AppError::Forbidden(_) | AppError::InsufficientScope(_) => StatusCode::FORBIDDEN,
         AppError::NotFound(_) => StatusCode::NOT_FOUND,
         AppError::Conflict(_) => StatusCode::CONFLICT,
+        AppError::Busy { .. } => StatusCode::SERVICE_UNAVAILABLE,
         AppError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
     }
+}
+
+/// Sets `Retry-After` (RFC 9110 §10.2.3) in seconds.
+pub fn insert_retry_after(res: &mut HttpResponse, secs: u64) {
+    res.headers_mut()
+        .insert(header::RETRY_AFTER, header::HeaderValue::from(secs));
 }
 
 /// Error of the REST API: `{"error":{"code","message","status"}}`.
@@ -205,6 +218,7 @@ pub const REALM: &str = "portcullis";
 impl From<AppError> for ApiError {
     fn from(err: AppError) -> Self {
         let status = app_status(&err);
+        let mut headers = Vec::new();
         let (code, field) = match &err {
             AppError::Validation { field, .. } => ("validation_failed", Some(*field)),
             AppError::Unauthenticated(_) => ("authentication_failed", None),
@@ -213,6 +227,10 @@ impl From<AppError> for ApiError {
             }
             AppError::NotFound(_) => ("not_found", None),
             AppError::Conflict(_) => ("conflict", None),
+            AppError::Busy { retry_after_secs } => {
+                headers.push(("retry-after", retry_after_secs.to_string()));
+                ("server_busy", None)
+            }
             AppError::Internal(e) => {
                 log_internal(e);
                 ("internal_error", None)
@@ -223,7 +241,7 @@ impl From<AppError> for ApiError {
             code,
             message: err.to_string(),
             field,
-            headers: Vec::new(),
+            headers,
         };
         // Every REST route that refuses this way is bearer-protected (RFC 6750 §3).
         match err {
@@ -307,4 +325,25 @@ pub fn query_config() -> actix_web::web::QueryConfig {
         )
         .into()
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_busy_server_answers_503_with_retry_after_in_both_shapes() {
+        let busy = || AppError::Busy {
+            retry_after_secs: 2,
+        };
+        let page = PageError::from(busy()).error_response();
+        assert_eq!(page.status(), StatusCode::SERVICE_UNAVAILABLE);
+        assert_eq!(page.headers().get(header::RETRY_AFTER).unwrap(), "2");
+
+        let api = ApiError::from(busy());
+        assert_eq!(api.code, "server_busy");
+        let res = api.error_response();
+        assert_eq!(res.status(), StatusCode::SERVICE_UNAVAILABLE);
+        assert_eq!(res.headers().get(header::RETRY_AFTER).unwrap(), "2");
+    }
 }

@@ -1,7 +1,9 @@
 //! Abuse controls kept in memory: the per-credential request rate (governor's GCRA) with a
 //! per-minute usage count for the settings page, and the failure throttle for sign-in and the
 //! token endpoint, keyed by source address together with the account or client, so a stranger
-//! elsewhere cannot lock anyone out. Only failures count; successful requests are never
+//! elsewhere cannot lock anyone out. Sign-in failures also count against a larger budget per
+//! source address across all accounts (`SignInThrottle`), so trying one password against many
+//! emails from one address is throttled too. Only failures count; successful requests are never
 //! throttled by it.
 
 use std::collections::{HashMap, VecDeque};
@@ -72,6 +74,62 @@ pub fn key(ip: Option<std::net::IpAddr>, who: &str) -> String {
         ip.map(|i| i.to_string()).unwrap_or_default(),
         who.to_lowercase()
     )
+}
+
+/// The two budgets a failed sign-in counts against: per source address and account (as the token
+/// endpoint counts per address and client), and per source address across every account, larger,
+/// so that rotating emails from one address does not reset the count. Both share one window.
+#[derive(Clone)]
+pub struct SignInThrottle {
+    per_account: FailureThrottle,
+    per_address: FailureThrottle,
+}
+
+impl SignInThrottle {
+    /// `per_account` (which may be shared with the token endpoint: their keys never collide) and
+    /// `per_address_limit` failures per `window` seconds from one address, whatever the account.
+    pub fn new(per_account: FailureThrottle, per_address_limit: u32, window: u32) -> Self {
+        Self {
+            per_account,
+            per_address: FailureThrottle::new(per_address_limit, window),
+        }
+    }
+
+    /// `Err(seconds to wait)` while either budget is used up. Without a known address only the
+    /// per-account budget applies: lumping every such request together would let one stranger
+    /// lock all of them out.
+    pub fn check(&self, ip: Option<std::net::IpAddr>, email: &str, now: i64) -> Result<(), i64> {
+        let account = self.per_account.check(&key(ip, email), now);
+        let address = match ip {
+            Some(ip) => self.per_address.check(&address_key(ip), now),
+            None => Ok(()),
+        };
+        match (account, address) {
+            (Ok(()), Ok(())) => Ok(()),
+            (Err(a), Err(b)) => Err(a.max(b)),
+            (Err(wait), _) | (_, Err(wait)) => Err(wait),
+        }
+    }
+
+    /// Records a failed sign-in against both budgets.
+    pub fn fail(&self, ip: Option<std::net::IpAddr>, email: &str, now: i64) {
+        self.per_account.fail(&key(ip, email), now);
+        if let Some(ip) = ip {
+            self.per_address.fail(&address_key(ip), now);
+        }
+    }
+}
+
+/// The per-address budget's key: an IPv4 address, or an IPv6 address's /64, the block one
+/// subscriber is usually given (RFC 6177 §3), since whoever holds one address of it can use any.
+fn address_key(ip: std::net::IpAddr) -> String {
+    match ip.to_canonical() {
+        std::net::IpAddr::V4(v4) => v4.to_string(),
+        std::net::IpAddr::V6(v6) => {
+            let s = v6.segments();
+            format!("{:x}:{:x}:{:x}:{:x}::/64", s[0], s[1], s[2], s[3])
+        }
+    }
 }
 
 type Limiter =
@@ -183,6 +241,57 @@ mod tests {
         assert!(
             t.check("k", 1300).is_ok(),
             "the first failure left the window"
+        );
+    }
+
+    #[test]
+    fn sign_in_failures_count_per_account_and_per_address() {
+        let ip = Some("203.0.113.9".parse().unwrap());
+        let elsewhere = Some("198.51.100.4".parse().unwrap());
+        let t = SignInThrottle::new(FailureThrottle::new(2, 300), 5, 300);
+        t.fail(ip, "a@example.com", 1000);
+        t.fail(ip, "A@example.com", 1000);
+        assert_eq!(t.check(ip, "a@example.com", 1001), Err(299), "per account");
+        assert!(t.check(ip, "b@example.com", 1001).is_ok());
+        for who in ["b", "c", "d"] {
+            t.fail(ip, &format!("{who}@example.com"), 1002);
+        }
+        assert_eq!(
+            t.check(ip, "new@example.com", 1003),
+            Err(297),
+            "five failures across accounts use up the address's budget"
+        );
+        assert!(t.check(elsewhere, "a@example.com", 1003).is_ok());
+        assert!(
+            t.check(ip, "new@example.com", 1300).is_ok(),
+            "the window passes"
+        );
+    }
+
+    #[test]
+    fn an_ipv6_subscriber_has_one_budget_for_its_whole_block() {
+        let t = SignInThrottle::new(FailureThrottle::new(10, 300), 2, 300);
+        t.fail(
+            Some("2001:db8:1:2::1".parse().unwrap()),
+            "a@example.com",
+            1000,
+        );
+        t.fail(
+            Some("2001:db8:1:2::ffff".parse().unwrap()),
+            "b@example.com",
+            1000,
+        );
+        let same_block = Some("2001:db8:1:2:abcd::9".parse().unwrap());
+        assert!(t.check(same_block, "c@example.com", 1001).is_err());
+        let next_block = Some("2001:db8:1:3::1".parse().unwrap());
+        assert!(t.check(next_block, "c@example.com", 1001).is_ok());
+        let mapped = Some("::ffff:203.0.113.9".parse().unwrap());
+        t.fail(mapped, "a@example.com", 1000);
+        t.fail(Some("203.0.113.9".parse().unwrap()), "b@example.com", 1000);
+        assert!(
+            t.check(Some("203.0.113.9".parse().unwrap()), "c@example.com", 1001)
+                .is_err(),
+            "an IPv4 address counts the same however it arrives"
         );
     }
 

@@ -33,6 +33,7 @@ mod properties;
 mod route_walk;
 mod seeds;
 mod session_tokens;
+mod sign_in_load;
 mod system_credentials;
 mod tenancy;
 mod tenant_credentials;

@@ -11,7 +11,7 @@ use crate::domain::accounts::{self, NewAccount, SignInRefused, SignupPolicy};
 use crate::domain::return_to::safe_return_path;
 use crate::error::AppError;
 use crate::http::csrf::CsrfForm;
-use crate::http::error::PageError;
+use crate::http::error::{PageError, insert_retry_after};
 use crate::http::session::{self, Layout, MaybeUser};
 use crate::secret::Password;
 use crate::state::AppState;
@@ -102,7 +102,8 @@ pub struct SignInForm {
     return_to: String,
 }
 
-/// `POST /signin`: throttled per source address and account after repeated failures.
+/// `POST /signin`: throttled after repeated failures (per source address and account, and per
+/// address across accounts); 503 with `Retry-After` when too many passwords are being checked.
 pub async fn signin_post(
     CsrfForm(form): CsrfForm<SignInForm>,
     MaybeUser(layout): MaybeUser,
@@ -112,8 +113,14 @@ pub async fn signin_post(
 ) -> Result<HttpResponse, PageError> {
     let return_to = keep_return_to(Some(&form.return_to));
     let ip = crate::http::meta::client_ip(&req);
-    let outcome =
-        accounts::sign_in(&state.ctx, &state.throttle, ip, &form.email, form.password).await?;
+    let outcome = accounts::sign_in(
+        &state.ctx,
+        &state.signin_throttle,
+        ip,
+        &form.email,
+        form.password,
+    )
+    .await?;
     match outcome {
         Ok(user) => {
             session::start(&session, &user, state.ctx.now())?;
@@ -139,6 +146,13 @@ pub async fn signin_post(
             if let Ok(v) = actix_web::http::header::HeaderValue::from_str(&wait.to_string()) {
                 res.headers_mut().insert(header::RETRY_AFTER, v);
             }
+            Ok(res)
+        }
+        Err(SignInRefused::Busy { retry_after_secs }) => {
+            let message = AppError::Busy { retry_after_secs }.to_string();
+            let page = signin_page(&state, layout, form.email, return_to, Some(message)).await?;
+            let mut res = html(StatusCode::SERVICE_UNAVAILABLE, &page)?;
+            insert_retry_after(&mut res, retry_after_secs);
             Ok(res)
         }
     }
@@ -177,7 +191,8 @@ pub struct SignUpForm {
     password: Password,
 }
 
-/// `POST /signup`
+/// `POST /signup`: the form again with the reason when refused (503 with `Retry-After` when too
+/// many passwords are being hashed).
 pub async fn signup_post(
     CsrfForm(form): CsrfForm<SignUpForm>,
     MaybeUser(layout): MaybeUser,
@@ -195,11 +210,13 @@ pub async fn signup_post(
             tracing::info!(user_id = %user.id, admin = user.is_admin, "account created");
             Ok(see_other("/account"))
         }
-        Err(err @ (AppError::Validation { .. } | AppError::Conflict(_))) => {
-            let status = if matches!(err, AppError::Conflict(_)) {
-                StatusCode::CONFLICT
-            } else {
-                StatusCode::UNPROCESSABLE_ENTITY
+        Err(
+            err @ (AppError::Validation { .. } | AppError::Conflict(_) | AppError::Busy { .. }),
+        ) => {
+            let status = match err {
+                AppError::Conflict(_) => StatusCode::CONFLICT,
+                AppError::Busy { .. } => StatusCode::SERVICE_UNAVAILABLE,
+                _ => StatusCode::UNPROCESSABLE_ENTITY,
             };
             let first_run = accounts::first_run(&state.ctx).await?;
             let page = SignUpPage {
@@ -209,7 +226,11 @@ pub async fn signup_post(
                 error: Some(err.to_string()),
                 first_run,
             };
-            Ok(html(status, &page)?)
+            let mut res = html(status, &page)?;
+            if let AppError::Busy { retry_after_secs } = err {
+                insert_retry_after(&mut res, retry_after_secs);
+            }
+            Ok(res)
         }
         Err(other) => Err(other.into()),
     }
