@@ -7,6 +7,7 @@ use std::net::IpAddr;
 use serde_json::json;
 
 use crate::domain::audit::AuditEvent;
+use crate::domain::bounded;
 use crate::domain::context::{Actor, Context};
 use crate::domain::password::{self, PasswordHash};
 use crate::domain::policy::ServerAction;
@@ -119,7 +120,8 @@ async fn insert(ctx: &Context, input: NewAccount, is_admin: bool) -> Result<User
 /// Signs a person in with an email and password, throttled per source address and account
 /// after repeated failures. Every wrong answer (malformed email, unknown account, wrong
 /// password) is the same `Incorrect` and costs one argon2 verification, so the answer reveals
-/// nothing about which accounts exist.
+/// nothing about which accounts exist. Only an address longer than any can be is refused at
+/// once, as a validation error: it names no account.
 pub async fn sign_in(
     ctx: &Context,
     throttle: &FailureThrottle,
@@ -127,7 +129,19 @@ pub async fn sign_in(
     email: &str,
     password: Password,
 ) -> Result<Result<User, SignInRefused>> {
-    let email = email.trim();
+    // An address longer than any can be is refused before any lookup or throttle entry; the
+    // audit event keeps only its fingerprint.
+    let email = match bounded::email(email) {
+        Ok(email) => email,
+        Err(refused) => {
+            ctx.record(
+                AuditEvent::here("signin.failure")
+                    .failed()
+                    .detail(json!({"email": email})),
+            );
+            return Err(refused);
+        }
+    };
     let key = throttle::key(ip, email);
     let now = ctx.now();
     if let Err(wait_secs) = throttle.check(&key, now) {

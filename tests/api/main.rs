@@ -17,6 +17,7 @@ mod credentials;
 mod foundation;
 mod hardening;
 mod helpers;
+mod input_bounds;
 mod invitations;
 mod members;
 mod membership_helpers;
