@@ -1,9 +1,11 @@
-//! Nothing a stranger sends is stored unbounded: an oversized email, `client_id` or user agent
-//! is kept cut short or as a prefix plus a hash.
+//! Nothing a stranger sends is stored or logged unbounded: an oversized email, `client_id` or
+//! user agent is kept cut short or as a prefix plus a hash, and no request value can forge a
+//! log line. The log tests run the real `portcullis` binary with its output going to a file.
 
 use reqwest::redirect::Policy;
-use serde_json::Value;
+use serde_json::{Value, json};
 
+use crate::hardening::{Server, browser, create_admin, session_token, sign_in, sqlite_url};
 use crate::helpers::{TestApp, spawn_app};
 
 /// The most an audit event may take once stored, serialized, whatever was sent.
@@ -136,4 +138,126 @@ async fn a_64_kb_user_agent_is_stored_truncated() {
     let stored = failures[0]["user_agent"].as_str().unwrap();
     assert!(stored.len() <= 256, "{} bytes", stored.len());
     assert!(stored.starts_with("uuuuuuuu"), "{stored}");
+}
+
+// ---------------------------------------------------------------- the log
+
+/// A server binary with an administrator, its logs in `tmp`, at the default level and format.
+async fn logged_server(tmp: &tempfile::TempDir) -> (Server, reqwest::Client) {
+    let db_url = sqlite_url(tmp.path(), "log.db");
+    create_admin(&db_url, "root@example.com", "a long admin password");
+    let server = Server::start(&db_url, &[("PORTCULLIS_LOG", "info")], tmp.path()).await;
+    let (client, _) = browser();
+    sign_in(
+        &client,
+        &server,
+        "root@example.com",
+        "a long admin password",
+    )
+    .await;
+    (server, client)
+}
+
+/// Standard error of the stopped server.
+fn stderr_of(tmp: &tempfile::TempDir) -> String {
+    std::fs::read_to_string(tmp.path().join("stderr.log")).unwrap()
+}
+
+#[tokio::test]
+async fn a_newline_in_a_request_value_cannot_forge_a_log_line() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (mut server, client) = logged_server(&tmp).await;
+    let forged = "2099-01-01T00:00:00.000000Z  INFO portcullis: forged";
+    let session = session_token(&client, &server).await;
+
+    // A value the answer quotes back, so it reaches the log line of the refusal.
+    let res = client
+        .post(server.url("/api/v1/active/api-keys"))
+        .bearer_auth(&session)
+        .json(&json!({"name": "k", "permissions": [format!("read\n{forged}\r\n{forged}")]}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 422);
+    // A path segment, percent-encoded.
+    let html = client
+        .get(server.url("/settings/authorized-apps"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let csrf = crate::helpers::csrf_token(&html);
+    let encoded = forged.replace(' ', "%20");
+    let res = client
+        .post(server.url(&format!(
+            "/settings/authorized-apps/abc%0A{encoded}%0D%0A{encoded}/revoke"
+        )))
+        .form(&[("csrf_token", csrf.as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 404);
+    server.stop();
+
+    let log = stderr_of(&tmp);
+    assert!(
+        log.contains("forged"),
+        "the value reached the log (escaped):\n{log}"
+    );
+    for line in log.lines() {
+        assert!(!line.starts_with("2099-"), "a forged line:\n{log}");
+        assert!(!line.contains('\r'), "a carriage return in a line:\n{log}");
+    }
+}
+
+#[tokio::test]
+async fn a_log_written_to_a_file_holds_no_colour_codes() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (mut server, client) = logged_server(&tmp).await;
+    let res = client
+        .get(server.url("/api/v1/audit-events"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 401);
+    server.stop();
+    let log = stderr_of(&tmp);
+    assert!(log.contains("listening"), "{log}");
+    assert!(!log.contains("\x1b["), "colour codes in a file:\n{log}");
+}
+
+#[tokio::test]
+async fn a_failed_request_writes_exactly_one_log_line_with_its_request_id() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (mut server, client) = logged_server(&tmp).await;
+    let api = client
+        .get(server.url("/api/v1/audit-events"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(api.status(), 401);
+    let oauth = client
+        .post(server.url("/oauth/token"))
+        .form(&[("grant_type", "client_credentials"), ("client_id", "nope")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(oauth.status(), 401);
+    server.stop();
+
+    let log = stderr_of(&tmp);
+    for (res, message) in [
+        (&api, "Send a credential as `Authorization: Bearer <token>`"),
+        (&oauth, "invalid_client"),
+    ] {
+        let id = res.headers()["x-request-id"].to_str().unwrap();
+        let lines: Vec<&str> = log.lines().filter(|l| l.contains(id)).collect();
+        assert_eq!(lines.len(), 1, "one line for request {id}:\n{log}");
+        assert!(lines[0].contains("status=401"), "{}", lines[0]);
+        assert!(lines[0].contains(message), "{}", lines[0]);
+    }
+    assert!(!log.contains("otel."), "OpenTelemetry fields:\n{log}");
+    assert!(!log.contains("exception."), "OpenTelemetry fields:\n{log}");
 }
