@@ -9,6 +9,7 @@ use std::net::IpAddr;
 use serde_json::json;
 
 use crate::domain::audit::AuditEvent;
+use crate::domain::bounded;
 use crate::domain::context::{Actor, Context};
 use crate::domain::password::{self, PasswordHash};
 use crate::domain::policy::ServerAction;
@@ -130,6 +131,8 @@ async fn insert(ctx: &Context, input: NewAccount, is_admin: bool) -> Result<User
 /// address and account, and per source address across accounts. Every wrong answer (malformed
 /// email, unknown account, wrong password) is the same `Incorrect` and costs one argon2
 /// verification through the hash gate, so the answer reveals nothing about which accounts exist.
+/// Only an address longer than any can be is refused at once, as a validation error: it names
+/// no account.
 pub async fn sign_in(
     ctx: &Context,
     throttle: &SignInThrottle,
@@ -137,7 +140,19 @@ pub async fn sign_in(
     email: &str,
     password: Password,
 ) -> Result<Result<User, SignInRefused>> {
-    let email = email.trim();
+    // An address longer than any can be is refused before any lookup or throttle entry; the
+    // audit event keeps only its fingerprint.
+    let email = match bounded::email(email) {
+        Ok(email) => email,
+        Err(refused) => {
+            ctx.record(
+                AuditEvent::here("signin.failure")
+                    .failed()
+                    .detail(json!({"email": email})),
+            );
+            return Err(refused);
+        }
+    };
     let now = ctx.now();
     if let Err(wait_secs) = throttle.check(ip, email, now) {
         ctx.record(

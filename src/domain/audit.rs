@@ -1,8 +1,13 @@
 //! The audit log's events: what happened, who did it, to what, from where. Domain operations
 //! build them and hand them to the writer (`runtime::audit_writer`); this module also lists them.
+//! The builder bounds every field it is given (`domain::bounded`): whoever builds an event, a
+//! value sent by a stranger is stored cut short or as a prefix plus a hash, never whole.
+
+use std::borrow::Cow;
 
 use serde::Serialize;
 
+use crate::domain::bounded;
 use crate::domain::context::{Actor, Context};
 use crate::domain::policy::ServerAction;
 use crate::domain::principal::Principal;
@@ -84,8 +89,11 @@ impl AuditEvent {
             subject_user_id: None,
             tenant_id: None,
             target: None,
-            ip: meta.ip.clone(),
-            user_agent: meta.user_agent.clone(),
+            ip: meta.ip.as_deref().map(|ip| bounded::id(ip).into_owned()),
+            user_agent: meta
+                .user_agent
+                .as_deref()
+                .map(|ua| text(bounded::truncate(ua, bounded::USER_AGENT))),
             outcome: "success".into(),
             detail: None,
         }
@@ -94,15 +102,15 @@ impl AuditEvent {
     /// Done by a user, about themselves.
     pub fn by_user(mut self, user_id: &str) -> Self {
         self.actor_type = "user".into();
-        self.actor_id = Some(user_id.to_owned());
-        self.subject_user_id = Some(user_id.to_owned());
+        self.actor_id = Some(id(user_id));
+        self.subject_user_id = Some(id(user_id));
         self
     }
 
     /// Done by some actor.
     pub fn by(mut self, actor_type: &str, actor_id: &str) -> Self {
-        self.actor_type = actor_type.to_owned();
-        self.actor_id = Some(actor_id.to_owned());
+        self.actor_type = id(actor_type);
+        self.actor_id = Some(id(actor_id));
         self
     }
 
@@ -115,19 +123,19 @@ impl AuditEvent {
 
     /// Concerning this account.
     pub fn about(mut self, user_id: Option<&str>) -> Self {
-        self.subject_user_id = user_id.map(str::to_owned);
+        self.subject_user_id = user_id.map(id);
         self
     }
 
     /// In this tenant.
     pub fn tenant(mut self, tenant_id: Option<&str>) -> Self {
-        self.tenant_id = tenant_id.map(str::to_owned);
+        self.tenant_id = tenant_id.map(id);
         self
     }
 
-    /// Done to this.
+    /// Done to this (`kind:id`).
     pub fn target(mut self, target: impl Into<String>) -> Self {
-        self.target = Some(target.into());
+        self.target = Some(id(&target.into()));
         self
     }
 
@@ -137,11 +145,74 @@ impl AuditEvent {
         self
     }
 
-    /// Extra facts.
+    /// Extra facts; long strings in them are fingerprinted and an oversized whole replaced.
     pub fn detail(mut self, detail: serde_json::Value) -> Self {
-        self.detail = Some(detail);
+        self.detail = Some(bounded::detail(detail));
         self
     }
+
+    /// The event with every field bounded again, for the writer: a field set directly rather
+    /// than through the builder is bounded too (bounding twice changes nothing).
+    pub fn bounded(mut self) -> Self {
+        let ids = [
+            &mut self.actor_id,
+            &mut self.subject_user_id,
+            &mut self.tenant_id,
+            &mut self.target,
+            &mut self.ip,
+        ];
+        for field in ids.into_iter().flatten() {
+            if let Cow::Owned(f) = bounded::id(field) {
+                *field = f;
+            }
+        }
+        for field in [
+            &mut self.event_type,
+            &mut self.actor_type,
+            &mut self.outcome,
+        ] {
+            if let Cow::Owned(f) = bounded::id(field) {
+                *field = f;
+            }
+        }
+        if let Some(ua) = &mut self.user_agent {
+            *ua = text(bounded::truncate(ua, bounded::USER_AGENT));
+        }
+        self.detail = self.detail.map(bounded::detail);
+        self
+    }
+
+    /// Bytes of text the event holds (ids, user agent, detail): what the writer's queue counts.
+    pub fn text_bytes(&self) -> usize {
+        let opt = |s: &Option<String>| s.as_ref().map_or(0, String::len);
+        self.id.len()
+            + self.event_type.len()
+            + self.actor_type.len()
+            + self.outcome.len()
+            + opt(&self.actor_id)
+            + opt(&self.subject_user_id)
+            + opt(&self.tenant_id)
+            + opt(&self.target)
+            + opt(&self.ip)
+            + opt(&self.user_agent)
+            + self
+                .detail
+                .as_ref()
+                .and_then(|d| serde_json::to_string(d).ok())
+                .map_or(0, |d| d.len())
+    }
+}
+
+/// An identifier bounded for storage.
+fn id(s: &str) -> String {
+    bounded::id(s).into_owned()
+}
+
+/// Free text with control characters replaced (a user agent may hold any visible byte).
+fn text(s: &str) -> String {
+    s.chars()
+        .map(|c| if c.is_control() { '\u{fffd}' } else { c })
+        .collect()
 }
 
 /// What to list.

@@ -261,6 +261,17 @@ fn new_client_id() -> String {
     uuid::Uuid::new_v4().simple().to_string()
 }
 
+/// Whether `id` has the shape of a client id this server issues: 32 lowercase hex digits
+/// (`new_client_id`), the same after `sys_` (system credentials), or the session
+/// pseudo-client's name. Checked before a presented id is looked up or kept anywhere.
+pub fn is_issued_id(id: &str) -> bool {
+    let hex32 =
+        |s: &str| s.len() == 32 && s.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'));
+    hex32(id)
+        || id.strip_prefix("sys_").is_some_and(hex32)
+        || id == crate::domain::exchange::SESSION_CLIENT
+}
+
 /// Replaces a confidential client's secret; the old one stops working at once.
 pub async fn rotate_secret(
     ctx: &Context,
@@ -356,7 +367,11 @@ pub async fn authenticate(
 }
 
 /// The client with this id, from the cache when it was read recently (see `runtime::cache`).
+/// An id of a shape this server never issues names no client and is not looked up.
 pub async fn find_cached(db: &Db, caches: &Caches, client_id: &str) -> Result<Option<Client>> {
+    if !is_issued_id(client_id) {
+        return Ok(None);
+    }
     caches
         .clients()
         .get_or_load(client_id, storage::clients::find_client(db, client_id))
@@ -366,6 +381,23 @@ pub async fn find_cached(db: &Db, caches: &Caches, client_id: &str) -> Result<Op
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn only_ids_of_the_issued_shape_are_looked_up() {
+        assert!(is_issued_id(&new_client_id()));
+        assert!(is_issued_id(&format!("sys_{}", new_client_id())));
+        assert!(is_issued_id(crate::domain::exchange::SESSION_CLIENT));
+        for bad in [
+            "",
+            "nope",
+            &"a".repeat(15_000),
+            &new_client_id().to_uppercase(),
+            &format!("{}\n", new_client_id()),
+            &format!("sys_{}0", new_client_id()),
+        ] {
+            assert!(!is_issued_id(bad), "{bad:?}");
+        }
+    }
 
     #[test]
     fn client_debug_leaves_the_secret_hash_out() {

@@ -3,6 +3,7 @@
 
 pub mod accounts;
 pub mod audit;
+pub mod bounded;
 pub mod client;
 pub mod client_flags;
 pub mod consent;

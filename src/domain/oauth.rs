@@ -68,10 +68,14 @@ pub async fn validate(
         .client_id
         .as_deref()
         .ok_or_else(|| Rejection::Page("The request has no client_id.".into()))?;
+    let unknown = || Rejection::Page("This app is not registered with this server.".into());
+    if !crate::domain::client::is_issued_id(client_id) {
+        return Err(unknown());
+    }
     let client = storage::clients::find_client(db, client_id)
         .await
         .map_err(Rejection::Failed)?
-        .ok_or_else(|| Rejection::Page("This app is not registered with this server.".into()))?;
+        .ok_or_else(unknown)?;
     let redirect_uri = client
         .resolve_redirect(p.redirect_uri.as_deref())
         .ok_or_else(|| {

@@ -2,7 +2,8 @@
 //! - `PageError` renders `error.html` (or sends a signed-out person to the sign-in page);
 //! - `ApiError` answers the REST shape `{"error":{"code","message","status"}}`.
 //!
-//! Internal errors are logged here with their source chain, and never shown.
+//! Internal errors keep their source chain for the request's one log line (`http::root_span`
+//! writes it), and never show it.
 
 use actix_web::http::StatusCode;
 use actix_web::http::header::{self, ContentType};
@@ -13,9 +14,9 @@ use serde_json::json;
 use super::request_id;
 use crate::error::AppError;
 
-/// Logs an internal error once, with its whole source chain.
-fn log_internal(err: &anyhow::Error) {
-    tracing::error!(error = format!("{err:#}"), "request failed");
+/// An internal error's whole source chain, for the log line.
+fn chain(err: &anyhow::Error) -> String {
+    format!("{err:#}")
 }
 
 /// Error of a browser-facing page.
@@ -32,6 +33,16 @@ pub enum PageError {
     Csrf,
     /// A request this server does not understand.
     BadRequest(String),
+}
+
+impl PageError {
+    /// What the log line should say beyond the page: an internal error's source chain.
+    pub fn cause(&self) -> Option<String> {
+        match self {
+            Self::App(AppError::Internal(e)) => Some(chain(e)),
+            _ => None,
+        }
+    }
 }
 
 impl From<AppError> for PageError {
@@ -105,14 +116,11 @@ impl ResponseError for PageError {
                 "This form could not be verified. Go back, reload the page and try again.",
             ),
             Self::BadRequest(m) => error_page(status, "Bad request", m),
-            Self::App(AppError::Internal(e)) => {
-                log_internal(e);
-                error_page(
-                    status,
-                    "Something went wrong",
-                    "The server could not complete this request. Try again in a moment.",
-                )
-            }
+            Self::App(AppError::Internal(_)) => error_page(
+                status,
+                "Something went wrong",
+                "The server could not complete this request. Try again in a moment.",
+            ),
             Self::App(AppError::Busy { retry_after_secs }) => {
                 let mut res = error_page(status, title_for(status), &self.to_string());
                 insert_retry_after(&mut res, *retry_after_secs);
@@ -160,6 +168,8 @@ pub struct ApiError {
     message: String,
     field: Option<&'static str>,
     headers: Vec<(&'static str, String)>,
+    /// An internal error's source chain: logged, never sent.
+    cause: Option<String>,
 }
 
 impl ApiError {
@@ -171,7 +181,13 @@ impl ApiError {
             message: message.into(),
             field: None,
             headers: Vec::new(),
+            cause: None,
         }
+    }
+
+    /// What the log line should say beyond the body: an internal error's source chain.
+    pub fn cause(&self) -> Option<&str> {
+        self.cause.as_deref()
     }
 
     /// Adds the rate-limit headers (and `Retry-After` when refused).
@@ -219,22 +235,19 @@ impl From<AppError> for ApiError {
     fn from(err: AppError) -> Self {
         let status = app_status(&err);
         let mut headers = Vec::new();
-        let (code, field) = match &err {
-            AppError::Validation { field, .. } => ("validation_failed", Some(*field)),
-            AppError::Unauthenticated(_) => ("authentication_failed", None),
+        let (code, field, cause) = match &err {
+            AppError::Validation { field, .. } => ("validation_failed", Some(*field), None),
+            AppError::Unauthenticated(_) => ("authentication_failed", None, None),
             AppError::Forbidden(_) | AppError::InsufficientScope(_) => {
-                ("insufficient_permissions", None)
+                ("insufficient_permissions", None, None)
             }
-            AppError::NotFound(_) => ("not_found", None),
-            AppError::Conflict(_) => ("conflict", None),
+            AppError::NotFound(_) => ("not_found", None, None),
+            AppError::Conflict(_) => ("conflict", None, None),
             AppError::Busy { retry_after_secs } => {
                 headers.push(("retry-after", retry_after_secs.to_string()));
-                ("server_busy", None)
+                ("server_busy", None, None)
             }
-            AppError::Internal(e) => {
-                log_internal(e);
-                ("internal_error", None)
-            }
+            AppError::Internal(e) => ("internal_error", None, Some(chain(e))),
         };
         let api = Self {
             status,
@@ -242,6 +255,7 @@ impl From<AppError> for ApiError {
             message: err.to_string(),
             field,
             headers,
+            cause,
         };
         // Every REST route that refuses this way is bearer-protected (RFC 6750 §3).
         match err {

@@ -67,12 +67,13 @@ impl FailureThrottle {
     }
 }
 
-/// The throttle key of a source address and an account or client.
+/// The throttle key of a source address and an account or client (an overlong one kept as its
+/// fingerprint, so a key never holds more than a few hundred bytes whatever was sent).
 pub fn key(ip: Option<std::net::IpAddr>, who: &str) -> String {
     format!(
         "{}|{}",
         ip.map(|i| i.to_string()).unwrap_or_default(),
-        who.to_lowercase()
+        crate::domain::bounded::text(&who.to_lowercase(), crate::domain::bounded::EMAIL)
     )
 }
 

@@ -93,12 +93,12 @@ fn portcullis() -> Command {
     cmd
 }
 
-fn sqlite_url(dir: &Path, file: &str) -> String {
+pub(crate) fn sqlite_url(dir: &Path, file: &str) -> String {
     format!("sqlite://{}/{file}?mode=rwc", dir.display())
 }
 
 /// A `portcullis serve` child process, killed (SIGKILL) when dropped.
-struct Server {
+pub(crate) struct Server {
     child: Child,
     base: String,
 }
@@ -106,7 +106,7 @@ struct Server {
 impl Server {
     /// Starts the binary on a free loopback port and waits until `/healthz` answers. Its
     /// standard output and error are appended to `stdout.log` and `stderr.log` in `logs`.
-    async fn start(db_url: &str, env: &[(&str, &str)], logs: &Path) -> Server {
+    pub(crate) async fn start(db_url: &str, env: &[(&str, &str)], logs: &Path) -> Server {
         let open = |name: &str| {
             std::fs::OpenOptions::new()
                 .create(true)
@@ -167,12 +167,12 @@ impl Server {
         Err(None)
     }
 
-    fn url(&self, path: &str) -> String {
+    pub(crate) fn url(&self, path: &str) -> String {
         format!("{}{path}", self.base)
     }
 
     /// SIGTERM, then wait for the graceful shutdown to finish.
-    fn stop(&mut self) {
+    pub(crate) fn stop(&mut self) {
         let status = Command::new("kill")
             .args(["-TERM", &self.child.id().to_string()])
             .status()
@@ -201,7 +201,7 @@ impl Drop for Server {
     }
 }
 
-fn create_admin(db_url: &str, email: &str, password: &str) {
+pub(crate) fn create_admin(db_url: &str, email: &str, password: &str) {
     let mut child = portcullis()
         .args([
             "user", "create", "--email", email, "--name", "Admin", "--admin",
@@ -223,7 +223,7 @@ fn create_admin(db_url: &str, email: &str, password: &str) {
 }
 
 /// A browser: cookies kept (and readable), redirects not followed.
-fn browser() -> (reqwest::Client, Arc<reqwest::cookie::Jar>) {
+pub(crate) fn browser() -> (reqwest::Client, Arc<reqwest::cookie::Jar>) {
     let jar = Arc::new(reqwest::cookie::Jar::default());
     let client = reqwest::Client::builder()
         .cookie_provider(jar.clone())
@@ -261,7 +261,12 @@ async fn post_form(
         .unwrap()
 }
 
-async fn sign_in(client: &reqwest::Client, server: &Server, email: &str, password: &str) {
+pub(crate) async fn sign_in(
+    client: &reqwest::Client,
+    server: &Server,
+    email: &str,
+    password: &str,
+) {
     let res = post_form(
         client,
         server,
@@ -273,7 +278,7 @@ async fn sign_in(client: &reqwest::Client, server: &Server, email: &str, passwor
     assert_eq!(res.status(), 303, "sign-in");
 }
 
-async fn session_token(client: &reqwest::Client, server: &Server) -> String {
+pub(crate) async fn session_token(client: &reqwest::Client, server: &Server) -> String {
     let res = post_form(
         client,
         server,

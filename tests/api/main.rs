@@ -19,6 +19,7 @@ mod foundation;
 mod grants;
 mod hardening;
 mod helpers;
+mod input_bounds;
 mod invitations;
 mod members;
 mod membership_helpers;

@@ -1,6 +1,8 @@
 //! RFC 6749 §5.2 error responses for the token, revocation and introspection endpoints:
 //! `{"error","error_description"}`, 400 (or 401 with `WWW-Authenticate` for `invalid_client`
-//! over Basic), never cached. The domain's `OAuthRefusal` becomes bytes here, and only here.
+//! over Basic), never cached. The domain's `OAuthRefusal` becomes bytes here, and only here. A
+//! server error keeps its cause for the request's one log line (`http::root_span` writes it),
+//! never for the body.
 
 use actix_web::http::StatusCode;
 use actix_web::http::header::{CACHE_CONTROL, PRAGMA, WWW_AUTHENTICATE};
@@ -18,6 +20,8 @@ pub struct OAuthError {
     description: Option<String>,
     basic_challenge: bool,
     retry_after: Option<i64>,
+    /// A server error's cause: logged, never sent.
+    cause: Option<String>,
 }
 
 impl OAuthError {
@@ -29,6 +33,7 @@ impl OAuthError {
             description: Some(description.into()),
             basic_challenge: false,
             retry_after: None,
+            cause: None,
         }
     }
 
@@ -41,6 +46,7 @@ impl OAuthError {
             description: Some("Client authentication failed.".into()),
             basic_challenge: basic,
             retry_after: None,
+            cause: None,
         }
     }
 
@@ -56,24 +62,29 @@ impl OAuthError {
             )),
             basic_challenge: false,
             retry_after: Some(wait),
+            cause: None,
         }
     }
 
     /// 500 `server_error`, details only in the log.
     pub fn server(err: &AppError) -> Self {
-        match err {
-            AppError::Internal(inner) => {
-                tracing::error!(error = format!("{inner:#}"), "oauth endpoint failed")
-            }
-            other => tracing::error!(error = %other, "oauth endpoint failed"),
-        }
+        let cause = match err {
+            AppError::Internal(inner) => format!("{inner:#}"),
+            other => other.to_string(),
+        };
         Self {
             status: StatusCode::INTERNAL_SERVER_ERROR,
             error: "server_error",
             description: None,
             basic_challenge: false,
             retry_after: None,
+            cause: Some(cause),
         }
+    }
+
+    /// What the log line should say beyond the body: a server error's cause.
+    pub fn cause(&self) -> Option<&str> {
+        self.cause.as_deref()
     }
 }
 

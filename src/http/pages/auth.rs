@@ -8,6 +8,7 @@ use askama_web::WebTemplate;
 use serde::Deserialize;
 
 use crate::domain::accounts::{self, NewAccount, SignInRefused, SignupPolicy};
+use crate::domain::bounded;
 use crate::domain::return_to::safe_return_path;
 use crate::error::AppError;
 use crate::http::csrf::CsrfForm;
@@ -113,14 +114,23 @@ pub async fn signin_post(
 ) -> Result<HttpResponse, PageError> {
     let return_to = keep_return_to(Some(&form.return_to));
     let ip = crate::http::meta::client_ip(&req);
-    let outcome = accounts::sign_in(
+    // Shown back at most as long as any address can be.
+    let shown = bounded::truncate(form.email.trim(), bounded::EMAIL).to_owned();
+    let outcome = match accounts::sign_in(
         &state.ctx,
         &state.signin_throttle,
         ip,
         &form.email,
         form.password,
     )
-    .await?;
+    .await
+    {
+        Err(err @ AppError::Validation { .. }) => {
+            let page = signin_page(&state, layout, shown, return_to, Some(err.to_string())).await?;
+            return Ok(html(StatusCode::UNPROCESSABLE_ENTITY, &page)?);
+        }
+        other => other?,
+    };
     match outcome {
         Ok(user) => {
             session::start(&session, &user, state.ctx.now())?;
@@ -133,7 +143,7 @@ pub async fn signin_post(
         }
         Err(SignInRefused::Incorrect(message)) => {
             tracing::info!("sign-in failed");
-            let page = signin_page(&state, layout, form.email, return_to, Some(message)).await?;
+            let page = signin_page(&state, layout, shown, return_to, Some(message)).await?;
             Ok(html(StatusCode::UNAUTHORIZED, &page)?)
         }
         Err(SignInRefused::Throttled { wait_secs: wait }) => {
@@ -141,7 +151,7 @@ pub async fn signin_post(
                 "Too many failed attempts. Try again in {} minute(s).",
                 (wait + 59) / 60
             );
-            let page = signin_page(&state, layout, form.email, return_to, Some(message)).await?;
+            let page = signin_page(&state, layout, shown, return_to, Some(message)).await?;
             let mut res = html(StatusCode::TOO_MANY_REQUESTS, &page)?;
             if let Ok(v) = actix_web::http::header::HeaderValue::from_str(&wait.to_string()) {
                 res.headers_mut().insert(header::RETRY_AFTER, v);
@@ -219,10 +229,11 @@ pub async fn signup_post(
                 _ => StatusCode::UNPROCESSABLE_ENTITY,
             };
             let first_run = accounts::first_run(&state.ctx).await?;
+            // Shown back at most as long as each may be.
             let page = SignUpPage {
                 layout,
-                email: form.email,
-                name: form.name,
+                email: bounded::truncate(&form.email, bounded::EMAIL).to_owned(),
+                name: bounded::truncate(&form.name, bounded::NAME).to_owned(),
                 error: Some(err.to_string()),
                 first_run,
             };

@@ -371,7 +371,7 @@ pub async fn revoke_post(
             Some(&id),
         )
         .await?;
-    tracing::info!(credential_id = %id, user_id = %current.user.id, kind = kind.as_str(), "credential revoked");
+    tracing::info!(credential_id = ?id, user_id = %current.user.id, kind = kind.as_str(), "credential revoked");
     Ok(HttpResponse::SeeOther()
         .insert_header((LOCATION, "/settings/credentials"))
         .finish())

@@ -211,7 +211,7 @@ pub async fn authorized_revoke_post(
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, PageError> {
     consent::revoke(&state.ctx, &current.user.id, &client_id).await?;
-    tracing::info!(client_id = %client_id, user_id = %current.user.id, "consent revoked");
+    tracing::info!(client_id = ?client_id.as_str(), user_id = %current.user.id, "consent revoked");
     Ok(HttpResponse::SeeOther()
         .insert_header((LOCATION, "/settings/authorized-apps"))
         .finish())
