@@ -31,6 +31,7 @@ mod openapi;
 mod personal_tokens;
 mod policy;
 mod properties;
+mod proxies;
 mod route_walk;
 mod seeds;
 mod session_tokens;
