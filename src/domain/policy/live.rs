@@ -187,6 +187,16 @@ impl Policy {
             .ok_or_else(|| AppError::Unauthenticated("The account no longer exists.".into()))
     }
 
+    /// The account a caller acts for, to read it (`GET /v1/users/me`): needs `read`.
+    pub async fn own_account(&self, p: &Principal) -> Result<User> {
+        if !p.scopes.has("read") {
+            return Err(AppError::InsufficientScope("read"));
+        }
+        accounts::find_cached_in(&self.db, &self.caches, p.user_id()?)
+            .await?
+            .ok_or(AppError::NotFound("User"))
+    }
+
     /// `authorize` for the person's own browser session.
     pub async fn authorize_session(
         &self,

@@ -4,8 +4,6 @@ use super::views::{ErrorBody, MeData, MeResponse};
 use actix_web::{HttpResponse, web};
 
 use super::caller::Caller;
-use crate::domain::accounts;
-use crate::error::AppError;
 use crate::http::error::ApiError;
 use crate::state::AppState;
 
@@ -15,10 +13,7 @@ use crate::state::AppState;
         (status = 429, description = "Too many requests with this credential: retry after `Retry-After` seconds", body = ErrorBody)),
     security(("bearer" = [])))]
 pub async fn me_get(caller: Caller, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
-    caller.principal.require("read")?;
-    let user = accounts::find_cached(&state.ctx, caller.principal.user_id()?)
-        .await?
-        .ok_or(AppError::NotFound("User"))?;
+    let user = state.ctx.policy().own_account(&caller.principal).await?;
     Ok(HttpResponse::Ok().json(MeResponse {
         data: MeData {
             id: user.public_id(),
