@@ -2,12 +2,11 @@
 //! out everywhere" — accepting and declining an invitation, and the root redirect.
 
 use actix_session::Session;
-use actix_web::http::header;
 use actix_web::{HttpResponse, web};
 use askama::Template;
 use askama_web::WebTemplate;
 
-use super::auth::EmptyForm;
+use super::{EmptyForm, see_other};
 use crate::domain::credentials::format_time;
 use crate::domain::membership::{self, Pending};
 use crate::domain::principal::Principal;
@@ -142,10 +141,4 @@ pub async fn home_get(MaybeUser(layout): MaybeUser) -> HttpResponse {
         "/signin"
     };
     see_other(to)
-}
-
-fn see_other(to: &str) -> HttpResponse {
-    HttpResponse::SeeOther()
-        .insert_header((header::LOCATION, to))
-        .finish()
 }

@@ -2,12 +2,12 @@
 //! CSRF-protected. (Admin → Tenants lives in `tenants`.)
 
 use actix_web::http::StatusCode;
-use actix_web::http::header::LOCATION;
 use actix_web::{HttpResponse, web};
 use askama::Template;
 use serde::Deserialize;
 
 use super::auth::html;
+use super::{EmptyForm, see_other};
 use crate::domain::client::Client;
 use crate::domain::principal::Principal;
 use crate::domain::roles::RoleAssignment;
@@ -18,16 +18,6 @@ use crate::http::csrf::CsrfForm;
 use crate::http::error::PageError;
 use crate::http::session::{CurrentUser, Layout};
 use crate::state::AppState;
-
-fn see_other(to: &str) -> HttpResponse {
-    HttpResponse::SeeOther()
-        .insert_header((LOCATION, to))
-        .finish()
-}
-
-/// Form with only the CSRF token.
-#[derive(Deserialize)]
-pub struct Empty {}
 
 /// A system credential as the page shows it.
 pub struct SystemRow {
@@ -207,7 +197,7 @@ pub async fn system_update_post(
 
 /// `POST /admin/system-credentials/{id}/delete`
 pub async fn system_delete_post(
-    _: CsrfForm<Empty>,
+    _: CsrfForm<EmptyForm>,
     id: web::Path<String>,
     current: CurrentUser,
     state: web::Data<AppState>,

@@ -7,6 +7,7 @@ use askama::Template;
 use askama_web::WebTemplate;
 use serde::Deserialize;
 
+use super::{EmptyForm, see_other};
 use crate::domain::accounts::{self, NewAccount, SignInRefused, SignupPolicy};
 use crate::domain::bounded;
 use crate::domain::return_to::safe_return_path;
@@ -50,12 +51,6 @@ fn keep_return_to(raw: Option<&str>) -> String {
     raw.and_then(safe_return_path)
         .unwrap_or_default()
         .to_owned()
-}
-
-fn see_other(location: &str) -> HttpResponse {
-    HttpResponse::SeeOther()
-        .insert_header((header::LOCATION, location))
-        .finish()
 }
 
 async fn signin_page(
@@ -246,10 +241,6 @@ pub async fn signup_post(
         Err(other) => Err(other.into()),
     }
 }
-
-/// Form of `POST /signout` (only the CSRF token).
-#[derive(Deserialize)]
-pub struct EmptyForm {}
 
 /// `POST /signout`: ends this browser session and its session tokens.
 pub async fn signout_post(

@@ -8,6 +8,7 @@ use actix_web::{HttpResponse, web};
 use askama::Template;
 use serde::Deserialize;
 
+use super::EmptyForm;
 use super::auth::html;
 use crate::domain::client::{self, Client};
 use crate::domain::consent;
@@ -304,13 +305,9 @@ pub async fn pat_post(
     }
 }
 
-/// Form with only the CSRF token.
-#[derive(Deserialize)]
-pub struct Empty {}
-
 /// `POST /settings/credentials/personal-token`: generate or regenerate.
 pub async fn personal_token_post(
-    _: CsrfForm<Empty>,
+    _: CsrfForm<EmptyForm>,
     current: CurrentUser,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, PageError> {
@@ -334,7 +331,7 @@ pub async fn personal_token_post(
 
 /// `POST /settings/credentials/secret-key`: generate (once).
 pub async fn secret_key_post(
-    _: CsrfForm<Empty>,
+    _: CsrfForm<EmptyForm>,
     current: CurrentUser,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, PageError> {
@@ -355,7 +352,7 @@ pub async fn secret_key_post(
 
 /// `POST /settings/credentials/{kind}/{id}/revoke`
 pub async fn revoke_post(
-    _: CsrfForm<Empty>,
+    _: CsrfForm<EmptyForm>,
     path: web::Path<(String, String)>,
     current: CurrentUser,
     state: web::Data<AppState>,

@@ -5,8 +5,8 @@ use actix_web::http::StatusCode;
 use actix_web::http::header::LOCATION;
 use actix_web::{HttpResponse, web};
 use askama::Template;
-use serde::Deserialize;
 
+use super::EmptyForm;
 use super::auth::html;
 use crate::domain::credentials::format_time;
 use crate::domain::principal::Principal;
@@ -83,13 +83,9 @@ pub async fn list_get(
     Ok(html(StatusCode::OK, &page)?)
 }
 
-/// Form with only the CSRF token.
-#[derive(Deserialize)]
-pub struct Empty {}
-
 /// `POST /admin/credentials/{id}/revoke`
 pub async fn revoke_post(
-    _: CsrfForm<Empty>,
+    _: CsrfForm<EmptyForm>,
     path: web::Path<String>,
     current: CurrentUser,
     state: web::Data<AppState>,

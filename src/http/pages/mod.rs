@@ -11,7 +11,20 @@ pub mod session_token;
 pub mod settings;
 pub mod tenants;
 
-use actix_web::web;
+use actix_web::http::header::LOCATION;
+use actix_web::{HttpResponse, web};
+use serde::Deserialize;
+
+/// A form that carries only its CSRF token.
+#[derive(Deserialize)]
+pub struct EmptyForm {}
+
+/// `303 See Other` to `location`: where a form post goes next.
+pub fn see_other(location: &str) -> HttpResponse {
+    HttpResponse::SeeOther()
+        .insert_header((LOCATION, location))
+        .finish()
+}
 
 /// Registers the settings pages.
 pub fn settings_routes(cfg: &mut web::ServiceConfig) {

@@ -7,6 +7,7 @@ use actix_web::{HttpResponse, web};
 use askama::Template;
 use serde::Deserialize;
 
+use super::EmptyForm;
 use super::auth::html;
 use crate::domain::client::{self, Client, GrantType, NewClient};
 use crate::domain::consent;
@@ -160,13 +161,9 @@ pub async fn apps_post(
     }
 }
 
-/// Form with only the CSRF token.
-#[derive(Deserialize)]
-pub struct Empty {}
-
 /// `POST /settings/apps/{id}/rotate-secret`
 pub async fn rotate_post(
-    _: CsrfForm<Empty>,
+    _: CsrfForm<EmptyForm>,
     id: web::Path<String>,
     current: CurrentUser,
     state: web::Data<AppState>,
@@ -205,7 +202,7 @@ pub async fn authorized_get(
 
 /// `POST /settings/authorized-apps/{client_id}/revoke`
 pub async fn authorized_revoke_post(
-    _: CsrfForm<Empty>,
+    _: CsrfForm<EmptyForm>,
     client_id: web::Path<String>,
     current: CurrentUser,
     state: web::Data<AppState>,

@@ -3,12 +3,12 @@
 //! in `domain::membership`. All forms are CSRF-protected.
 
 use actix_web::http::StatusCode;
-use actix_web::http::header::LOCATION;
 use actix_web::{HttpResponse, web};
 use askama::Template;
 use serde::Deserialize;
 
 use super::auth::html;
+use super::{EmptyForm, see_other};
 use crate::domain::credentials::format_time;
 use crate::domain::membership;
 use crate::domain::policy::Role;
@@ -23,16 +23,6 @@ use crate::state::AppState;
 
 /// What the page says after an invitation, whoever it was for.
 const INVITED: &str = "Invitation saved. The person sees it when they sign in with that address.";
-
-fn see_other(to: &str) -> HttpResponse {
-    HttpResponse::SeeOther()
-        .insert_header((LOCATION, to))
-        .finish()
-}
-
-/// Form with only the CSRF token.
-#[derive(Deserialize)]
-pub struct Empty {}
 
 /// Form of the tenant switcher.
 #[derive(Deserialize)]
@@ -212,7 +202,7 @@ pub async fn invite_post(
 
 /// `POST /admin/tenants/{id}/invitations/{invitation_id}/revoke`
 pub async fn invitation_revoke_post(
-    _: CsrfForm<Empty>,
+    _: CsrfForm<EmptyForm>,
     path: web::Path<(String, String)>,
     current: CurrentUser,
     state: web::Data<AppState>,
@@ -248,7 +238,7 @@ pub async fn member_role_post(
 
 /// `POST /admin/tenants/{id}/members/{user_id}/remove`
 pub async fn member_remove_post(
-    _: CsrfForm<Empty>,
+    _: CsrfForm<EmptyForm>,
     path: web::Path<(String, String)>,
     current: CurrentUser,
     state: web::Data<AppState>,
