@@ -6,8 +6,12 @@ use std::fmt;
 use std::net::SocketAddr;
 use std::str::FromStr;
 
-use clap::{Args, Parser, Subcommand, ValueEnum};
+use clap::{Args, Parser, ValueEnum};
 use url::Url;
+
+mod commands;
+
+pub use commands::*;
 
 /// `portcullis` command line.
 #[derive(Debug, Parser)]
@@ -25,120 +29,6 @@ pub struct Cli {
     pub settings: Settings,
     #[command(subcommand)]
     pub command: Option<Command>,
-}
-
-/// Subcommands.
-#[derive(Debug, Subcommand)]
-pub enum Command {
-    /// Run the HTTP server (the default when no subcommand is given).
-    Serve,
-    /// Apply pending database migrations and exit.
-    Migrate,
-    /// Manage accounts.
-    #[command(subcommand)]
-    User(UserCommand),
-    /// Manage OAuth clients.
-    #[command(subcommand)]
-    Client(ClientCommand),
-    /// Manage token-signing keys.
-    #[command(subcommand)]
-    Keys(KeysCommand),
-    /// Inspect a credential offline (no database, no files).
-    #[command(subcommand)]
-    Key(KeyCommand),
-}
-
-/// `portcullis key ...`
-#[derive(Debug, Subcommand)]
-pub enum KeyCommand {
-    /// Say whether a string is a well-formed Portcullis secret (prefix, length, base62, CRC32
-    /// checksum) and of which kind. Exit 0 when it is, 1 with the reason when it is not.
-    Check {
-        /// The secret to check.
-        secret: String,
-    },
-}
-
-/// `portcullis client ...`
-#[derive(Debug, Subcommand)]
-pub enum ClientCommand {
-    /// Register an OAuth client and print its id and (once) its secret.
-    Create(ClientCreate),
-    /// Change the administrator flags of a registered app; flags not given keep their value.
-    Set(ClientSet),
-}
-
-/// Arguments of `portcullis client create`.
-#[derive(Debug, Args)]
-pub struct ClientCreate {
-    /// Display name shown on the consent page.
-    #[arg(long)]
-    pub name: String,
-    /// Redirect URI (repeat for several): https, or http on loopback.
-    #[arg(long = "redirect-uri")]
-    pub redirect_uris: Vec<String>,
-    /// Space-separated scopes the client may request [default: read].
-    #[arg(long, default_value = "")]
-    pub scope: String,
-    /// A public client (no secret; must use PKCE).
-    #[arg(long)]
-    pub public: bool,
-    /// Allowed grant (repeat for several; replaces the default authorization_code + refresh_token):
-    /// authorization_code, refresh_token, client_credentials.
-    #[arg(long = "grant")]
-    pub grants: Vec<String>,
-    /// Mark it a resource server: it may introspect tokens issued to other clients and
-    /// long-lived credentials (API keys, personal tokens). Confidential clients only.
-    #[arg(long)]
-    pub resource_server: bool,
-    /// Mark it first-party (an app of this deployment): people are never asked to consent.
-    #[arg(long)]
-    pub first_party: bool,
-    /// Print JSON: {"client_id": ..., "client_secret": ...}.
-    #[arg(long)]
-    pub json: bool,
-}
-
-/// Arguments of `portcullis client set`.
-#[derive(Debug, Args)]
-pub struct ClientSet {
-    /// The app's client id.
-    pub client_id: String,
-    /// Whether it is a resource server (may introspect every token and credential).
-    #[arg(long, value_name = "true|false")]
-    pub resource_server: Option<bool>,
-    /// Whether it is first-party (never shown the consent page).
-    #[arg(long, value_name = "true|false")]
-    pub first_party: Option<bool>,
-}
-
-/// `portcullis keys ...`
-#[derive(Debug, Subcommand)]
-pub enum KeysCommand {
-    /// Add a new signing key; the previous one stays published until its tokens expire.
-    Rotate,
-}
-
-/// `portcullis user ...`
-#[derive(Debug, Subcommand)]
-pub enum UserCommand {
-    /// Create an account. The password is read from standard input when it is not a terminal
-    /// (one line), otherwise prompted for twice; it is never accepted as a flag.
-    Create(UserCreate),
-}
-
-/// Arguments of `portcullis user create`.
-#[derive(Debug, Args)]
-pub struct UserCreate {
-    /// Email address used to sign in.
-    #[arg(long)]
-    pub email: String,
-    /// Display name.
-    #[arg(long)]
-    pub name: String,
-    /// Make the account an administrator.
-    #[arg(long)]
-    pub admin: bool,
 }
 
 /// Settings shared by every subcommand.
