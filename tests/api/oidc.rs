@@ -356,3 +356,50 @@ async fn clients_may_be_registered_with_the_identity_scopes_from_the_command_lin
     assert_eq!(body["scope"], "email openid");
     assert!(body["id_token"].is_string());
 }
+
+#[tokio::test]
+async fn the_consent_page_describes_the_identity_scopes_in_plain_words() {
+    let app = spawn_app().await;
+    app.signed_in_user().await;
+    let c = oidc_client(&app).await;
+    let (_, challenge) = pkce();
+    let path = authorize_path(
+        &c.id,
+        "openid profile email offline_access",
+        "s",
+        Some(&challenge),
+    );
+    let page = app.get_html(&path).await;
+    for words in [
+        "Confirm who you are when you sign in",
+        "See your name and when your profile last changed",
+        "See your email address",
+        "Stay connected to your account when you are not using the app",
+    ] {
+        assert!(
+            page.contains(words),
+            "{words} missing from the consent page"
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_developer_app_may_be_registered_with_the_identity_scopes() {
+    let app = spawn_app().await;
+    app.signed_in_user().await;
+    let form = app.get_html("/settings/apps").await;
+    assert!(form.contains(r#"name="scope" value="openid""#));
+    let fields = [
+        ("name", "Relying Party"),
+        ("redirect_uris", REDIRECT),
+        ("client_type", "confidential"),
+        ("scope", "openid"),
+        ("scope", "email"),
+    ];
+    let created = app
+        .post_form("/settings/apps", "/settings/apps", &fields)
+        .await;
+    assert_eq!(created.status(), 201);
+    let listed = app.get_html("/settings/apps").await;
+    assert!(listed.contains("email openid"), "{listed}");
+}
