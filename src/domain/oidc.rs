@@ -9,11 +9,12 @@ use serde::Serialize;
 use serde_json::{Map, Value, json};
 use sha2::{Digest, Sha512};
 
+use crate::domain::context::Context;
 use crate::domain::scope::ScopeSet;
 use crate::domain::tokens::{BearerError, TokenService};
 use crate::domain::user::User;
 use crate::error::{AppError, Result};
-use crate::storage::{self, Db};
+use crate::storage;
 
 /// The scope that makes an authorization request an OpenID Connect one (Core §3.1.2.1).
 pub const OPENID: &str = "openid";
@@ -146,8 +147,8 @@ pub enum UserinfoRefusal {
 /// The UserInfo operation (Core §5.3): the claims of the person `access_token` speaks for, as
 /// far as its scopes release them.
 pub async fn userinfo(
+    ctx: &Context,
     tokens: &TokenService,
-    db: &Db,
     access_token: Option<&str>,
 ) -> Result<Map<String, Value>, UserinfoRefusal> {
     let token = access_token.ok_or(UserinfoRefusal::NoToken)?;
@@ -161,7 +162,7 @@ pub async fn userinfo(
     }
     // A client's own token names no person.
     let user_id = User::id_from_public(&claims.sub).ok_or(UserinfoRefusal::InvalidToken)?;
-    let user = storage::users::find_user(db, &user_id)
+    let user = storage::users::find_user(ctx.db(), &user_id)
         .await
         .map_err(UserinfoRefusal::Failed)?
         .ok_or(UserinfoRefusal::InvalidToken)?;

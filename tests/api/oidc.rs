@@ -403,3 +403,57 @@ async fn a_developer_app_may_be_registered_with_the_identity_scopes() {
     let listed = app.get_html("/settings/apps").await;
     assert!(listed.contains("email openid"), "{listed}");
 }
+
+#[tokio::test]
+async fn an_id_token_is_not_an_access_token() {
+    let app = spawn_app().await;
+    app.signed_in_user().await;
+    let c = oidc_client(&app).await;
+    let body = tokens_with_nonce(&app, &c, "openid", "n").await;
+    let res = userinfo(&app, body["id_token"].as_str().unwrap()).await;
+    assert_eq!(
+        res.status(),
+        401,
+        "typ JWT is refused where at+jwt is required"
+    );
+    let res = app
+        .client
+        .get(app.url("/v1/users/me"))
+        .bearer_auth(body["id_token"].as_str().unwrap())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 401);
+}
+
+#[tokio::test]
+async fn an_overlong_nonce_is_refused_at_the_redirect_uri() {
+    let app = spawn_app().await;
+    app.signed_in_user().await;
+    let c = oidc_client(&app).await;
+    let (_, challenge) = pkce();
+    let path = format!(
+        "{}&nonce={}",
+        authorize_path(&c.id, "openid", "s", Some(&challenge)),
+        "n".repeat(513)
+    );
+    let res = app.get(&path).await;
+    assert_eq!(res.status(), 303);
+    let pairs = query_of(&crate::helpers::location(&res));
+    assert_eq!(q(&pairs, "error"), Some("invalid_request"));
+    assert_eq!(q(&pairs, "state"), Some("s"));
+}
+
+#[tokio::test]
+async fn a_client_not_allowed_openid_may_not_ask_for_it() {
+    let app = spawn_app().await;
+    app.signed_in_user().await;
+    let c = confidential(&app).await;
+    let (_, challenge) = pkce();
+    let res = app
+        .get(&authorize_path(&c.id, "openid read", "s", Some(&challenge)))
+        .await;
+    assert_eq!(res.status(), 303);
+    let pairs = query_of(&crate::helpers::location(&res));
+    assert_eq!(q(&pairs, "error"), Some("invalid_scope"));
+}

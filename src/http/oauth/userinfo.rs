@@ -35,7 +35,7 @@ pub async fn userinfo_post(
 }
 
 async fn respond(state: &AppState, token: Option<String>) -> Result<HttpResponse, ApiError> {
-    let claims = oidc::userinfo(&state.tokens, &state.db, token.as_deref())
+    let claims = oidc::userinfo(&state.ctx, &state.tokens, token.as_deref())
         .await
         .map_err(refused)?;
     // Personal data: never cached (Core §5.3.2 responses carry the person's claims).
