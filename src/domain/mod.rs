@@ -15,6 +15,7 @@ pub mod introspection;
 pub mod jwt;
 pub mod membership;
 pub mod oauth;
+pub mod oidc;
 pub mod password;
 pub mod policy;
 pub mod principal;

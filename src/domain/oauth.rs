@@ -30,6 +30,8 @@ pub struct AuthorizeParams {
     pub code_challenge_method: Option<String>,
     /// `consent` forces the consent page.
     pub prompt: Option<String>,
+    /// OpenID Connect's `nonce`, echoed in the ID token (Core §3.1.2.1).
+    pub nonce: Option<String>,
 }
 
 /// An authorization request that passed every check.
@@ -45,6 +47,8 @@ pub struct ValidAuthorize {
     pub state: Option<String>,
     /// `prompt=consent` was sent.
     pub prompt_consent: bool,
+    /// OpenID Connect's `nonce`, to be stored with the code.
+    pub nonce: Option<String>,
 }
 
 /// Why an authorization request was refused.
@@ -57,6 +61,9 @@ pub enum Rejection {
     /// Storage failed.
     Failed(AppError),
 }
+
+/// The longest `nonce` kept with a code: enough for any random value or hash a client sends.
+const MAX_NONCE: usize = 512;
 
 /// Checks an authorization request against the registered client.
 pub async fn validate(
@@ -118,6 +125,9 @@ pub async fn validate(
         ));
     }
     check_pkce(&client, p).map_err(|d| fail("invalid_request", d))?;
+    if p.nonce.as_ref().is_some_and(|n| n.len() > MAX_NONCE) {
+        return Err(fail("invalid_request", "The nonce is too long."));
+    }
     Ok(ValidAuthorize {
         redirect_uri,
         scopes,
@@ -126,6 +136,7 @@ pub async fn validate(
             .prompt
             .as_deref()
             .is_some_and(|v| v.split(' ').any(|w| w == "consent")),
+        nonce: p.nonce.clone().filter(|n| !n.is_empty()),
         client,
     })
 }

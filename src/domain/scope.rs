@@ -1,5 +1,7 @@
 //! The scopes Portcullis knows, with the plain words the consent page uses, and scope-string
-//! parsing (RFC 6749 §3.3: space-delimited, case-sensitive, order-insensitive).
+//! parsing (RFC 6749 §3.3: space-delimited, case-sensitive, order-insensitive). Two kinds:
+//! API scopes (what a token may do) and OpenID Connect's identity scopes (OpenID Connect Core
+//! §5.4: what the client may learn about the person), which grant no API access.
 
 use std::collections::BTreeSet;
 
@@ -17,7 +19,21 @@ pub const SCOPES: &[(&str, &str)] = &[
         "admin",
         "Administer your account, including its credentials",
     ),
+    ("openid", "Confirm who you are when you sign in"),
+    (
+        "profile",
+        "See your name and when your profile last changed",
+    ),
+    ("email", "See your email address"),
+    (
+        "offline_access",
+        "Stay connected to your account when you are not using the app",
+    ),
 ];
+
+/// The identity scopes of OpenID Connect Core §5.4 and §11: they name what the client may learn
+/// about the person, not what its tokens may do, so no API credential carries them by default.
+pub const IDENTITY_SCOPES: &[&str] = &["openid", "profile", "email", "offline_access"];
 
 /// The plain-language description of a scope.
 pub fn describe(scope: &str) -> &'static str {
@@ -45,9 +61,16 @@ impl ScopeSet {
         Ok(Self(set))
     }
 
-    /// Every known scope: what a credential acting fully as its person carries.
+    /// Every API scope: what a credential acting fully as its person carries. Identity scopes
+    /// are left out: they are asked for, never implied.
     pub fn all() -> Self {
-        Self(SCOPES.iter().map(|(s, _)| *s).collect())
+        Self(
+            SCOPES
+                .iter()
+                .map(|(s, _)| *s)
+                .filter(|s| !IDENTITY_SCOPES.contains(s))
+                .collect(),
+        )
     }
 
     /// Scopes in both.
@@ -124,6 +147,18 @@ mod tests {
         assert!(all.contains_all(&some));
         assert!(!some.contains_all(&all));
         assert_eq!(all.minus(&some).to_string(), "admin write");
+    }
+
+    #[test]
+    fn identity_scopes_are_known_but_not_implied_by_all() {
+        let s = ScopeSet::parse("openid profile email offline_access read").unwrap();
+        assert_eq!(s.to_string(), "email offline_access openid profile read");
+        let all = ScopeSet::all();
+        assert!(IDENTITY_SCOPES.iter().all(|i| !all.has(i)));
+        assert_eq!(
+            all.to_string(),
+            "admin delete email:read email:send read users:read write"
+        );
     }
 
     #[test]

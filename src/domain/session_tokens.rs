@@ -117,11 +117,7 @@ impl SessionTokens {
                 "Your session has ended. Sign in again.".into(),
             ));
         }
-        let all = crate::domain::scope::SCOPES
-            .iter()
-            .map(|(s, _)| *s)
-            .collect::<Vec<_>>()
-            .join(" ");
+        let all = crate::domain::scope::ScopeSet::all().to_string();
         let (token, claims) = self.tokens.mint_with(Mint {
             owner_id: &user.id,
             client_id: SESSION_CLIENT,

@@ -11,7 +11,7 @@ use crate::domain::context::Context;
 use crate::domain::policy::{Access, Action};
 use crate::domain::principal::Principal;
 use crate::domain::roles::{self, RoleAssignment};
-use crate::domain::scope::{SCOPES, ScopeSet};
+use crate::domain::scope::ScopeSet;
 use crate::domain::secret_format::{self, Kind};
 use crate::domain::tenant::Tenant;
 use crate::domain::user::DisplayName;
@@ -48,13 +48,12 @@ pub async fn create(
     let name = validate_name(name)?;
     let roles = roles::validate_all(roles.unwrap_or_default())?;
     let secret = ClientSecret::new(secret_format::generate(Kind::SystemSecret));
-    let all = SCOPES.iter().map(|(s, _)| *s).collect::<Vec<_>>().join(" ");
     let client = Client {
         id: format!("sys_{}", uuid::Uuid::new_v4().simple()),
         owner_id: None,
         name,
         redirect_uris: Vec::new(),
-        scopes: ScopeSet::parse(&all)?,
+        scopes: ScopeSet::all(),
         grant_types: vec![GrantType::ClientCredentials],
         is_public: false,
         secret_hash: Some(ctx.hasher().hash(secret.expose())),

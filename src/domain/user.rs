@@ -15,6 +15,8 @@ pub struct User {
     pub is_admin: bool,
     /// Unix seconds.
     pub created_at: i64,
+    /// Unix seconds: when the account last changed (OpenID Connect's `updated_at`).
+    pub updated_at: i64,
 }
 
 impl User {
@@ -142,6 +144,7 @@ mod tests {
             name: "A".into(),
             is_admin: false,
             created_at: 0,
+            updated_at: 0,
         };
         assert_eq!(user.public_id(), "usr_0190f3a2111172228333444455556666");
     }

@@ -24,6 +24,7 @@ pub async fn insert_code(db: &Db, code_hash: &str, code: &CodeRecord, at: i64) -
         scope: Set(code.scope.clone()),
         created_at: Set(at),
         revoked_at: Set(None),
+        auth_time: Set(code.auth_time()),
     })
     .exec_without_returning(&tx)
     .await
@@ -179,7 +180,13 @@ pub async fn find_refresh(db: &Db, token_hash: &str) -> Result<Option<RefreshRec
     else {
         return Ok(None);
     };
-    let family_revoked = family_revoked(db, &row.family_id).await?;
+    // An unknown family counts as revoked.
+    let family = token_families::Entity::find_by_id(row.family_id.clone())
+        .unique(db)
+        .await
+        .map_err(map_err)?;
+    let family_revoked = family.as_ref().is_none_or(|f| f.revoked_at.is_some());
+    let auth_time = family.and_then(|f| f.auth_time);
     Ok(Some(RefreshRecord {
         family_id: row.family_id,
         client_id: row.client_id,
@@ -188,6 +195,7 @@ pub async fn find_refresh(db: &Db, token_hash: &str) -> Result<Option<RefreshRec
         expires_at: row.expires_at,
         rotated: row.rotated_at.is_some(),
         family_revoked,
+        auth_time,
     }))
 }
 

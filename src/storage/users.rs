@@ -18,6 +18,7 @@ fn to_domain(m: users::Model) -> User {
         name: m.name,
         is_admin: m.is_admin,
         created_at: m.created_at,
+        updated_at: m.updated_at,
     }
 }
 

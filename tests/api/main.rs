@@ -27,6 +27,7 @@ mod no_store;
 mod oauth;
 mod oauth_client;
 mod oauth_helpers;
+mod oidc;
 mod openapi;
 mod personal_tokens;
 mod policy;

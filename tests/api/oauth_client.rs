@@ -17,7 +17,7 @@ use crate::oauth::verify_with_jwks;
 use crate::oauth_helpers::*;
 
 #[derive(Debug)]
-struct HttpError(String);
+pub struct HttpError(String);
 
 impl std::fmt::Display for HttpError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -28,7 +28,7 @@ impl std::fmt::Display for HttpError {
 impl std::error::Error for HttpError {}
 
 /// The `oauth2` crate's HTTP hook, served by reqwest.
-async fn send(
+pub async fn send(
     http: reqwest::Client,
     req: oauth2::HttpRequest,
 ) -> Result<oauth2::HttpResponse, HttpError> {

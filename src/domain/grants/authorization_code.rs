@@ -1,12 +1,14 @@
 //! The authorization code grant's token request (RFC 6749 §4.1.3, with PKCE, RFC 7636 §4.5):
 //! the client is authenticated, the code is redeemed once and only when it is this client's,
 //! for this redirect URI, with the right verifier (a mismatch leaves it unspent); tokens join
-//! the code's family, so a replayed code revokes them.
+//! the code's family, so a replayed code revokes them. With `openid` granted, an ID token
+//! (OpenID Connect Core §3.1.3.3) comes too.
 
 use url::Url;
 
 use super::{Grants, IssuedToken, OAuthRefusal, PresentedClient, TokenForm, required};
 use crate::domain::client::{ClientKind, GrantType};
+use crate::domain::oidc::{self, IdTokenFor, is_openid};
 use crate::domain::roles::RoleClaim;
 use crate::domain::scope::ScopeSet;
 use crate::domain::tokens::Mint;
@@ -64,6 +66,20 @@ pub async fn exchange(
         grant: "authorization_code",
         ..Mint::default()
     })?;
+    let id_token = is_openid(&rec.scope)
+        .then(|| {
+            oidc::id_token(
+                g.tokens,
+                IdTokenFor {
+                    user_id: &rec.user_id,
+                    client_id: &rec.client_id,
+                    access_token: &access_token,
+                    auth_time: rec.auth_time(),
+                    nonce: rec.nonce(),
+                },
+            )
+        })
+        .transpose()?;
     let refresh_token = if client.allows(GrantType::RefreshToken) {
         let rt = g
             .tokens
@@ -79,6 +95,7 @@ pub async fn exchange(
         refresh_token,
         scope: canonical(&rec.scope),
         issued_token_type: None,
+        id_token,
     })
 }
 

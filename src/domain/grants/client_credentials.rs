@@ -71,5 +71,6 @@ fn mint(tokens: &TokenService, client: &Client, scope: &ScopeSet) -> Result<Issu
         refresh_token: None,
         scope: claims.scope,
         issued_token_type: None,
+        id_token: None,
     })
 }

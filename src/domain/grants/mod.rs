@@ -106,6 +106,8 @@ pub struct IssuedToken {
     pub scope: String,
     /// RFC 8693's `issued_token_type` (token exchange only).
     pub issued_token_type: Option<&'static str>,
+    /// An OpenID Connect ID token (authorization-code and refresh grants with `openid`).
+    pub id_token: Option<String>,
 }
 
 /// RFC 8693's grant type.

@@ -1,10 +1,13 @@
 //! The refresh token grant (RFC 6749 §6): the client is authenticated, the refresh token must be
 //! live and this client's, the scope may narrow but never widen; the token is rotated (a reused
 //! one revokes its family, see `domain::tokens`) and a new access token minted in its family.
+//! With `openid` in the new token's scope, a new ID token comes too (OpenID Connect Core §12.2:
+//! same `sub`, and the original `auth_time`).
 
 use super::authorization_code::canonical;
 use super::{Grants, IssuedToken, OAuthRefusal, PresentedClient, TokenForm, required};
 use crate::domain::client::GrantType;
+use crate::domain::oidc::{self, IdTokenFor, is_openid};
 use crate::domain::scope::ScopeSet;
 use crate::domain::tokens::Mint;
 use crate::error::AppError;
@@ -51,6 +54,20 @@ pub async fn exchange(
         grant: "refresh_token",
         ..Mint::default()
     })?;
+    let id_token = is_openid(&scope)
+        .then(|| {
+            oidc::id_token(
+                g.tokens,
+                IdTokenFor {
+                    user_id: &rec.user_id,
+                    client_id: &rec.client_id,
+                    access_token: &access_token,
+                    auth_time: rec.auth_time,
+                    nonce: None,
+                },
+            )
+        })
+        .transpose()?;
     let refresh_token = g
         .tokens
         .issue_refresh(&rec.family_id, &rec.client_id, &rec.user_id, &rec.scope)
@@ -61,6 +78,7 @@ pub async fn exchange(
         refresh_token: Some(refresh_token),
         scope: canonical(&scope),
         issued_token_type: None,
+        id_token,
     })
 }
 

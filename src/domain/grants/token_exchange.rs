@@ -81,5 +81,6 @@ pub async fn exchange(
         refresh_token: None,
         scope: claims.scope,
         issued_token_type: Some(ACCESS_TOKEN_TYPE),
+        id_token: None,
     })
 }

@@ -30,7 +30,8 @@ pub struct CodeRecord {
     pub redirect_uri: String,
     /// Approved scopes.
     pub scope: String,
-    /// Grant extensions (the PKCE challenge), JSON as the authorization endpoint wrote them:
+    /// Grant extensions (the PKCE challenge; OpenID Connect's `nonce` and `auth_time`), JSON as
+    /// the authorization endpoint wrote them:
     /// `[{"key":"pkce","private":true,"value":"<challenge>S"}]` (see `pkce_challenge`).
     pub extensions: String,
     /// Unix seconds.
@@ -97,12 +98,34 @@ struct StoredExtension {
 }
 
 impl CodeRecord {
+    /// The OpenID Connect `nonce` the authorization request sent, to be echoed in the ID token
+    /// (OpenID Connect Core §3.1.2.1).
+    pub fn nonce(&self) -> Option<String> {
+        extension(&self.extensions, NONCE)
+    }
+
+    /// When the approving person signed in (Unix seconds), if the authorization endpoint knew.
+    pub fn auth_time(&self) -> Option<i64> {
+        extension(&self.extensions, AUTH_TIME).and_then(|v| v.parse().ok())
+    }
+
     /// Whether `verifier` satisfies the PKCE challenge stored with the code (see
     /// `pkce_verified`); an unreadable stored challenge satisfies nothing.
     pub fn pkce_satisfied(&self, verifier: Option<&str>) -> bool {
         pkce_challenge(&self.extensions)
             .is_ok_and(|challenge| pkce_verified(challenge.as_deref(), verifier))
     }
+}
+
+/// The extension key of the OpenID Connect `nonce`.
+pub const NONCE: &str = "nonce";
+/// The extension key of the sign-in time.
+pub const AUTH_TIME: &str = "auth_time";
+
+/// The value stored under `key`, if there is one and the extensions can be read.
+fn extension(extensions: &str, key: &str) -> Option<String> {
+    let rows: Vec<StoredExtension> = serde_json::from_str(extensions).ok()?;
+    rows.into_iter().find(|r| r.key == key)?.value
 }
 
 /// The S256 challenge stored with a code, `Ok(None)` when the code was issued without one.
@@ -153,6 +176,28 @@ mod tests {
             "plain is never accepted"
         );
         assert_eq!(pkce_challenge("not json"), Err(()));
+    }
+
+    #[test]
+    fn the_nonce_and_sign_in_time_are_read_back() {
+        let rec = CodeRecord {
+            client_id: "c".into(),
+            user_id: "u".into(),
+            redirect_uri: "https://app/cb".into(),
+            scope: "openid".into(),
+            extensions: r#"[{"key":"nonce","private":true,"value":"n-1"},
+                {"key":"auth_time","private":true,"value":"1700"}]"#
+                .into(),
+            expires_at: 0,
+            family_id: "f".into(),
+        };
+        assert_eq!(rec.nonce().as_deref(), Some("n-1"));
+        assert_eq!(rec.auth_time(), Some(1700));
+        let bare = CodeRecord {
+            extensions: "[]".into(),
+            ..rec
+        };
+        assert_eq!((bare.nonce(), bare.auth_time()), (None, None));
     }
 
     #[test]

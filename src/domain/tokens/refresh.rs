@@ -25,6 +25,8 @@ pub struct RefreshRecord {
     pub rotated: bool,
     /// Its family was revoked.
     pub family_revoked: bool,
+    /// When the person signed in to approve the grant (OpenID Connect `auth_time`), if known.
+    pub auth_time: Option<i64>,
 }
 
 impl RefreshRecord {
@@ -52,6 +54,8 @@ impl TokenService {
             expires_at: self.now() + self.refresh_ttl,
             rotated: false,
             family_revoked: false,
+            // The family's, which this record does not write.
+            auth_time: None,
         };
         storage::tokens::insert_refresh(
             &self.db,
@@ -124,6 +128,7 @@ mod tests {
             expires_at: 100,
             rotated: false,
             family_revoked: false,
+            auth_time: None,
         }
     }
 

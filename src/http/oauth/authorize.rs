@@ -14,7 +14,7 @@ use oxide_auth_async::endpoint::authorization::AuthorizationFlow;
 use url::Url;
 
 use super::client_auth::param;
-use super::primitives::{Decision, FlowEndpoint};
+use super::primitives::{Decision, FlowEndpoint, OidcContext};
 use crate::domain::consent;
 use crate::domain::oauth::{self, AuthorizeParams, Rejection, ValidAuthorize};
 use crate::domain::scope;
@@ -79,6 +79,7 @@ pub async fn authorize_get(
     http: HttpRequest,
     req: Result<OAuthRequest, WebError>,
     MaybeUser(layout): MaybeUser,
+    session: Session,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, PageError> {
     let valid = match validate(&state, &http).await? {
@@ -99,7 +100,8 @@ pub async fn authorize_get(
         None => {
             let req =
                 req.map_err(|_| PageError::BadRequest("Bad authorization request.".into()))?;
-            run_flow(&state, &http, req, valid, Decision::Allow(user.id)).await
+            let decision = Decision::Allow(user.id);
+            run_flow(&state, &http, req, valid, decision, &session).await
         }
         Some(new_scopes) => {
             // "new" only means something next to scopes approved before.
@@ -170,7 +172,7 @@ pub async fn authorize_post(
     } else {
         Decision::Deny
     };
-    run_flow(&state, &http, req, valid, decision).await
+    run_flow(&state, &http, req, valid, decision, &session).await
 }
 
 async fn run_flow(
@@ -179,8 +181,18 @@ async fn run_flow(
     req: OAuthRequest,
     valid: ValidAuthorize,
     decision: Decision,
+    session: &Session,
 ) -> Result<HttpResponse, PageError> {
-    let endpoint = FlowEndpoint::new(state, valid.client, decision);
+    // OpenID Connect Core §2 `auth_time`: when this browser session signed in.
+    let auth_time = crate::http::session::browser_session(session)
+        .ok()
+        .map(|s| s.signed_in_at)
+        .filter(|t| *t > 0);
+    let oidc = OidcContext {
+        nonce: valid.nonce,
+        auth_time,
+    };
+    let endpoint = FlowEndpoint::new(state, valid.client, decision, oidc);
     let outcome = match AuthorizationFlow::prepare(endpoint) {
         Ok(mut flow) => flow.execute(req).await,
         Err(e) => Err(e),

@@ -1,6 +1,6 @@
 //! OAuth 2.0 endpoints. The authorization endpoint runs oxide-auth's flow over the adapters in
 //! `primitives`; the token endpoint's grants are domain operations (`domain::grants`);
-//! revocation, introspection, metadata and JWKS are written by hand.
+//! revocation, introspection, metadata, JWKS and OpenID Connect's UserInfo are written by hand.
 
 pub mod authorize;
 pub mod client_auth;
@@ -9,6 +9,7 @@ pub mod metadata;
 pub mod primitives;
 pub mod revoke;
 pub mod token;
+pub mod userinfo;
 
 use actix_web::web;
 
@@ -26,5 +27,11 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             "/.well-known/oauth-authorization-server",
             web::get().to(metadata::metadata_get),
         )
+        .route(
+            "/.well-known/openid-configuration",
+            web::get().to(metadata::openid_configuration_get),
+        )
+        .route("/oauth/userinfo", web::get().to(userinfo::userinfo_get))
+        .route("/oauth/userinfo", web::post().to(userinfo::userinfo_post))
         .route("/.well-known/jwks.json", web::get().to(metadata::jwks_get));
 }

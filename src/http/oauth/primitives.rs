@@ -26,7 +26,7 @@ use serde::Serialize;
 
 use crate::domain::client::Client;
 use crate::domain::scope::ScopeSet;
-use crate::domain::tokens::{CodeRecord, TokenService};
+use crate::domain::tokens::{AUTH_TIME, CodeRecord, NONCE, TokenService};
 use crate::state::AppState;
 
 /// The resource owner's decision, made before the flow runs.
@@ -126,6 +126,32 @@ impl Registrar for ClientRegistrar {
 /// `domain::grants::authorization_code`, never through this adapter.
 struct CodeAuthorizer {
     tokens: TokenService,
+    oidc: OidcContext,
+}
+
+/// What OpenID Connect keeps with a code besides oxide-auth's grant: the request's `nonce` and
+/// when the person signed in, both for the ID token.
+#[derive(Debug, Clone, Default)]
+pub struct OidcContext {
+    /// The authorization request's `nonce`.
+    pub nonce: Option<String>,
+    /// The browser session's sign-in time (Unix seconds).
+    pub auth_time: Option<i64>,
+}
+
+impl OidcContext {
+    fn rows(&self) -> impl Iterator<Item = StoredExtension> + '_ {
+        let nonce = self.nonce.clone().map(|n| (NONCE, n));
+        let auth_time = self.auth_time.map(|t| (AUTH_TIME, t.to_string()));
+        nonce
+            .into_iter()
+            .chain(auth_time)
+            .map(|(key, value)| StoredExtension {
+                key: key.into(),
+                private: true,
+                value: Some(value),
+            })
+    }
 }
 
 #[async_trait]
@@ -136,7 +162,7 @@ impl Authorizer for CodeAuthorizer {
             user_id: grant.owner_id,
             redirect_uri: grant.redirect_uri.to_string(),
             scope: grant.scope.to_string(),
-            extensions: extensions_to_json(&grant.extensions)?,
+            extensions: extensions_to_json(&grant.extensions, &self.oidc)?,
             expires_at: grant.until.timestamp(),
             family_id: String::new(),
         };
@@ -161,7 +187,7 @@ struct StoredExtension {
     value: Option<String>,
 }
 
-fn extensions_to_json(ext: &Extensions) -> Result<String, ()> {
+fn extensions_to_json(ext: &Extensions, oidc: &OidcContext) -> Result<String, ()> {
     let public = ext.public().map(|(k, v)| (k, false, v));
     let private = ext.private().map(|(k, v)| (k, true, v));
     let rows: Vec<StoredExtension> = public
@@ -171,6 +197,7 @@ fn extensions_to_json(ext: &Extensions) -> Result<String, ()> {
             private,
             value: value.map(Into::into),
         })
+        .chain(oidc.rows())
         .collect();
     serde_json::to_string(&rows).map_err(|_| ())
 }
@@ -185,12 +212,13 @@ pub struct FlowEndpoint {
 }
 
 impl FlowEndpoint {
-    /// An endpoint for `client` with a decided consent.
-    pub fn new(state: &AppState, client: Client, decision: Decision) -> Self {
+    /// An endpoint for `client` with a decided consent; `oidc` is stored with the code.
+    pub fn new(state: &AppState, client: Client, decision: Decision, oidc: OidcContext) -> Self {
         Self {
             registrar: ClientRegistrar { client },
             authorizer: CodeAuthorizer {
                 tokens: state.tokens.clone(),
+                oidc,
             },
             decision,
             addons: state.oauth_addons.clone(),

@@ -22,6 +22,9 @@ struct TokenResponse<'a> {
     #[serde(skip_serializing_if = "Option::is_none")]
     refresh_token: Option<&'a str>,
     scope: &'a str,
+    /// OpenID Connect Core §3.1.3.3.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    id_token: Option<&'a str>,
 }
 
 /// `POST /oauth/token`
@@ -80,6 +83,7 @@ fn render(t: &IssuedToken) -> HttpResponse {
             expires_in: t.expires_in,
             refresh_token: t.refresh_token.as_ref().map(|r| r.expose()),
             scope: &t.scope,
+            id_token: t.id_token.as_deref(),
         }),
     }
 }
