@@ -62,11 +62,12 @@ impl Principal {
 
     /// A caller presenting a credential directly.
     pub fn from_credential(c: &Credential) -> Self {
+        let granted = c.scopes();
         Self {
             user_id: c.user_id.clone(),
             tenant_id: Some(c.tenant_id.clone()),
-            scopes: c.scopes(),
-            granted: c.scopes(),
+            scopes: granted.clone(),
+            granted,
             env: c
                 .environment
                 .filter(|e| *e == Environment::Test)
