@@ -15,6 +15,7 @@ use base64::engine::general_purpose::STANDARD;
 use tracing_actix_web::TracingLogger;
 
 use crate::config::Settings;
+use crate::domain::browser_sessions::BrowserSessions;
 use crate::domain::context::Context;
 use crate::domain::credentials::CredentialService;
 use crate::domain::jwt::Keys;
@@ -112,11 +113,9 @@ impl Application {
             settings.failure_window_secs,
         );
         let rate_limits = RateLimits::new(settings.rate_limit_per_minute);
-        let session_tokens = SessionTokens::new(
-            ctx.clone(),
-            tokens.clone(),
-            i64::from(settings.session_max_hours) * 3600,
-        );
+        let session_max = i64::from(settings.session_max_hours) * 3600;
+        let session_tokens = SessionTokens::new(ctx.clone(), tokens.clone(), session_max);
+        let browser_sessions = BrowserSessions::new(ctx.clone(), session_max);
         let state = web::Data::new(AppState {
             ctx,
             db: db.clone(),
@@ -124,6 +123,7 @@ impl Application {
             tokens,
             credentials,
             session_tokens,
+            browser_sessions,
             caches,
             auditor,
             throttle,

@@ -6,6 +6,7 @@ use crate::config::Settings;
 use oxide_auth::frontends::simple::extensions::AddonList;
 
 use crate::domain::accounts::SignupPolicy;
+use crate::domain::browser_sessions::BrowserSessions;
 use crate::domain::context::Context;
 use crate::domain::credentials::CredentialService;
 use crate::domain::session_tokens::SessionTokens;
@@ -31,6 +32,8 @@ pub struct AppState {
     pub credentials: CredentialService,
     /// Session tokens, tied to browser sessions.
     pub session_tokens: SessionTokens,
+    /// A person's browser sessions: listing and ending them.
+    pub browser_sessions: BrowserSessions,
     /// Hot lookups, shared by the services above and `ctx`; invalidate on change.
     pub caches: Caches,
     /// The audit log's queue (the same as `ctx`'s).

@@ -1,6 +1,7 @@
-//! Creating accounts and signing in. Each operation records its own audit event
-//! (`account.created`, `signin.success`, `signin.failure`, `signin.throttled`), whoever asked: the
-//! sign-up and sign-in pages or `portcullis user create`. Every password hash and check goes
+//! Creating accounts, signing in and changing a password. Each operation records its own audit
+//! event (`account.created`, `signin.success`, `signin.failure`, `signin.throttled`,
+//! `user.password_changed`, `user.password_change_failed`), whoever asked: the pages or
+//! `portcullis user create`. Every password hash and check goes
 //! through the server's `HashGate` (see `domain::password`), so a burst of them is refused with
 //! `Busy` rather than grow the process without bound.
 
@@ -203,6 +204,113 @@ async fn check_password(db: &Db, gate: &HashGate, email: &str, password: Passwor
     Err(AppError::Unauthenticated(
         "Incorrect email or password.".into(),
     ))
+}
+
+/// What a change-password form supplies.
+#[derive(Debug)]
+pub struct PasswordChange {
+    /// The password now in use, proving it is the person at this browser.
+    pub current: Password,
+    /// The new password.
+    pub new: Password,
+    /// The new password again, against typing mistakes.
+    pub again: Password,
+}
+
+/// What a password change ended besides the old password.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PasswordChanged {
+    /// Other browser sessions signed out.
+    pub sessions: u64,
+    /// Session tokens revoked.
+    pub session_tokens: usize,
+    /// Apps' token families (their refresh and access tokens) revoked.
+    pub token_families: u64,
+}
+
+/// Changes a signed-in person's password (ASVS 5.0 §6.2.3: only with the current one). The
+/// current password is checked like a sign-in: throttled, and a wrong one counts against the
+/// same budgets as a failed sign-in for the account's email from this address, so an unattended
+/// browser is no way round the sign-in throttle. The new password must pass the policy and be
+/// typed twice alike.
+///
+/// Then, at once, every other browser session of the person ends (`keep_sid`, the one asking,
+/// stays), every session token of theirs is revoked, and every token family apps hold for them
+/// (refresh tokens and the access tokens issued with them): whoever knew the old password, or
+/// holds what it let in, must sign in again (RFC 9700 §4.14.2).
+pub async fn change_password(
+    ctx: &Context,
+    throttle: &SignInThrottle,
+    ip: Option<IpAddr>,
+    user: &User,
+    keep_sid: Option<&str>,
+    change: PasswordChange,
+) -> Result<Result<PasswordChanged, SignInRefused>> {
+    let now = ctx.now();
+    let failed = |reason: &str| {
+        AuditEvent::here("user.password_change_failed")
+            .by_user(&user.id)
+            .failed()
+            .detail(json!({"reason": reason}))
+    };
+    if let Err(wait_secs) = throttle.check(ip, &user.email, now) {
+        ctx.record(failed("throttled"));
+        return Ok(Err(SignInRefused::Throttled { wait_secs }));
+    }
+    // Cheap checks first: no password is hashed for a form that cannot succeed.
+    password::validate(&change.new)?;
+    if !change.new.matches(change.again.expose()) {
+        return Err(AppError::validation(
+            "new_password_again",
+            "The two new passwords do not match.",
+        ));
+    }
+    let stored = storage::users::find_hash(ctx.db(), &user.id).await?;
+    match password::verify(ctx.hash_gate(), change.current, stored).await {
+        Ok(true) => {}
+        Ok(false) => {
+            throttle.fail(ip, &user.email, now);
+            ctx.record(failed("incorrect_password"));
+            return Ok(Err(SignInRefused::Incorrect(
+                "Your current password is not correct.".into(),
+            )));
+        }
+        Err(AppError::Busy { retry_after_secs }) => {
+            return Ok(Err(SignInRefused::Busy { retry_after_secs }));
+        }
+        Err(other) => return Err(other),
+    }
+    let hash = match password::hash(ctx.hash_gate(), change.new).await {
+        Err(AppError::Busy { retry_after_secs }) => {
+            return Ok(Err(SignInRefused::Busy { retry_after_secs }));
+        }
+        other => other?,
+    };
+    let ended =
+        storage::users::replace_password(ctx.db(), &user.id, &hash, keep_sid, ctx.now()).await?;
+    ctx.caches().revoked().invalidate();
+    let changed = PasswordChanged {
+        sessions: ended.sessions,
+        session_tokens: ended.session_tokens.len(),
+        token_families: ended.token_families,
+    };
+    ctx.record(
+        AuditEvent::here("user.password_changed")
+            .by_user(&user.id)
+            .target(format!("user:{}", user.id))
+            .detail(json!({
+                "sessions_ended": changed.sessions,
+                "session_tokens_revoked": changed.session_tokens,
+                "token_families_revoked": changed.token_families,
+            })),
+    );
+    crate::domain::session_tokens::record_revoked(
+        ctx,
+        &ended.session_tokens,
+        "password_changed",
+        ("user", &user.id),
+    );
+    Ok(Ok(changed))
 }
 
 /// The account with this id, if any.

@@ -4,6 +4,7 @@
 pub mod accounts;
 pub mod audit;
 pub mod bounded;
+pub mod browser_sessions;
 pub mod client;
 pub mod client_flags;
 pub mod consent;

@@ -225,15 +225,26 @@ impl SessionTokens {
         Ok(ended.len())
     }
 
-    fn audit_revoked(&self, tokens: &[SessionToken], reason: &str, (kind, id): Actor<'_>) {
-        for t in tokens {
-            self.ctx.record(
-                AuditEvent::here("session_token.revoked")
-                    .by(kind, id)
-                    .about(Some(&t.user_id))
-                    .target(format!("token:{}", t.jti))
-                    .detail(serde_json::json!({"reason": reason})),
-            );
-        }
+    fn audit_revoked(&self, tokens: &[SessionToken], reason: &str, by: Actor<'_>) {
+        record_revoked(&self.ctx, tokens, reason, by);
+    }
+}
+
+/// Records `session_token.revoked` for each of `tokens`, ended for `reason` by `by` (actor type,
+/// actor id): whichever operation ended them, the log says so the same way.
+pub(crate) fn record_revoked(
+    ctx: &Context,
+    tokens: &[SessionToken],
+    reason: &str,
+    (kind, id): Actor<'_>,
+) {
+    for t in tokens {
+        ctx.record(
+            AuditEvent::here("session_token.revoked")
+                .by(kind, id)
+                .about(Some(&t.user_id))
+                .target(format!("token:{}", t.jti))
+                .detail(serde_json::json!({"reason": reason})),
+        );
     }
 }

@@ -11,6 +11,8 @@ use actix_web::{FromRequest, HttpRequest, dev::Payload, web};
 use super::csrf;
 use super::error::PageError;
 use crate::domain::accounts;
+use crate::domain::audit::Meta;
+use crate::domain::browser_sessions;
 use crate::domain::session_tokens::{
     BrowserSession, STATE_SID as SID, STATE_SIGNED_IN_AT as SIGNED_IN_AT, STATE_USER_ID as USER_ID,
 };
@@ -20,7 +22,9 @@ use crate::error::{AppError, Result};
 use crate::state::AppState;
 
 /// Starts a signed-in session at `now` (Unix seconds, the server's clock): a new session key
-/// (against fixation), a new public id and a new CSRF token.
+/// (against fixation), a new public id and a new CSRF token. The session also records where it
+/// signed in from, for Settings → Sessions: the request's user agent and client address
+/// (`Meta::current()`, resolved through the trusted proxies by the request middleware).
 pub fn start(session: &Session, user: &User, now: i64) -> Result<(), PageError> {
     session.renew();
     session
@@ -28,6 +32,11 @@ pub fn start(session: &Session, user: &User, now: i64) -> Result<(), PageError> 
         .and_then(|()| session.insert(SIGNED_IN_AT, now))
         .and_then(|()| session.insert(SID, new_sid()))
         .map_err(|e| AppError::internal(anyhow::anyhow!("{e}")))?;
+    for (key, value) in browser_sessions::origin_entries(&Meta::current()) {
+        session
+            .insert(key, value)
+            .map_err(|e| AppError::internal(anyhow::anyhow!("{e}")))?;
+    }
     csrf::rotate(session)?;
     Ok(())
 }

@@ -92,7 +92,26 @@ pub async fn end_every_session(
     Ok((sessions, revoked))
 }
 
-async fn revoke_in(
+/// Ends the live browser session `sid` of the person `user_id` and revokes its session tokens, at
+/// once. `None` (and nothing changed) when the person has no such live session.
+pub async fn end_session(
+    db: &Db,
+    user_id: &str,
+    sid: &str,
+    at: i64,
+) -> Result<Option<Vec<SessionToken>>> {
+    let tx = db.begin().await.map_err(map_err)?;
+    if super::sessions::delete_one(&tx, user_id, sid, at).await? == 0 {
+        tx.rollback().await.map_err(map_err)?;
+        return Ok(None);
+    }
+    let revoked = revoke_in(&tx, Which::Session(sid), at).await?;
+    tx.commit().await.map_err(map_err)?;
+    Ok(Some(revoked))
+}
+
+/// Revokes the live tokens `which` names inside a caller's transaction and returns them.
+pub(super) async fn revoke_in(
     tx: &impl ConnectionTrait,
     which: Which<'_>,
     at: i64,

@@ -2,9 +2,10 @@
 //! state lives here, keyed by the key's SHA-256, so signing out (or an expiry) ends a session
 //! for good and a copy of the database does not hand out live sessions.
 //!
-//! Three entries of the state are also copied into columns (the person, a non-secret session id
-//! and the sign-in time), so that session tokens can be tied to their session and every session
-//! of a person can be ended.
+//! Some entries of the state are also copied into columns (the person, a non-secret session id,
+//! the sign-in time, and the user agent and address it signed in from), so that session tokens
+//! can be tied to their session and a person's sessions can be listed and ended. Each save also
+//! writes when the session was last used, in the statement that extends its idle expiry.
 
 use std::collections::HashMap;
 
@@ -22,6 +23,8 @@ use super::UniqueExt;
 use super::entity::sessions;
 use super::{Db, map_err};
 use crate::clock::Clock;
+use crate::domain::bounded;
+use crate::domain::browser_sessions::LiveSession;
 use crate::error::Result;
 
 /// actix-session store backed by the `sessions` table.
@@ -48,6 +51,7 @@ type State = HashMap<String, String>;
 
 /// The session-state entries the store copies into columns (named by the domain, which writes
 /// them when someone signs in).
+pub use crate::domain::browser_sessions::{STATE_IP, STATE_USER_AGENT};
 pub use crate::domain::session_tokens::{STATE_SID, STATE_SIGNED_IN_AT, STATE_USER_ID};
 
 /// The columns copied out of the state (actix-session stores each value as JSON).
@@ -55,6 +59,8 @@ struct Indexed {
     user_id: Option<String>,
     sid: Option<String>,
     signed_in_at: Option<i64>,
+    user_agent: Option<String>,
+    ip: Option<String>,
 }
 
 fn indexed(state: &State) -> Indexed {
@@ -69,6 +75,10 @@ fn indexed(state: &State) -> Indexed {
         signed_in_at: state
             .get(STATE_SIGNED_IN_AT)
             .and_then(|v| serde_json::from_str::<i64>(v).ok()),
+        // Bounded when the state is written; the column is never wider than that.
+        user_agent: text(STATE_USER_AGENT)
+            .map(|ua| bounded::truncate(&ua, bounded::USER_AGENT).to_owned()),
+        ip: text(STATE_IP),
     }
 }
 
@@ -98,6 +108,9 @@ impl SessionStore for DbSessionStore {
             user_id: Set(cols.user_id),
             sid: Set(cols.sid),
             signed_in_at: Set(cols.signed_in_at),
+            user_agent: Set(cols.user_agent),
+            ip_address: Set(cols.ip),
+            last_seen_at: Set(Some(at)),
         })
         .exec_without_returning(&self.db)
         .await
@@ -114,17 +127,21 @@ impl SessionStore for DbSessionStore {
         let body =
             serde_json::to_string(&state).map_err(|e| UpdateError::Serialization(e.into()))?;
         let cols = indexed(&state);
+        let now = self.clock.now();
         let result = sessions::Entity::update_many()
             .col_expr(sessions::Column::State, Expr::value(body))
             .col_expr(sessions::Column::UserId, Expr::value(cols.user_id))
             .col_expr(sessions::Column::Sid, Expr::value(cols.sid))
             .col_expr(sessions::Column::SignedInAt, Expr::value(cols.signed_in_at))
+            .col_expr(sessions::Column::UserAgent, Expr::value(cols.user_agent))
+            .col_expr(sessions::Column::IpAddress, Expr::value(cols.ip))
             .col_expr(
                 sessions::Column::ExpiresAt,
-                Expr::value(self.clock.now() + ttl.whole_seconds()),
+                Expr::value(now + ttl.whole_seconds()),
             )
+            .col_expr(sessions::Column::LastSeenAt, Expr::value(now))
             .filter(sessions::Column::Id.eq(row_id(&key)))
-            .filter(sessions::Column::ExpiresAt.gt(self.clock.now()))
+            .filter(sessions::Column::ExpiresAt.gt(now))
             .exec(&self.db)
             .await
             .map_err(|e| UpdateError::Other(e.into()))?;
@@ -134,7 +151,13 @@ impl SessionStore for DbSessionStore {
         // The session expired or was removed meanwhile (sign-out everywhere, from another
         // browser): start a fresh one rather than revive it, so without its sign-in.
         let mut state = state;
-        for k in [STATE_USER_ID, STATE_SIGNED_IN_AT, STATE_SID] {
+        for k in [
+            STATE_USER_ID,
+            STATE_SIGNED_IN_AT,
+            STATE_SID,
+            STATE_USER_AGENT,
+            STATE_IP,
+        ] {
             state.remove(k);
         }
         self.save(state, ttl).await.map_err(|e| match e {
@@ -144,13 +167,17 @@ impl SessionStore for DbSessionStore {
     }
 
     async fn update_ttl(&self, key: &SessionKey, ttl: &Duration) -> Result<(), anyhow::Error> {
+        // Every request of a session lands here (or in `update`): the one write that extends the
+        // idle expiry also says when the session was last used.
+        let now = self.clock.now();
         sessions::Entity::update_many()
             .col_expr(
                 sessions::Column::ExpiresAt,
-                Expr::value(self.clock.now() + ttl.whole_seconds()),
+                Expr::value(now + ttl.whole_seconds()),
             )
+            .col_expr(sessions::Column::LastSeenAt, Expr::value(now))
             .filter(sessions::Column::Id.eq(row_id(key)))
-            .filter(sessions::Column::ExpiresAt.gt(self.clock.now()))
+            .filter(sessions::Column::ExpiresAt.gt(now))
             .exec(&self.db)
             .await?;
         Ok(())
@@ -187,5 +214,76 @@ pub async fn delete_for_user(db: &impl ConnectionTrait, user_id: &str) -> Result
         .exec(db)
         .await
         .map_err(map_err)?;
+    Ok(res.rows_affected)
+}
+
+/// A person's live sessions: not idle past their expiry and signed in after `signed_in_after`
+/// (their absolute lifetime), most recently used first.
+pub async fn list_live(
+    db: &Db,
+    user_id: &str,
+    signed_in_after: i64,
+    at: i64,
+) -> Result<Vec<LiveSession>> {
+    let rows = sessions::Entity::find()
+        .filter(sessions::Column::UserId.eq(user_id))
+        .filter(sessions::Column::Sid.is_not_null())
+        .filter(sessions::Column::ExpiresAt.gt(at))
+        .filter(sessions::Column::SignedInAt.gt(signed_in_after))
+        .all(db)
+        .await
+        .map_err(map_err)?;
+    let mut live: Vec<LiveSession> = rows
+        .into_iter()
+        .filter_map(|r| {
+            Some(LiveSession {
+                sid: r.sid?,
+                user_agent: r.user_agent,
+                ip: r.ip_address,
+                signed_in_at: r.signed_in_at.unwrap_or(r.created_at),
+                // Sessions saved before the column existed: their last save is all we know.
+                last_seen_at: r.last_seen_at.unwrap_or(r.created_at),
+            })
+        })
+        .collect();
+    live.sort_by(|a, b| {
+        (b.last_seen_at, b.signed_in_at, &b.sid).cmp(&(a.last_seen_at, a.signed_in_at, &a.sid))
+    });
+    Ok(live)
+}
+
+/// Ends the live session `sid` of the person `user_id`; returns how many ended (0 or 1).
+pub async fn delete_one(
+    db: &impl ConnectionTrait,
+    user_id: &str,
+    sid: &str,
+    at: i64,
+) -> Result<u64> {
+    let res = sessions::Entity::delete_many()
+        .filter(sessions::Column::UserId.eq(user_id))
+        .filter(sessions::Column::Sid.eq(sid))
+        .filter(sessions::Column::ExpiresAt.gt(at))
+        .exec(db)
+        .await
+        .map_err(map_err)?;
+    Ok(res.rows_affected)
+}
+
+/// Ends every browser session of a person but `keep` (the one a request came from); returns how
+/// many ended.
+pub async fn delete_for_user_except(
+    db: &impl ConnectionTrait,
+    user_id: &str,
+    keep: Option<&str>,
+) -> Result<u64> {
+    let mut doomed = sessions::Entity::delete_many().filter(sessions::Column::UserId.eq(user_id));
+    if let Some(keep) = keep {
+        doomed = doomed.filter(
+            sea_orm::Condition::any()
+                .add(sessions::Column::Sid.ne(keep))
+                .add(sessions::Column::Sid.is_null()),
+        );
+    }
+    let res = doomed.exec(db).await.map_err(map_err)?;
     Ok(res.rows_affected)
 }

@@ -1,13 +1,15 @@
-//! Accounts.
+//! Accounts, and replacing a password together with everything it let in.
 
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter,
+    TransactionTrait, sea_query::Expr,
 };
 
 use super::UniqueExt;
 use super::entity::users;
 use super::{Db, map_err};
 use crate::domain::password::PasswordHash;
+use crate::domain::session_tokens::{SessionToken, Which};
 use crate::domain::user::{DisplayName, Email, User};
 use crate::error::{AppError, Result};
 
@@ -75,6 +77,58 @@ pub async fn find_user(db: &Db, id: &str) -> Result<Option<User>> {
         .await
         .map_err(map_err)?;
     Ok(found.map(to_domain))
+}
+
+/// The password hash of the account with this id, if any.
+pub async fn find_hash(db: &Db, id: &str) -> Result<Option<PasswordHash>> {
+    let found = users::Entity::find_by_id(id.to_owned())
+        .unique(db)
+        .await
+        .map_err(map_err)?;
+    Ok(found.map(|m| PasswordHash::from_stored(m.password_hash)))
+}
+
+/// What replacing a password ended.
+#[derive(Debug)]
+pub struct Replaced {
+    /// Browser sessions ended (all but the kept one).
+    pub sessions: u64,
+    /// Session tokens revoked (every live one of the person).
+    pub session_tokens: Vec<SessionToken>,
+    /// Token families revoked (every live one of the person, whatever the app).
+    pub token_families: u64,
+}
+
+/// Stores a new password hash and, in the same transaction, ends every other browser session of
+/// the person (all but `keep_sid`), revokes every session token of theirs and every token family
+/// apps hold for them.
+pub async fn replace_password(
+    db: &Db,
+    user_id: &str,
+    hash: &PasswordHash,
+    keep_sid: Option<&str>,
+    at: i64,
+) -> Result<Replaced> {
+    let tx = db.begin().await.map_err(map_err)?;
+    let updated = users::Entity::update_many()
+        .col_expr(users::Column::PasswordHash, Expr::value(hash.as_str()))
+        .filter(users::Column::Id.eq(user_id))
+        .exec(&tx)
+        .await
+        .map_err(map_err)?;
+    if updated.rows_affected != 1 {
+        tx.rollback().await.map_err(map_err)?;
+        return Err(AppError::NotFound("Account"));
+    }
+    let sessions = super::sessions::delete_for_user_except(&tx, user_id, keep_sid).await?;
+    let session_tokens = super::session_tokens::revoke_in(&tx, Which::User(user_id), at).await?;
+    let token_families = super::tokens::revoke_every_family_of(&tx, user_id, at).await?;
+    tx.commit().await.map_err(map_err)?;
+    Ok(Replaced {
+        sessions,
+        session_tokens,
+        token_families,
+    })
 }
 
 /// How many accounts exist.

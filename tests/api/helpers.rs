@@ -55,6 +55,21 @@ pub fn client() -> reqwest::Client {
         .unwrap()
 }
 
+/// A client like `client()` that sends these headers with every request, as one browser would
+/// (its `User-Agent`) or as a proxy in front of it would (`X-Forwarded-For`).
+pub fn client_with_headers(headers: &[(&'static str, &str)]) -> reqwest::Client {
+    let mut map = reqwest::header::HeaderMap::new();
+    for (name, value) in headers {
+        map.insert(*name, value.parse().unwrap());
+    }
+    reqwest::Client::builder()
+        .cookie_store(true)
+        .redirect(Policy::none())
+        .default_headers(map)
+        .build()
+        .unwrap()
+}
+
 /// Starts an app on SQLite.
 pub async fn spawn_app() -> TestApp {
     spawn_with(Backend::Sqlite, |_| {}).await.unwrap()

@@ -36,6 +36,7 @@ mod proxies;
 mod route_walk;
 mod seeds;
 mod session_tokens;
+mod sessions;
 mod sign_in_load;
 mod system_credentials;
 mod tenancy;

@@ -34,7 +34,8 @@ pub struct AccountPage {
     session_tokens: Vec<TokenRow>,
 }
 
-fn when(at: i64) -> String {
+/// A time as the pages show it: `2026-12-01 09:30:00 UTC`.
+pub(super) fn when(at: i64) -> String {
     format_time(at).replace('T', " ").replace('Z', " UTC")
 }
 

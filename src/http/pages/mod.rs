@@ -7,7 +7,9 @@ pub mod audit;
 pub mod auth;
 pub mod credentials;
 pub mod member_credentials;
+pub mod password;
 pub mod session_token;
+pub mod sessions;
 pub mod settings;
 pub mod tenants;
 
@@ -132,5 +134,15 @@ pub fn settings_routes(cfg: &mut web::ServiceConfig) {
     .route(
         "/settings/authorized-apps/{client_id}/revoke",
         web::post().to(settings::authorized_revoke_post),
+    )
+    .route("/settings/sessions", web::get().to(sessions::sessions_get))
+    .route(
+        "/settings/sessions/{sid}/end",
+        web::post().to(sessions::session_end_post),
+    )
+    .route("/settings/password", web::get().to(password::password_get))
+    .route(
+        "/settings/password",
+        web::post().to(password::password_post),
     );
 }

@@ -11,6 +11,9 @@ pub struct Model {
     pub user_id: Option<String>,
     pub sid: Option<String>,
     pub signed_in_at: Option<i64>,
+    pub user_agent: Option<String>,
+    pub ip_address: Option<String>,
+    pub last_seen_at: Option<i64>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
