@@ -234,42 +234,43 @@ async fn the_sessions_page_is_linked_from_the_settings_navigation() {
     assert!(page.contains("href=\"/settings/password\""));
 }
 
-#[tokio::test]
-async fn ending_another_browsers_session_signs_it_out_and_ends_its_session_tokens() {
-    let app = spawn_app().await;
-    let email = app.signed_in_user().await;
-    let other = second_browser(&app, &email).await;
-    let mine = app.session_token().await;
-    let theirs = other.session_token().await;
-    let their_sid = this_session(&other).await.sid;
+crate::on_both_backends!(
+    ending_another_browsers_session_signs_it_out_and_ends_its_session_tokens,
+    |app: TestApp| async move {
+        let email = app.signed_in_user().await;
+        let other = second_browser(&app, &email).await;
+        let mine = app.session_token().await;
+        let theirs = other.session_token().await;
+        let their_sid = this_session(&other).await.sid;
 
-    let res = end(&app, &their_sid).await;
-    assert_eq!(res.status(), 303);
-    assert_eq!(location(&res), "/settings/sessions");
+        let res = end(&app, &their_sid).await;
+        assert_eq!(res.status(), 303);
+        assert_eq!(location(&res), "/settings/sessions");
 
-    assert!(!signed_in(&other).await, "the other browser is signed out");
-    assert_eq!(me(&app, &theirs).await, 401, "its session token is dead");
-    assert!(signed_in(&app).await, "this browser stays signed in");
-    assert_eq!(me(&app, &mine).await, 200, "and its token works");
-    let left = listed(&app).await;
-    assert_eq!(left.len(), 1);
-    assert!(left[0].current);
+        assert!(!signed_in(&other).await, "the other browser is signed out");
+        assert_eq!(me(&app, &theirs).await, 401, "its session token is dead");
+        assert!(signed_in(&app).await, "this browser stays signed in");
+        assert_eq!(me(&app, &mine).await, 200, "and its token works");
+        let left = listed(&app).await;
+        assert_eq!(left.len(), 1);
+        assert!(left[0].current);
 
-    let events = audit_events(&app, &mine).await;
-    let ended: Vec<&Value> = events
-        .iter()
-        .filter(|e| e["event_type"] == "session.ended")
-        .collect();
-    assert_eq!(ended.len(), 1);
-    assert_eq!(ended[0]["target"], format!("session:{their_sid}"));
-    assert_eq!(ended[0]["detail"]["session_tokens"], 1);
-    assert!(
-        events
+        let events = audit_events(&app, &mine).await;
+        let ended: Vec<&Value> = events
             .iter()
-            .any(|e| e["event_type"] == "session_token.revoked"
-                && e["detail"]["reason"] == "session_ended")
-    );
-}
+            .filter(|e| e["event_type"] == "session.ended")
+            .collect();
+        assert_eq!(ended.len(), 1);
+        assert_eq!(ended[0]["target"], format!("session:{their_sid}"));
+        assert_eq!(ended[0]["detail"]["session_tokens"], 1);
+        assert!(
+            events
+                .iter()
+                .any(|e| e["event_type"] == "session_token.revoked"
+                    && e["detail"]["reason"] == "session_ended")
+        );
+    }
+);
 
 #[tokio::test]
 async fn ending_this_browsers_own_session_signs_it_out() {
@@ -321,24 +322,25 @@ async fn ending_a_session_needs_the_form_token() {
     assert_eq!(listed(&app).await.len(), 2);
 }
 
-#[tokio::test]
-async fn last_active_moves_forward_when_the_session_is_used_later() {
-    let app = spawn_app().await;
-    app.signed_in_user().await;
-    let before = this_session(&app).await;
+crate::on_both_backends!(
+    last_active_moves_forward_when_the_session_is_used_later,
+    |app: TestApp| async move {
+        app.signed_in_user().await;
+        let before = this_session(&app).await;
 
-    app.clock.advance(600);
-    assert!(signed_in(&app).await, "used ten minutes later");
-    let later = this_session(&app).await;
-    assert_eq!(later.sid, before.sid);
-    assert_eq!(later.signed_in, before.signed_in, "the sign-in time stays");
-    assert!(
-        later.last_active > before.last_active,
-        "{} then {}",
-        before.last_active,
-        later.last_active
-    );
-}
+        app.clock.advance(600);
+        assert!(signed_in(&app).await, "used ten minutes later");
+        let later = this_session(&app).await;
+        assert_eq!(later.sid, before.sid);
+        assert_eq!(later.signed_in, before.signed_in, "the sign-in time stays");
+        assert!(
+            later.last_active > before.last_active,
+            "{} then {}",
+            before.last_active,
+            later.last_active
+        );
+    }
+);
 
 #[tokio::test]
 async fn a_wrong_current_password_changes_nothing() {
@@ -395,91 +397,92 @@ async fn the_password_form_needs_its_form_token() {
     assert_eq!(sign_in_status(&app, &email, PASSWORD).await, 303);
 }
 
-#[tokio::test]
-async fn changing_the_password_signs_out_every_other_browser_app_and_session_token() {
-    let app = spawn_app().await;
-    let email = "ada@example.com";
-    let res = app.sign_up(email, "Ada", PASSWORD).await;
-    assert_eq!(res.status(), 303);
-    let old_cookie = session_cookie(&res).expect("a session cookie at sign-up");
+crate::on_both_backends!(
+    changing_the_password_signs_out_every_other_browser_app_and_session_token,
+    |app: TestApp| async move {
+        let email = "ada@example.com";
+        let res = app.sign_up(email, "Ada", PASSWORD).await;
+        assert_eq!(res.status(), 303);
+        let old_cookie = session_cookie(&res).expect("a session cookie at sign-up");
 
-    // An app the person approved, with a refresh token and an access token.
-    let c = confidential(&app).await;
-    let (code, verifier) = obtain_code(&app, &c, "read").await;
-    let granted = json(exchange(&app, &c, &code, &verifier).await).await;
-    let access = granted["access_token"].as_str().unwrap().to_owned();
-    let refresh_token = granted["refresh_token"].as_str().unwrap().to_owned();
-    assert_eq!(me(&app, &access).await, 200);
-    // Another browser, and a session token in each.
-    let other = second_browser(&app, email).await;
-    let mine = app.session_token().await;
-    let theirs = other.session_token().await;
+        // An app the person approved, with a refresh token and an access token.
+        let c = confidential(&app).await;
+        let (code, verifier) = obtain_code(&app, &c, "read").await;
+        let granted = json(exchange(&app, &c, &code, &verifier).await).await;
+        let access = granted["access_token"].as_str().unwrap().to_owned();
+        let refresh_token = granted["refresh_token"].as_str().unwrap().to_owned();
+        assert_eq!(me(&app, &access).await, 200);
+        // Another browser, and a session token in each.
+        let other = second_browser(&app, email).await;
+        let mine = app.session_token().await;
+        let theirs = other.session_token().await;
 
-    let page = app.get_html("/settings/password").await;
-    assert!(page.contains("signs out your other devices and apps"));
-    let res = change_password(&app, PASSWORD, NEW_PASSWORD, NEW_PASSWORD).await;
-    assert_eq!(res.status(), 200);
-    assert!(
-        session_cookie(&res).is_some(),
-        "this browser gets a new session key"
-    );
-    assert!(
-        res.text()
+        let page = app.get_html("/settings/password").await;
+        assert!(page.contains("signs out your other devices and apps"));
+        let res = change_password(&app, PASSWORD, NEW_PASSWORD, NEW_PASSWORD).await;
+        assert_eq!(res.status(), 200);
+        assert!(
+            session_cookie(&res).is_some(),
+            "this browser gets a new session key"
+        );
+        assert!(
+            res.text()
+                .await
+                .unwrap()
+                .contains("id=\"password-changed\"")
+        );
+
+        assert!(signed_in(&app).await, "this browser stays signed in");
+        assert!(!signed_in(&other).await, "the other browser is signed out");
+        let stale = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .unwrap();
+        let res = stale
+            .get(app.url("/account"))
+            .header("cookie", &old_cookie)
+            .send()
             .await
-            .unwrap()
-            .contains("id=\"password-changed\"")
-    );
+            .unwrap();
+        assert_eq!(
+            res.status(),
+            303,
+            "the session key from before is worth nothing"
+        );
 
-    assert!(signed_in(&app).await, "this browser stays signed in");
-    assert!(!signed_in(&other).await, "the other browser is signed out");
-    let stale = reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .unwrap();
-    let res = stale
-        .get(app.url("/account"))
-        .header("cookie", &old_cookie)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(
-        res.status(),
-        303,
-        "the session key from before is worth nothing"
-    );
+        let res = refresh(&app, &c, &refresh_token, None).await;
+        assert_eq!(res.status(), 400);
+        assert_eq!(json(res).await["error"], "invalid_grant");
+        assert_eq!(
+            me(&app, &access).await,
+            401,
+            "the app's access token died too"
+        );
+        assert_eq!(me(&app, &mine).await, 401, "this browser's session token");
+        assert_eq!(
+            me(&app, &theirs).await,
+            401,
+            "the other browser's session token"
+        );
 
-    let res = refresh(&app, &c, &refresh_token, None).await;
-    assert_eq!(res.status(), 400);
-    assert_eq!(json(res).await["error"], "invalid_grant");
-    assert_eq!(
-        me(&app, &access).await,
-        401,
-        "the app's access token died too"
-    );
-    assert_eq!(me(&app, &mine).await, 401, "this browser's session token");
-    assert_eq!(
-        me(&app, &theirs).await,
-        401,
-        "the other browser's session token"
-    );
+        assert_eq!(sign_in_status(&app, email, PASSWORD).await, 401);
+        assert_eq!(sign_in_status(&app, email, NEW_PASSWORD).await, 303);
 
-    assert_eq!(sign_in_status(&app, email, PASSWORD).await, 401);
-    assert_eq!(sign_in_status(&app, email, NEW_PASSWORD).await, 303);
-
-    let admin = app.session_token().await;
-    let events = audit_events(&app, &admin).await;
-    let changed: Vec<&Value> = events
-        .iter()
-        .filter(|e| e["event_type"] == "user.password_changed")
-        .collect();
-    assert_eq!(changed.len(), 1);
-    assert_eq!(changed[0]["outcome"], "success");
-    assert_eq!(changed[0]["detail"]["sessions_ended"], 1);
-    assert_eq!(changed[0]["detail"]["session_tokens_revoked"], 2);
-    assert_eq!(changed[0]["detail"]["token_families_revoked"], 1);
-    let logged = serde_json::to_string(&events).unwrap();
-    assert!(!logged.contains(PASSWORD) && !logged.contains(NEW_PASSWORD));
-}
+        let admin = app.session_token().await;
+        let events = audit_events(&app, &admin).await;
+        let changed: Vec<&Value> = events
+            .iter()
+            .filter(|e| e["event_type"] == "user.password_changed")
+            .collect();
+        assert_eq!(changed.len(), 1);
+        assert_eq!(changed[0]["outcome"], "success");
+        assert_eq!(changed[0]["detail"]["sessions_ended"], 1);
+        assert_eq!(changed[0]["detail"]["session_tokens_revoked"], 2);
+        assert_eq!(changed[0]["detail"]["token_families_revoked"], 1);
+        let logged = serde_json::to_string(&events).unwrap();
+        assert!(!logged.contains(PASSWORD) && !logged.contains(NEW_PASSWORD));
+    }
+);
 
 #[tokio::test]
 async fn wrong_current_passwords_count_toward_the_sign_in_throttle() {
