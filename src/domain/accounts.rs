@@ -228,7 +228,7 @@ pub struct PasswordChanged {
     pub token_families: u64,
 }
 
-/// Changes a signed-in person's password (ASVS 5.0 §6.2.3: only with the current one). The
+/// Changes a signed-in person's password, only with the current one (OWASP ASVS 5.0 V6.2). The
 /// current password is checked like a sign-in: throttled, and a wrong one counts against the
 /// same budgets as a failed sign-in for the account's email from this address, so an unattended
 /// browser is no way round the sign-in throttle. The new password must pass the policy and be
