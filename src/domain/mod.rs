@@ -17,6 +17,7 @@ pub mod jwt;
 pub mod membership;
 pub mod oauth;
 pub mod oidc;
+pub mod oidc_request;
 pub mod password;
 pub mod policy;
 pub mod principal;

@@ -2,16 +2,21 @@
 //! unknown client or unregistered redirect URI must never redirect, and every other error must
 //! redirect to the client. oxide-auth answers the first with a 500 and misnames some of the
 //! second, so the checks are made here, with the exact codes, and oxide-auth then only ever sees
-//! a request it will accept.
+//! a request it will accept. Also here: `ClientReply`, every answer that goes back to the client,
+//! in the response mode it asked for. OpenID Connect's interaction parameters (`prompt`,
+//! `max_age`, `login_hint`) are read by `domain::oidc_request`.
 
 use url::Url;
 
 use crate::domain::client::{Client, GrantType};
+use crate::domain::oidc_request::{self, Interaction};
 use crate::domain::scope::ScopeSet;
 use crate::error::AppError;
 use crate::storage::{self, Db};
 
-/// The parameters of `GET /oauth/authorize`.
+/// The parameters of `GET /oauth/authorize`. Parameters not named here are ignored (RFC 6749
+/// §3.1), among them OpenID Connect's `display`, `ui_locales`, `claims_locales`, `acr_values`
+/// and `id_token_hint` (Core §3.1.2.1), which change nothing here.
 #[derive(Debug, Clone, Default, serde::Deserialize)]
 pub struct AuthorizeParams {
     /// Client id.
@@ -28,10 +33,91 @@ pub struct AuthorizeParams {
     pub code_challenge: Option<String>,
     /// PKCE method: only `S256`.
     pub code_challenge_method: Option<String>,
-    /// `consent` forces the consent page.
+    /// OpenID Connect's `prompt` (Core §3.1.2.1): `none`, `login`, `consent`, `select_account`.
     pub prompt: Option<String>,
     /// OpenID Connect's `nonce`, echoed in the ID token (Core §3.1.2.1).
     pub nonce: Option<String>,
+    /// `query` (the default) or `form_post` (OAuth 2.0 Form Post Response Mode).
+    pub response_mode: Option<String>,
+    /// OpenID Connect's `max_age`: the oldest sign-in accepted, in seconds.
+    pub max_age: Option<String>,
+    /// OpenID Connect's `login_hint`: pre-fills the sign-in page's email field.
+    pub login_hint: Option<String>,
+    /// A request object (Core §6.1): not supported.
+    pub request: Option<String>,
+    /// A request object by reference (Core §6.2): not supported.
+    pub request_uri: Option<String>,
+    /// Self-issued client registration (Core §7.2.1): not supported.
+    pub registration: Option<String>,
+}
+
+/// How the answer travels to the client (OAuth 2.0 Multiple Response Type Encoding Practices
+/// §2.1). Only the code flow is offered, so `fragment` is never used.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum ResponseMode {
+    /// Parameters in the redirect URI's query (RFC 6749 §4.1.2).
+    #[default]
+    Query,
+    /// A page whose form the browser posts to the redirect URI (OAuth 2.0 Form Post Response
+    /// Mode §2).
+    FormPost,
+}
+
+impl ResponseMode {
+    /// The request's `response_mode`; an absent or empty one is `query` (RFC 6749 §3.1: a
+    /// parameter without a value is as if omitted). `fragment` is refused: it is for responses
+    /// that carry tokens, which this server never returns from the authorization endpoint.
+    pub fn parse(raw: Option<&str>) -> Result<Self, &'static str> {
+        match raw.filter(|m| !m.is_empty()) {
+            None | Some("query") => Ok(Self::Query),
+            Some("form_post") => Ok(Self::FormPost),
+            Some(_) => Err("response_mode must be query or form_post."),
+        }
+    }
+}
+
+/// An answer for the client, delivered at its registered redirect URI: a code or an error, with
+/// `state` and `iss` (RFC 9207), in the response mode the request asked for.
+#[derive(Debug, Clone)]
+pub struct ClientReply {
+    /// The registered redirect URI the answer goes to.
+    pub redirect_uri: String,
+    /// The answer's parameters, in order.
+    pub params: Vec<(String, String)>,
+    /// How they travel.
+    pub mode: ResponseMode,
+}
+
+impl ClientReply {
+    /// An error (RFC 6749 §4.1.2.1, OpenID Connect Core §3.1.2.6) with `state` and `iss`.
+    pub fn error(
+        redirect_uri: &str,
+        mode: ResponseMode,
+        error: &str,
+        description: &str,
+        state: Option<&str>,
+        issuer: &str,
+    ) -> Self {
+        let mut params = vec![
+            ("error".to_owned(), error.to_owned()),
+            ("error_description".to_owned(), description.to_owned()),
+        ];
+        params.extend(state.map(|s| ("state".to_owned(), s.to_owned())));
+        params.push(("iss".to_owned(), issuer.to_owned()));
+        Self {
+            redirect_uri: redirect_uri.to_owned(),
+            params,
+            mode,
+        }
+    }
+
+    /// The redirect URI with the parameters added to its query (`response_mode=query`).
+    pub fn url(&self) -> Url {
+        let mut url = Url::parse(&self.redirect_uri)
+            .unwrap_or_else(|_| Url::parse("about:blank").unwrap_or_else(|_| unreachable!()));
+        url.query_pairs_mut().extend_pairs(&self.params);
+        url
+    }
 }
 
 /// An authorization request that passed every check.
@@ -45,10 +131,28 @@ pub struct ValidAuthorize {
     pub scopes: ScopeSet,
     /// Client state.
     pub state: Option<String>,
-    /// `prompt=consent` was sent.
-    pub prompt_consent: bool,
+    /// OpenID Connect's `prompt`, `max_age` and `login_hint`.
+    pub interaction: Interaction,
     /// OpenID Connect's `nonce`, to be stored with the code.
     pub nonce: Option<String>,
+    /// How answers travel to the client.
+    pub response_mode: ResponseMode,
+    /// This server's issuer, sent with every answer (RFC 9207).
+    pub issuer: String,
+}
+
+impl ValidAuthorize {
+    /// An error for the client at its redirect URI, in the request's response mode.
+    pub fn refusal(&self, error: &str, description: &str) -> ClientReply {
+        ClientReply::error(
+            &self.redirect_uri,
+            self.response_mode,
+            error,
+            description,
+            self.state.as_deref(),
+            &self.issuer,
+        )
+    }
 }
 
 /// Why an authorization request was refused.
@@ -57,7 +161,7 @@ pub enum Rejection {
     /// Unknown client or redirect URI: show a page, never redirect.
     Page(String),
     /// Anything else: send the client an error at its redirect URI.
-    Redirect(Url),
+    Redirect(ClientReply),
     /// Storage failed.
     Failed(AppError),
 }
@@ -88,15 +192,41 @@ pub async fn validate(
         .ok_or_else(|| {
             Rejection::Page("The redirect_uri is not registered for this app.".into())
         })?;
-    let fail = |error: &str, description: &str| {
-        Rejection::Redirect(error_redirect(
+    let reply = |mode: ResponseMode, error: &str, description: &str| {
+        Rejection::Redirect(ClientReply::error(
             &redirect_uri,
+            mode,
             error,
             description,
             p.state.as_deref(),
             issuer,
         ))
     };
+    // Until the response mode is known, errors travel in the query (the default).
+    let response_mode = ResponseMode::parse(p.response_mode.as_deref())
+        .map_err(|d| reply(ResponseMode::Query, "invalid_request", d))?;
+    let fail = |error: &str, description: &str| reply(response_mode, error, description);
+    // OpenID Connect Core §6.1, §6.2 and §7.2.1: a provider that does not support request
+    // objects or self-issued registration says so with these codes.
+    let present = |v: &Option<String>| v.as_deref().is_some_and(|v| !v.is_empty());
+    if present(&p.request) {
+        return Err(fail(
+            "request_not_supported",
+            "Request objects are not supported.",
+        ));
+    }
+    if present(&p.request_uri) {
+        return Err(fail(
+            "request_uri_not_supported",
+            "request_uri is not supported.",
+        ));
+    }
+    if present(&p.registration) {
+        return Err(fail(
+            "registration_not_supported",
+            "The registration parameter is not supported.",
+        ));
+    }
     match p.response_type.as_deref() {
         Some("code") => {}
         Some(_) => {
@@ -128,15 +258,15 @@ pub async fn validate(
     if p.nonce.as_ref().is_some_and(|n| n.len() > MAX_NONCE) {
         return Err(fail("invalid_request", "The nonce is too long."));
     }
+    let interaction = oidc_request::read(p).map_err(|d| fail("invalid_request", d))?;
     Ok(ValidAuthorize {
         redirect_uri,
         scopes,
         state: p.state.clone(),
-        prompt_consent: p
-            .prompt
-            .as_deref()
-            .is_some_and(|v| v.split(' ').any(|w| w == "consent")),
+        interaction,
         nonce: p.nonce.clone().filter(|n| !n.is_empty()),
+        response_mode,
+        issuer: issuer.to_owned(),
         client,
     })
 }
@@ -178,18 +308,15 @@ pub fn error_redirect(
     state: Option<&str>,
     issuer: &str,
 ) -> Url {
-    let mut url = Url::parse(redirect_uri)
-        .unwrap_or_else(|_| Url::parse("about:blank").unwrap_or_else(|_| unreachable!()));
-    {
-        let mut q = url.query_pairs_mut();
-        q.append_pair("error", error)
-            .append_pair("error_description", description);
-        if let Some(state) = state {
-            q.append_pair("state", state);
-        }
-        q.append_pair("iss", issuer);
-    }
-    url
+    ClientReply::error(
+        redirect_uri,
+        ResponseMode::Query,
+        error,
+        description,
+        state,
+        issuer,
+    )
+    .url()
 }
 
 #[cfg(test)]
@@ -219,5 +346,19 @@ mod tests {
         assert!(pairs.contains(&("error".into(), "access_denied".into())));
         assert!(pairs.contains(&("state".into(), "s t".into())));
         assert!(pairs.contains(&("iss".into(), "https://auth".into())));
+    }
+
+    #[test]
+    fn response_modes_are_query_or_form_post() {
+        assert_eq!(ResponseMode::parse(None), Ok(ResponseMode::Query));
+        assert_eq!(ResponseMode::parse(Some("")), Ok(ResponseMode::Query));
+        assert_eq!(ResponseMode::parse(Some("query")), Ok(ResponseMode::Query));
+        assert_eq!(
+            ResponseMode::parse(Some("form_post")),
+            Ok(ResponseMode::FormPost)
+        );
+        for bad in ["fragment", "FORM_POST", "query.jwt", "form_post "] {
+            assert!(ResponseMode::parse(Some(bad)).is_err(), "{bad}");
+        }
     }
 }

@@ -1,8 +1,9 @@
 //! Headers every response carries. The CSP allows no inline script or style: the pages load only
 //! `/static/` files. `form-action` is left open because the consent form legitimately ends in a
-//! redirect to a third-party app. Nothing is cached unless it says so: secrets are shown on
-//! pages and in JSON answers all over, so `Cache-Control: no-store` is the default, and only
-//! public, secret-free responses (static files, discovery, JWKS) set a caching policy of their own.
+//! redirect to a third-party app, and a `response_mode=form_post` answer is a form posted to it.
+//! Nothing is cached unless it says so: secrets are shown on pages and in JSON answers all over,
+//! so `Cache-Control: no-store` is the default, and only public, secret-free responses (static
+//! files, discovery, JWKS) set a caching policy of their own.
 
 use actix_web::middleware::DefaultHeaders;
 

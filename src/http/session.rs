@@ -1,6 +1,8 @@
 //! Who is signed in. The session holds the account id, the sign-in time and a random public id
 //! (what session tokens name); the idle timeout is the session store's TTL (extended on every
-//! request), the absolute timeout is checked here.
+//! request), the absolute timeout is checked here. It also remembers which authorization request
+//! last sent the person to sign in (`await_sign_in`), so that request knows, when it comes back,
+//! that the sign-in it asked for happened.
 
 use std::future::Future;
 use std::pin::Pin;
@@ -20,6 +22,58 @@ use crate::domain::tenant;
 use crate::domain::user::User;
 use crate::error::{AppError, Result};
 use crate::state::AppState;
+
+/// Session key of the authorization request waiting for a sign-in.
+const AWAITED_SIGN_IN: &str = "awaited_sign_in";
+
+/// An authorization request that sent the person to sign in, and the session's public id then.
+#[derive(serde::Serialize, serde::Deserialize)]
+struct AwaitedSignIn {
+    /// SHA-256 of the request's query string.
+    request: String,
+    /// The session's public id when the request asked (none when no one was signed in).
+    sid: Option<String>,
+}
+
+fn request_key(query: &str) -> String {
+    use sha2::{Digest, Sha256};
+    Sha256::digest(query.as_bytes())
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+/// Records that the authorization request with this query string sent the person to sign in.
+/// Kept in the session, never in the URL, so no one can claim a sign-in that did not happen.
+pub fn await_sign_in(session: &Session, query: &str) -> Result<(), PageError> {
+    let awaited = AwaitedSignIn {
+        request: request_key(query),
+        sid: session_id(session),
+    };
+    session
+        .insert(AWAITED_SIGN_IN, awaited)
+        .map_err(|e| AppError::internal(anyhow::anyhow!("{e}")).into())
+}
+
+/// Whether the person signed in after the authorization request with this query string sent
+/// them to (the record is then spent, so the next such request asks again). Every sign-in gives
+/// the session a new public id (`start`), so another id than the one recorded means a sign-in
+/// happened since; comparing sign-in times instead could not tell two events in the same second
+/// apart.
+pub fn signed_in_since(session: &Session, query: &str) -> bool {
+    let Ok(Some(awaited)) = session.get::<AwaitedSignIn>(AWAITED_SIGN_IN) else {
+        return false;
+    };
+    if awaited.request != request_key(query) {
+        return false;
+    }
+    let current = session_id(session);
+    let again = current.is_some() && current != awaited.sid;
+    if again {
+        session.remove(AWAITED_SIGN_IN);
+    }
+    again
+}
 
 /// Starts a signed-in session at `now` (Unix seconds, the server's clock): a new session key
 /// (against fixation), a new public id and a new CSRF token. The session also records where it

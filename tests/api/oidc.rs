@@ -20,7 +20,7 @@ use crate::oauth_client::send;
 use crate::oauth_helpers::*;
 
 /// The payload of a compact JWS, unverified (the signature is checked by the crate elsewhere).
-fn payload(jwt: &str) -> Value {
+pub fn payload(jwt: &str) -> Value {
     let part = jwt.split('.').nth(1).unwrap();
     serde_json::from_slice(&URL_SAFE_NO_PAD.decode(part).unwrap()).unwrap()
 }
@@ -36,7 +36,7 @@ fn ed25519_at_hash(access_token: &str) -> String {
 }
 
 /// A client allowed the identity scopes and `read`.
-async fn oidc_client(app: &TestApp) -> TestClient {
+pub async fn oidc_client(app: &TestApp) -> TestClient {
     register(app, "openid profile email offline_access read", false, &[]).await
 }
 

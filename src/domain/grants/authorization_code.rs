@@ -9,6 +9,7 @@ use url::Url;
 use super::{Grants, IssuedToken, OAuthRefusal, PresentedClient, TokenForm, required};
 use crate::domain::client::{ClientKind, GrantType};
 use crate::domain::oidc::{self, IdTokenFor, is_openid};
+use crate::domain::oidc_request::grants_refresh;
 use crate::domain::roles::RoleClaim;
 use crate::domain::scope::ScopeSet;
 use crate::domain::tokens::Mint;
@@ -21,7 +22,7 @@ fn bad_code() -> OAuthRefusal {
 }
 
 /// Exchanges an authorization code for an access token, and a refresh token when the client
-/// may refresh.
+/// may refresh (and, on an OpenID request, asked for `offline_access`).
 pub async fn exchange(
     g: &Grants<'_>,
     presented: Result<Option<PresentedClient>, OAuthRefusal>,
@@ -80,7 +81,8 @@ pub async fn exchange(
             )
         })
         .transpose()?;
-    let refresh_token = if client.allows(GrantType::RefreshToken) {
+    // OpenID requests get one only with `offline_access` (Core §11).
+    let refresh_token = if client.allows(GrantType::RefreshToken) && grants_refresh(&rec.scope) {
         let rt = g
             .tokens
             .issue_refresh(&rec.family_id, &rec.client_id, &rec.user_id, &rec.scope)

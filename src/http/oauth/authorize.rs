@@ -1,29 +1,31 @@
-//! `GET /oauth/authorize` (validate, sign in, consent page or remembered consent) and
-//! `POST /oauth/authorize` (the consent form). Requests are validated by `domain::oauth` first:
-//! an unknown client or redirect URI gets an HTML 400 page and never a redirect; every other
-//! error goes back to the app with `error`, `error_description`, `state` and `iss` (RFC 9207).
+//! `GET /oauth/authorize` (validate, then the step `domain::oidc_request` decides: sign in,
+//! consent page, a code, or a `prompt=none` error) and `POST /oauth/authorize` (the consent
+//! form). Requests are validated by `domain::oauth` first: an unknown client or redirect URI gets
+//! an HTML 400 page and never a redirect; every other error goes back to the app with `error`,
+//! `error_description`, `state` and `iss` (RFC 9207), in its response mode (`reply`).
 //! oxide-auth's authorization flow then issues the code.
 
 use actix_session::Session;
 use actix_web::http::StatusCode;
-use actix_web::http::header::LOCATION;
-use actix_web::{HttpRequest, HttpResponse, Responder, web};
+use actix_web::{HttpRequest, HttpResponse, web};
 use askama::Template;
-use oxide_auth_actix::{OAuthRequest, OAuthResponse, WebError};
+use oxide_auth_actix::{OAuthRequest, WebError};
 use oxide_auth_async::endpoint::authorization::AuthorizationFlow;
 use url::Url;
 
 use super::client_auth::param;
 use super::primitives::{Decision, FlowEndpoint, OidcContext};
+use super::reply;
 use crate::domain::consent;
 use crate::domain::oauth::{self, AuthorizeParams, Rejection, ValidAuthorize};
+use crate::domain::oidc_request::{self, SignedIn, Step};
 use crate::domain::scope;
 use crate::domain::user::User;
 use crate::error::AppError;
 use crate::http::csrf;
 use crate::http::error::{PageError, error_page};
-use crate::http::pages::auth::html;
-use crate::http::session::{Layout, MaybeUser};
+use crate::http::pages::auth::{html, signin_redirect};
+use crate::http::session::{self, Layout, MaybeUser};
 use crate::state::AppState;
 
 /// One line of the consent page.
@@ -53,15 +55,9 @@ fn rejected(r: Rejection) -> Result<HttpResponse, PageError> {
             "Invalid authorization request",
             &message,
         )),
-        Rejection::Redirect(url) => Ok(see_other(url.as_str())),
+        Rejection::Redirect(answer) => reply::send(answer),
         Rejection::Failed(e) => Err(e.into()),
     }
-}
-
-fn see_other(location: &str) -> HttpResponse {
-    HttpResponse::SeeOther()
-        .insert_header((LOCATION, location))
-        .finish()
 }
 
 async fn validate(
@@ -72,6 +68,10 @@ async fn validate(
         PageError::BadRequest("The authorization request could not be read.".into())
     })?;
     Ok(oauth::validate(&state.db, state.tokens.issuer(), &params).await)
+}
+
+fn bad_request() -> PageError {
+    PageError::BadRequest("Bad authorization request.".into())
 }
 
 /// `GET /oauth/authorize`
@@ -86,31 +86,37 @@ pub async fn authorize_get(
         Ok(v) => v,
         Err(r) => return rejected(r),
     };
-    let Some(user) = layout.user.clone() else {
-        let return_to = format!("/oauth/authorize?{}", http.query_string());
-        return Err(PageError::SignInRequired { return_to });
+    let query = http.query_string();
+    let signed_in = match &layout.user {
+        Some(user) => Some(SignedIn {
+            user_id: &user.id,
+            signed_in_at: session::browser_session(&session)?.signed_in_at,
+            signed_in_again: session::signed_in_since(&session, query),
+        }),
+        None => None,
     };
-    let existing = consent::find(&state.ctx, &user.id, &valid.client.id).await?;
-    match consent::needs_prompt(
-        &valid.client,
-        existing.as_ref(),
-        &valid.scopes,
-        valid.prompt_consent,
-    ) {
-        None => {
-            let req =
-                req.map_err(|_| PageError::BadRequest("Bad authorization request.".into()))?;
-            let decision = Decision::Allow(user.id);
-            run_flow(&state, &http, req, valid, decision, &session).await
+    match oidc_request::next_step(&state.ctx, &valid, signed_in.as_ref()).await? {
+        Step::SignIn { again } => {
+            session::await_sign_in(&session, query)?;
+            let return_to = format!("/oauth/authorize?{query}");
+            let hint = valid.interaction.login_hint.as_deref();
+            Ok(signin_redirect(&return_to, hint, again))
         }
-        Some(new_scopes) => {
-            // "new" only means something next to scopes approved before.
-            let new_scopes = if existing.is_some() {
-                new_scopes
-            } else {
-                scope::ScopeSet::default()
-            };
-            let page = consent_page(layout, &user, &valid, &new_scopes, &http);
+        Step::Refuse(answer) => reply::send(answer),
+        Step::Issue { user_id } => {
+            let req = req.map_err(|_| bad_request())?;
+            run_flow(
+                &state,
+                &http,
+                req,
+                valid,
+                Decision::Allow(user_id),
+                &session,
+            )
+            .await
+        }
+        Step::Consent { new_scopes } => {
+            let page = consent_page(layout, &valid, &new_scopes, &http)?;
             Ok(html(StatusCode::OK, &page)?)
         }
     }
@@ -118,13 +124,12 @@ pub async fn authorize_get(
 
 fn consent_page(
     layout: Layout,
-    user: &User,
     valid: &ValidAuthorize,
     new: &scope::ScopeSet,
     http: &HttpRequest,
-) -> ConsentPage {
-    ConsentPage {
-        layout,
+) -> Result<ConsentPage, PageError> {
+    let user: &User = layout.user.as_ref().ok_or_else(bad_request)?;
+    Ok(ConsentPage {
         client_name: valid.client.name.clone(),
         user_name: user.name.clone(),
         user_email: user.email.clone(),
@@ -142,7 +147,8 @@ fn consent_page(
             .ok()
             .and_then(|u| u.host_str().map(str::to_owned))
             .unwrap_or_default(),
-    }
+        layout,
+    })
 }
 
 /// `POST /oauth/authorize`: the consent form (Allow or Deny).
@@ -153,7 +159,7 @@ pub async fn authorize_post(
     session: Session,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, PageError> {
-    let req = req.map_err(|_| PageError::BadRequest("Bad authorization request.".into()))?;
+    let req = req.map_err(|_| bad_request())?;
     if !csrf::verify(&session, param(&req, csrf::FIELD).as_deref()) {
         return Err(PageError::Csrf);
     }
@@ -184,7 +190,7 @@ async fn run_flow(
     session: &Session,
 ) -> Result<HttpResponse, PageError> {
     // OpenID Connect Core §2 `auth_time`: when this browser session signed in.
-    let auth_time = crate::http::session::browser_session(session)
+    let auth_time = session::browser_session(session)
         .ok()
         .map(|s| s.signed_in_at)
         .filter(|t| *t > 0);
@@ -192,6 +198,7 @@ async fn run_flow(
         nonce: valid.nonce,
         auth_time,
     };
+    let (redirect_uri, mode) = (valid.redirect_uri, valid.response_mode);
     let endpoint = FlowEndpoint::new(state, valid.client, decision, oidc);
     let outcome = match AuthorizationFlow::prepare(endpoint) {
         Ok(mut flow) => flow.execute(req).await,
@@ -199,46 +206,6 @@ async fn run_flow(
     };
     let response =
         outcome.map_err(|e| AppError::internal(anyhow::anyhow!("authorization flow: {e}")))?;
-    finish(http, response, state.tokens.issuer())
-}
-
-/// Turns oxide-auth's redirect into the RFC's: 303, `error_description` (not `description`),
-/// and the issuer (RFC 9207).
-fn finish(
-    http: &HttpRequest,
-    resp: OAuthResponse,
-    issuer: &str,
-) -> Result<HttpResponse, PageError> {
-    let location = resp
-        .get_headers()
-        .get(LOCATION)
-        .and_then(|v| v.to_str().ok())
-        .map(str::to_owned);
-    let Some(location) = location else {
-        let status = resp.respond_to(http).status();
-        return Err(AppError::internal(anyhow::anyhow!(
-            "authorization flow answered {status} without a redirect"
-        ))
-        .into());
-    };
-    let mut url = Url::parse(&location).map_err(AppError::internal)?;
-    let pairs: Vec<(String, String)> = url
-        .query_pairs()
-        .map(|(k, v)| {
-            (
-                if k == "description" {
-                    "error_description".into()
-                } else {
-                    k.into_owned()
-                },
-                v.into_owned(),
-            )
-        })
-        .filter(|(k, _)| k != "iss")
-        .collect();
-    url.query_pairs_mut()
-        .clear()
-        .extend_pairs(pairs)
-        .append_pair("iss", issuer);
-    Ok(see_other(url.as_str()))
+    let answer = reply::from_flow(http, response, &redirect_uri, mode, &valid.issuer)?;
+    reply::send(answer)
 }

@@ -7,6 +7,7 @@ use actix_web::{HttpResponse, web};
 use serde_json::{Map, Value, json};
 
 use crate::domain::oidc::CLAIMS_SUPPORTED;
+use crate::domain::oidc_request::PROMPT_VALUES;
 use crate::domain::scope::SCOPES;
 use crate::http::error::ApiError;
 use crate::state::AppState;
@@ -22,7 +23,7 @@ fn server_metadata(iss: &str) -> Map<String, Value> {
         "jwks_uri": format!("{iss}/.well-known/jwks.json"),
         "scopes_supported": SCOPES.iter().map(|(s, _)| *s).collect::<Vec<_>>(),
         "response_types_supported": ["code"],
-        "response_modes_supported": ["query"],
+        "response_modes_supported": ["query", "form_post"],
         "grant_types_supported": ["authorization_code", "refresh_token", "client_credentials"],
         "token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post", "none"],
         "revocation_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post", "none"],
@@ -64,6 +65,9 @@ pub async fn openid_configuration_get(state: web::Data<AppState>) -> HttpRespons
         ("claims_supported".into(), json!(CLAIMS_SUPPORTED)),
         ("claims_parameter_supported".into(), json!(false)),
         ("request_parameter_supported".into(), json!(false)),
+        // Discovery §3: omitted would mean `true`.
+        ("request_uri_parameter_supported".into(), json!(false)),
+        ("prompt_values_supported".into(), json!(PROMPT_VALUES)),
     ]);
     document(doc)
 }

@@ -7,6 +7,7 @@ pub mod client_auth;
 pub mod error;
 pub mod metadata;
 pub mod primitives;
+pub mod reply;
 pub mod revoke;
 pub mod token;
 pub mod userinfo;

@@ -28,6 +28,7 @@ pub struct SignInPage {
     error: Option<String>,
     first_run: bool,
     signup_open: bool,
+    again: bool,
 }
 
 /// `templates/signup.html`.
@@ -45,6 +46,24 @@ pub struct SignUpPage {
 #[derive(Deserialize)]
 pub struct ReturnTo {
     return_to: Option<String>,
+    /// Pre-fills the email field (an OpenID Connect `login_hint`); never trusted otherwise.
+    login_hint: Option<String>,
+    /// `1`: show the form even to someone signed in (an app asked for a fresh sign-in).
+    again: Option<String>,
+}
+
+/// `303` to the sign-in page, which comes back to `return_to` after signing in; `login_hint`
+/// pre-fills the email field, and `again` shows the form even to someone already signed in.
+pub fn signin_redirect(return_to: &str, login_hint: Option<&str>, again: bool) -> HttpResponse {
+    let mut query = vec![("return_to", return_to)];
+    query.extend(login_hint.map(|h| ("login_hint", h)));
+    if again {
+        query.push(("again", "1"));
+    }
+    see_other(&format!(
+        "/signin?{}",
+        serde_urlencoded::to_string(query).unwrap_or_default()
+    ))
 }
 
 fn keep_return_to(raw: Option<&str>) -> String {
@@ -68,6 +87,7 @@ async fn signin_page(
         error,
         first_run,
         signup_open: first_run || matches!(state.signup_policy(), SignupPolicy::Open),
+        again: false,
     })
 }
 
@@ -78,14 +98,22 @@ pub async fn signin_get(
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, PageError> {
     let return_to = keep_return_to(query.return_to.as_deref());
-    if layout.user.is_some() {
+    let again = query.again.as_deref() == Some("1");
+    if layout.user.is_some() && !again {
         return Ok(see_other(if return_to.is_empty() {
             "/account"
         } else {
             &return_to
         }));
     }
-    let page = signin_page(&state, layout, String::new(), return_to, None).await?;
+    // A hint only pre-fills the field, at most as long as any address can be; askama escapes it.
+    let hint = query.login_hint.as_deref().unwrap_or_default().trim();
+    let email = match (hint, &layout.user) {
+        ("", Some(user)) => user.email.clone(),
+        (hint, _) => bounded::truncate(hint, bounded::EMAIL).to_owned(),
+    };
+    let mut page = signin_page(&state, layout, email, return_to, None).await?;
+    page.again = again;
     Ok(html(StatusCode::OK, &page)?)
 }
 
