@@ -28,6 +28,7 @@ mod oauth;
 mod oauth_client;
 mod oauth_helpers;
 mod oidc;
+mod oidc_keys;
 mod openapi;
 mod personal_tokens;
 mod policy;
