@@ -242,21 +242,22 @@ async fn the_jwks_publishes_an_rsa_key_and_an_ed25519_key_without_private_parts(
     );
 }
 
-#[tokio::test]
-async fn the_rsa_key_is_created_once_and_kept_across_a_restart() {
-    let app = spawn_app().await;
-    let before = kids(&published(&app, "RSA").await);
-    assert_eq!(before.len(), 1);
-    let app = app.restart().await;
-    assert_eq!(kids(&published(&app, "RSA").await), before);
-    app.signed_in_user().await;
-    let c = oidc_client(&app).await;
-    let body = tokens_with_nonce(&app, &c, "openid", "n").await;
-    assert_eq!(
-        header(body["id_token"].as_str().unwrap())["kid"],
-        before[0].as_str()
-    );
-}
+crate::on_both_backends!(
+    the_rsa_key_is_created_once_and_kept_across_a_restart,
+    |app: TestApp| async move {
+        let before = kids(&published(&app, "RSA").await);
+        assert_eq!(before.len(), 1);
+        let app = app.restart().await;
+        assert_eq!(kids(&published(&app, "RSA").await), before);
+        app.signed_in_user().await;
+        let c = oidc_client(&app).await;
+        let body = tokens_with_nonce(&app, &c, "openid", "n").await;
+        assert_eq!(
+            header(body["id_token"].as_str().unwrap())["kid"],
+            before[0].as_str()
+        );
+    }
+);
 
 #[tokio::test]
 async fn after_keys_rotate_id_tokens_use_the_new_rsa_key_and_the_old_one_stays_published() {
