@@ -6,11 +6,13 @@ use std::future::Future;
 use std::io::{BufRead, IsTerminal};
 
 use crate::clock::Clock;
-use crate::config::{Settings, UserCreate};
+use crate::config::{Settings, UserCreate, UserVerifyEmail};
 use crate::domain::accounts::{self, NewAccount};
 use crate::domain::client::{ClientFlags, GrantType, NewClient};
 use crate::domain::client_flags::{self, FlagChange};
+use crate::domain::client_settings::{self, OidcSettings, SettingsChange};
 use crate::domain::context::{Actor, Context};
+use crate::domain::people::{self, Person};
 use crate::domain::signing_keys;
 use crate::runtime::audit_writer::Auditor;
 use crate::runtime::cache::Caches;
@@ -68,6 +70,16 @@ pub async fn user_create(settings: &Settings, args: UserCreate) -> anyhow::Resul
     Ok(())
 }
 
+/// `portcullis user verify-email`
+pub async fn user_verify_email(settings: &Settings, args: UserVerifyEmail) -> anyhow::Result<()> {
+    let ctx = context(settings).await?;
+    let who = Person::Email(&args.email);
+    let set = people::set_email_verified(&ctx, Actor::CommandLine, who, !args.unverified);
+    let user = audited(&ctx, set).await?;
+    println!("{}: email_verified {}", user.email, user.email_verified);
+    Ok(())
+}
+
 /// One line from stdin when piped; otherwise a hidden prompt, twice.
 fn read_password() -> anyhow::Result<Password> {
     let stdin = std::io::stdin();
@@ -98,6 +110,10 @@ pub async fn client_create(
             )
         })?);
     }
+    let oidc = OidcSettings {
+        id_token_alg: client_settings::parse_alg(&args.id_token_signed_response_alg)?,
+        post_logout_redirect_uris: args.post_logout_redirect_uris,
+    };
     let ctx = context(settings).await?;
     let new = NewClient {
         name: args.name,
@@ -105,6 +121,7 @@ pub async fn client_create(
         scope: args.scope,
         public: args.public,
         grants,
+        oidc,
     };
     let flags = ClientFlags {
         resource_server: args.resource_server,
@@ -130,16 +147,43 @@ pub async fn client_create(
 
 /// `portcullis client set`
 pub async fn client_set(settings: &Settings, args: crate::config::ClientSet) -> anyhow::Result<()> {
-    let ctx = context(settings).await?;
-    let change = FlagChange {
+    let flags = FlagChange {
         resource_server: args.resource_server,
         first_party: args.first_party,
     };
-    let set = client_flags::set(&ctx, Actor::CommandLine, &args.client_id, change);
+    // Both checked before anything changes, so a bad value changes nothing.
+    let post_logout = if args.clear_post_logout_redirect_uris {
+        Some(Vec::new())
+    } else if args.post_logout_redirect_uris.is_empty() {
+        None
+    } else {
+        Some(client_settings::validate_post_logout_uris(
+            &args.post_logout_redirect_uris,
+        )?)
+    };
+    let change = SettingsChange {
+        id_token_alg: args
+            .id_token_signed_response_alg
+            .as_deref()
+            .map(client_settings::parse_alg)
+            .transpose()?,
+        post_logout_redirect_uris: post_logout,
+    };
+    let ctx = context(settings).await?;
+    let set = async {
+        let by = Actor::CommandLine;
+        client_flags::set(&ctx, by, &args.client_id, flags).await?;
+        client_settings::update(&ctx, by, &args.client_id, change).await
+    };
     let client = audited(&ctx, set).await?;
     println!("client_id:       {}", client.id);
     println!("resource_server: {}", client.flags.resource_server);
     println!("first_party:     {}", client.flags.first_party);
+    println!("id_token_signed_response_alg: {}", client.oidc.id_token_alg);
+    println!(
+        "post_logout_redirect_uris: {}",
+        client.oidc.post_logout_redirect_uris.join(" ")
+    );
     println!("running servers see the change within --cache-ttl-ms (1 s by default)");
     Ok(())
 }
@@ -147,10 +191,12 @@ pub async fn client_set(settings: &Settings, args: crate::config::ClientSet) -> 
 /// `portcullis keys rotate`
 pub async fn keys_rotate(settings: &Settings) -> anyhow::Result<()> {
     let ctx = context(settings).await?;
-    let kid = audited(&ctx, signing_keys::rotate(&ctx, Actor::CommandLine)).await?;
-    println!("new signing key: {kid}");
+    let keys = audited(&ctx, signing_keys::rotate(&ctx, Actor::CommandLine)).await?;
+    for (alg, kid) in keys {
+        println!("new {alg} signing key: {kid}");
+    }
     println!(
-        "running servers switch to it within a minute; the previous key stays published until its tokens expire"
+        "running servers switch to them within a minute; the previous keys stay published until their tokens expire"
     );
     Ok(())
 }

@@ -15,6 +15,9 @@ async fn main() -> std::process::ExitCode {
         Command::User(UserCommand::Create(create)) => {
             cli::user_create(&args.settings, create).await
         }
+        Command::User(UserCommand::VerifyEmail(verify)) => {
+            cli::user_verify_email(&args.settings, verify).await
+        }
         Command::Client(ClientCommand::Create(create)) => {
             cli::client_create(&args.settings, create).await
         }

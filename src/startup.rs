@@ -71,6 +71,7 @@ impl Application {
             .with_clock(clock.clone())
             .with_auditor(auditor.clone());
         spawn_key_reloader(db.clone(), tokens.clone());
+        spawn_rsa_key_maker(db.clone(), tokens.clone());
         let (hash_concurrency, hash_queue) = settings.password_hash_bounds();
         let ctx = Context::new(
             db.clone(),
@@ -245,6 +246,19 @@ fn spawn_key_reloader(db: Db, tokens: TokenService) {
             {
                 tracing::warn!(error = %e, "could not reload signing keys");
             }
+        }
+    });
+}
+
+/// Makes the first RSA key (for RS256 ID tokens) when the database has none, without holding up
+/// start-up; RS256 signing waits for it. Retried every ten seconds should storage fail.
+fn spawn_rsa_key_maker(db: Db, tokens: TokenService) {
+    tokio::spawn(async move {
+        while let Err(e) =
+            tokens::ensure_rsa_key(&db, tokens.keys(), tokens.issuer(), tokens.access_ttl()).await
+        {
+            tracing::warn!(error = %e, "could not create the RSA signing key; retrying");
+            tokio::time::sleep(std::time::Duration::from_secs(10)).await;
         }
     });
 }

@@ -17,6 +17,7 @@ mod m20261201_000001_create_tenant_invitations;
 mod m20261201_000002_add_client_flags;
 mod m20261201_000003_create_session_tokens;
 mod m20261201_000004_add_family_auth_time;
+mod m20261201_000005_add_oidc_settings;
 mod m20261201_000006_add_session_devices;
 
 /// Applies every migration in order; called at server start and by `portcullis migrate`.
@@ -36,6 +37,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261201_000002_add_client_flags::Migration),
             Box::new(m20261201_000003_create_session_tokens::Migration),
             Box::new(m20261201_000004_add_family_auth_time::Migration),
+            Box::new(m20261201_000005_add_oidc_settings::Migration),
             Box::new(m20261201_000006_add_session_devices::Migration),
         ]
     }

@@ -40,7 +40,8 @@ pub enum KeyCommand {
 pub enum ClientCommand {
     /// Register an OAuth client and print its id and (once) its secret.
     Create(ClientCreate),
-    /// Change the administrator flags of a registered app; flags not given keep their value.
+    /// Change a registered app's administrator flags and OpenID Connect settings; what is not
+    /// given keeps its value.
     Set(ClientSet),
 }
 
@@ -70,6 +71,13 @@ pub struct ClientCreate {
     /// Mark it first-party (an app of this deployment): people are never asked to consent.
     #[arg(long)]
     pub first_party: bool,
+    /// Algorithm its OpenID Connect ID tokens are signed with: RS256 or EdDSA.
+    #[arg(long, value_name = "RS256|EdDSA", default_value = "RS256")]
+    pub id_token_signed_response_alg: String,
+    /// Where it may send people after they sign out (repeat for several): https, or http on
+    /// loopback; matched exactly.
+    #[arg(long = "post-logout-redirect-uri", value_name = "URI")]
+    pub post_logout_redirect_uris: Vec<String>,
     /// Print JSON: {"client_id": ..., "client_secret": ...}.
     #[arg(long)]
     pub json: bool,
@@ -86,6 +94,19 @@ pub struct ClientSet {
     /// Whether it is first-party (never shown the consent page).
     #[arg(long, value_name = "true|false")]
     pub first_party: Option<bool>,
+    /// Algorithm its OpenID Connect ID tokens are signed with: RS256 or EdDSA.
+    #[arg(long, value_name = "RS256|EdDSA")]
+    pub id_token_signed_response_alg: Option<String>,
+    /// Replace its post-logout redirect URIs with these (repeat for several).
+    #[arg(
+        long = "post-logout-redirect-uri",
+        value_name = "URI",
+        conflicts_with = "clear_post_logout_redirect_uris"
+    )]
+    pub post_logout_redirect_uris: Vec<String>,
+    /// Remove every post-logout redirect URI.
+    #[arg(long)]
+    pub clear_post_logout_redirect_uris: bool,
 }
 
 /// `portcullis keys ...`
@@ -101,6 +122,20 @@ pub enum UserCommand {
     /// Create an account. The password is read from standard input when it is not a terminal
     /// (one line), otherwise prompted for twice; it is never accepted as a flag.
     Create(UserCreate),
+    /// Mark a person's email address verified (OpenID Connect `email_verified`), or with
+    /// `--unverified` not verified.
+    VerifyEmail(UserVerifyEmail),
+}
+
+/// Arguments of `portcullis user verify-email`.
+#[derive(Debug, Args)]
+pub struct UserVerifyEmail {
+    /// The account's email address.
+    #[arg(long)]
+    pub email: String,
+    /// Mark the address not verified instead.
+    #[arg(long)]
+    pub unverified: bool,
 }
 
 /// Arguments of `portcullis user create`.

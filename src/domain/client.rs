@@ -2,6 +2,7 @@
 //! Registering an app and rotating its secret record their own audit events.
 
 use crate::domain::audit::AuditEvent;
+use crate::domain::client_settings::{self, OidcSettings};
 use crate::domain::context::{Actor, Context};
 use crate::domain::policy::ServerAction;
 use crate::domain::redirect_uri;
@@ -78,6 +79,8 @@ pub struct Client {
     pub roles: Vec<RoleAssignment>,
     /// What a server administrator has marked the client as (see `domain::client_flags`).
     pub flags: ClientFlags,
+    /// Its OpenID Connect settings (see `domain::client_settings`).
+    pub oidc: OidcSettings,
 }
 
 /// Flags only a server administrator sets on a registered app; both off for every new client.
@@ -103,6 +106,7 @@ impl std::fmt::Debug for Client {
             )
             .field("tenant_id", &self.tenant_id)
             .field("flags", &self.flags)
+            .field("oidc", &self.oidc)
             .finish_non_exhaustive()
     }
 }
@@ -155,6 +159,12 @@ impl Client {
         }
     }
 
+    /// Whether the client registered exactly `uri` as a post-logout redirect URI (RP-Initiated
+    /// Logout 1.0 §3: simple string comparison, with no loopback port leeway).
+    pub fn allows_post_logout_redirect(&self, uri: &str) -> bool {
+        self.oidc.post_logout_redirect_uris.iter().any(|r| r == uri)
+    }
+
     /// The grants as a space-separated string.
     pub fn grant_list(&self) -> String {
         self.grant_types
@@ -166,7 +176,7 @@ impl Client {
 }
 
 /// What registering a client takes.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Default)]
 pub struct NewClient {
     /// Display name.
     pub name: String,
@@ -178,6 +188,8 @@ pub struct NewClient {
     pub public: bool,
     /// Grants; empty means authorization_code and refresh_token.
     pub grants: Vec<GrantType>,
+    /// OpenID Connect settings (post-logout redirect URIs are validated here).
+    pub oidc: OidcSettings,
 }
 
 /// A newly registered client and its secret, shown once.
@@ -231,6 +243,12 @@ pub async fn register(ctx: &Context, by: Actor<'_>, new: NewClient) -> Result<Re
     } else {
         ScopeSet::parse(&new.scope)?
     };
+    let oidc = OidcSettings {
+        id_token_alg: new.oidc.id_token_alg,
+        post_logout_redirect_uris: client_settings::validate_post_logout_uris(
+            &new.oidc.post_logout_redirect_uris,
+        )?,
+    };
     let secret =
         (!new.public).then(|| ClientSecret::new(secret_format::generate(Kind::ClientSecret)));
     let client = Client {
@@ -247,6 +265,7 @@ pub async fn register(ctx: &Context, by: Actor<'_>, new: NewClient) -> Result<Re
         tenant_id: None,
         roles: Vec::new(),
         flags: ClientFlags::default(),
+        oidc,
     };
     let client = storage::clients::insert_client(ctx.db(), &client, ctx.now()).await?;
     let event = AuditEvent::here("app.registered").target(format!("client:{}", client.id));
@@ -278,7 +297,7 @@ pub async fn rotate_secret(
     actor: &User,
     client_id: &str,
 ) -> Result<(Client, ClientSecret)> {
-    let client = get_visible(ctx, actor, client_id).await?;
+    let client = get_manageable(ctx, Actor::User(actor), client_id).await?;
     if client.is_public {
         return Err(AppError::validation(
             "client_id",
@@ -297,29 +316,27 @@ pub async fn rotate_secret(
     Ok((client, secret))
 }
 
-/// Whether `actor` manages every app, not only their own.
-fn manages_all(ctx: &Context, actor: &User) -> bool {
-    ctx.policy()
-        .permits(Actor::User(actor), ServerAction::ManageApps)
+/// Whether `by` manages every app, not only their own (administrators, and the operator).
+fn manages_all(ctx: &Context, by: Actor<'_>) -> bool {
+    ctx.policy().permits(by, ServerAction::ManageApps)
 }
 
-/// A client the actor may manage: their own, or any for an administrator.
-async fn get_visible(ctx: &Context, actor: &User, client_id: &str) -> Result<Client> {
+/// A registered app `by` may manage: their own, or any for an administrator or the operator.
+/// Anything else is `NotFound`, so ids of other people's apps reveal nothing.
+pub async fn get_manageable(ctx: &Context, by: Actor<'_>, client_id: &str) -> Result<Client> {
+    let owns = |c: &Client| match by {
+        Actor::User(u) => c.owner_id.as_deref() == Some(u.id.as_str()),
+        Actor::CommandLine => false,
+    };
     match storage::clients::find_client(ctx.db(), client_id).await? {
-        Some(c)
-            if c.kind == ClientKind::App
-                && (manages_all(ctx, actor)
-                    || c.owner_id.as_deref() == Some(actor.id.as_str())) =>
-        {
-            Ok(c)
-        }
+        Some(c) if c.kind == ClientKind::App && (manages_all(ctx, by) || owns(&c)) => Ok(c),
         _ => Err(AppError::NotFound("App")),
     }
 }
 
 /// The clients an account may manage.
 pub async fn list_visible(ctx: &Context, actor: &User) -> Result<Vec<Client>> {
-    let owner = (!manages_all(ctx, actor)).then_some(actor.id.as_str());
+    let owner = (!manages_all(ctx, Actor::User(actor))).then_some(actor.id.as_str());
     let all = storage::clients::list_clients(ctx.db(), owner).await?;
     // System credentials are managed per tenant, not as developer apps.
     Ok(all
@@ -416,9 +433,51 @@ mod tests {
             tenant_id: None,
             roles: vec![],
             flags: ClientFlags::default(),
+            oidc: OidcSettings::default(),
         };
         let shown = format!("{client:?}");
         assert!(!shown.contains(&hash), "{shown}");
         assert!(shown.contains("REDACTED"));
+    }
+
+    #[test]
+    fn post_logout_redirects_match_exactly() {
+        let client = Client {
+            id: "c".into(),
+            owner_id: None,
+            name: "App".into(),
+            redirect_uris: vec![],
+            scopes: ScopeSet::parse("openid").unwrap(),
+            grant_types: vec![],
+            is_public: false,
+            secret_hash: None,
+            created_at: 0,
+            kind: ClientKind::App,
+            tenant_id: None,
+            roles: vec![],
+            flags: ClientFlags::default(),
+            oidc: OidcSettings {
+                post_logout_redirect_uris: vec![
+                    "https://app.example/bye".into(),
+                    "http://127.0.0.1/out".into(),
+                ],
+                ..OidcSettings::default()
+            },
+        };
+        assert!(client.allows_post_logout_redirect("https://app.example/bye"));
+        assert!(client.allows_post_logout_redirect("http://127.0.0.1/out"));
+        for other in [
+            "https://app.example/bye/",
+            "https://app.example/Bye",
+            "https://APP.example/bye",
+            "https://app.example/bye?x=1",
+            "https://app.example/bye#x",
+            "https://app.example:443/bye",
+            "http://127.0.0.1:8000/out",
+            "https://app.example",
+            "",
+        ] {
+            assert!(!client.allows_post_logout_redirect(other), "{other}");
+        }
     }
 }

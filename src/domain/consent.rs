@@ -146,6 +146,7 @@ mod tests {
                 resource_server: false,
                 first_party,
             },
+            oidc: Default::default(),
         }
     }
 

@@ -120,6 +120,7 @@ mod tests {
                 resource_server,
                 first_party: false,
             },
+            oidc: Default::default(),
         }
     }
 

@@ -1,7 +1,8 @@
 //! Redirect URIs: what may be registered, and how a requested URI is matched.
 //!
 //! Registration accepts `https` URIs, or `http` on a loopback address only (RFC 8252 §7.3), with
-//! no fragment (RFC 6749 §3.1.2). Matching is exact string comparison, except that for loopback
+//! no fragment (RFC 6749 §3.1.2); post-logout redirect URIs (OpenID Connect RP-Initiated Logout
+//! 1.0 §3.1) follow the same rules. Matching is exact string comparison, except that for loopback
 //! URIs the port may differ (RFC 8252 §7.3: native apps listen on an ephemeral port).
 
 use url::{Host, Url};
@@ -10,7 +11,12 @@ use crate::error::{AppError, Result};
 
 /// Validates a URI for registration and returns it unchanged.
 pub fn validate(raw: &str) -> Result<String> {
-    let bad = |why: &str| AppError::validation("redirect_uri", format!("{raw}: {why}"));
+    validate_as(raw, "redirect_uri")
+}
+
+/// `validate`, naming `field` in the error (a post-logout redirect URI, say).
+pub fn validate_as(raw: &str, field: &'static str) -> Result<String> {
+    let bad = |why: &str| AppError::validation(field, format!("{raw}: {why}"));
     let url = Url::parse(raw).map_err(|_| bad("not an absolute URL"))?;
     if url.fragment().is_some() || raw.contains('#') {
         return Err(bad("must not contain a fragment"));

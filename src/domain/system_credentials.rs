@@ -62,6 +62,7 @@ pub async fn create(
         tenant_id: Some(tenant.id.clone()),
         roles,
         flags: ClientFlags::default(),
+        oidc: Default::default(),
     };
     let client = storage::clients::insert_client(ctx.db(), &client, ctx.now()).await?;
     tracing::info!(client_id = %client.id, tenant_id = %tenant.id, user_id = %access.user.id, "system credential created");

@@ -13,6 +13,9 @@ pub struct User {
     pub name: String,
     /// Administrators manage every app, tenant and credential.
     pub is_admin: bool,
+    /// An administrator confirmed the address belongs to the person (OpenID Connect's
+    /// `email_verified`); false for every new account.
+    pub email_verified: bool,
     /// Unix seconds.
     pub created_at: i64,
     /// Unix seconds: when the account last changed (OpenID Connect's `updated_at`).
@@ -143,6 +146,7 @@ mod tests {
             email: "a@b.co".into(),
             name: "A".into(),
             is_admin: false,
+            email_verified: false,
             created_at: 0,
             updated_at: 0,
         };

@@ -9,6 +9,8 @@ use super::UniqueExt;
 use super::entity::oauth_clients;
 use super::{Db, map_err};
 use crate::domain::client::{Client, ClientFlags, ClientKind, GrantType};
+use crate::domain::client_settings::OidcSettings;
+use crate::domain::jwt::SigningAlg;
 use crate::domain::roles::RoleAssignment;
 use crate::domain::scope::ScopeSet;
 use crate::error::{AppError, Result};
@@ -16,6 +18,17 @@ use crate::error::{AppError, Result};
 fn to_domain(m: oauth_clients::Model) -> Result<Client> {
     let redirect_uris: Vec<String> =
         serde_json::from_str(&m.redirect_uris).map_err(AppError::internal)?;
+    let oidc = OidcSettings {
+        id_token_alg: SigningAlg::parse(&m.id_token_signed_response_alg).ok_or_else(|| {
+            AppError::internal(anyhow::anyhow!(
+                "client {}: unknown ID token algorithm {:?}",
+                m.id,
+                m.id_token_signed_response_alg
+            ))
+        })?,
+        post_logout_redirect_uris: serde_json::from_str(&m.post_logout_redirect_uris)
+            .map_err(AppError::internal)?,
+    };
     Ok(Client {
         id: m.id,
         owner_id: m.owner_id,
@@ -37,6 +50,7 @@ fn to_domain(m: oauth_clients::Model) -> Result<Client> {
             resource_server: m.resource_server,
             first_party: m.first_party,
         },
+        oidc,
     })
 }
 
@@ -60,6 +74,8 @@ pub async fn insert_client(db: &Db, client: &Client, at: i64) -> Result<Client> 
         roles: Set(serde_json::to_string(&client.roles).map_err(AppError::internal)?),
         resource_server: Set(client.flags.resource_server),
         first_party: Set(client.flags.first_party),
+        id_token_signed_response_alg: Set(client.oidc.id_token_alg.as_str().to_owned()),
+        post_logout_redirect_uris: Set(uris_json(&client.oidc.post_logout_redirect_uris)?),
     }
     .insert(db)
     .await
@@ -114,6 +130,34 @@ pub async fn update_flags(db: &Db, id: &str, flags: ClientFlags, at: i64) -> Res
         .col_expr(
             oauth_clients::Column::FirstParty,
             Expr::value(flags.first_party),
+        )
+        .col_expr(oauth_clients::Column::UpdatedAt, Expr::value(at))
+        .filter(oauth_clients::Column::Id.eq(id))
+        .exec(db)
+        .await
+        .map_err(map_err)?;
+    Ok(())
+}
+
+fn uris_json(uris: &[String]) -> Result<String> {
+    serde_json::to_string(uris).map_err(AppError::internal)
+}
+
+/// Sets a client's OpenID Connect settings.
+pub async fn update_oidc_settings(
+    db: &Db,
+    id: &str,
+    settings: &OidcSettings,
+    at: i64,
+) -> Result<()> {
+    oauth_clients::Entity::update_many()
+        .col_expr(
+            oauth_clients::Column::IdTokenSignedResponseAlg,
+            Expr::value(settings.id_token_alg.as_str()),
+        )
+        .col_expr(
+            oauth_clients::Column::PostLogoutRedirectUris,
+            Expr::value(uris_json(&settings.post_logout_redirect_uris)?),
         )
         .col_expr(oauth_clients::Column::UpdatedAt, Expr::value(at))
         .filter(oauth_clients::Column::Id.eq(id))

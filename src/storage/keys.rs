@@ -1,4 +1,4 @@
-//! JWT signing keys.
+//! JWT signing keys: per algorithm, one active key and the retired ones still published.
 
 use sea_orm::{
     ActiveValue::Set,
@@ -8,20 +8,28 @@ use sea_orm::{
 
 use super::entity::signing_keys;
 use super::{Db, map_err};
-use crate::domain::jwt::StoredKey;
-use crate::error::Result;
+use crate::domain::jwt::{SigningAlg, StoredKey};
+use crate::error::{AppError, Result};
 
-fn to_domain(m: signing_keys::Model) -> StoredKey {
-    StoredKey {
+fn to_domain(m: signing_keys::Model) -> Result<StoredKey> {
+    let alg = SigningAlg::parse(&m.alg).ok_or_else(|| {
+        AppError::internal(anyhow::anyhow!(
+            "key {}: unknown algorithm {:?}",
+            m.kid,
+            m.alg
+        ))
+    })?;
+    Ok(StoredKey {
         kid: m.kid,
+        alg,
         private_key: m.private_key,
         public_key: m.public_key,
         created_at: m.created_at,
         retired_at: m.retired_at,
-    }
+    })
 }
 
-/// Keys still in use: the active one and retired ones retired after `retired_after`.
+/// Keys still in use: the active ones and retired ones retired after `retired_after`.
 pub async fn list_keys(db: &Db, retired_after: i64) -> Result<Vec<StoredKey>> {
     let rows = signing_keys::Entity::find()
         .filter(
@@ -32,37 +40,41 @@ pub async fn list_keys(db: &Db, retired_after: i64) -> Result<Vec<StoredKey>> {
         .all(db)
         .await
         .map_err(map_err)?;
-    Ok(rows.into_iter().map(to_domain).collect())
+    rows.into_iter().map(to_domain).collect()
 }
 
-/// Whether any key exists at all.
-pub async fn any_key(db: &Db) -> Result<bool> {
+/// Whether any key of `alg` exists at all, active or retired.
+pub async fn any_key(db: &Db, alg: SigningAlg) -> Result<bool> {
     Ok(signing_keys::Entity::find()
+        .filter(signing_keys::Column::Alg.eq(alg.as_str()))
         .one(db)
         .await
         .map_err(map_err)?
         .is_some())
 }
 
-/// Adds a key and retires every other active one, atomically.
-pub async fn insert_key_retiring_others(db: &Db, key: &StoredKey, at: i64) -> Result<()> {
+/// Adds keys and retires every other active key of their algorithms, atomically.
+pub async fn insert_keys_retiring_others(db: &Db, keys: &[StoredKey], at: i64) -> Result<()> {
     let tx = db.begin().await.map_err(map_err)?;
-    signing_keys::Entity::update_many()
-        .col_expr(signing_keys::Column::RetiredAt, Expr::value(at))
-        .filter(signing_keys::Column::RetiredAt.is_null())
-        .exec(&tx)
+    for key in keys {
+        signing_keys::Entity::update_many()
+            .col_expr(signing_keys::Column::RetiredAt, Expr::value(at))
+            .filter(signing_keys::Column::RetiredAt.is_null())
+            .filter(signing_keys::Column::Alg.eq(key.alg.as_str()))
+            .exec(&tx)
+            .await
+            .map_err(map_err)?;
+        signing_keys::Entity::insert(signing_keys::ActiveModel {
+            kid: Set(key.kid.clone()),
+            alg: Set(key.alg.as_str().to_owned()),
+            private_key: Set(key.private_key.clone()),
+            public_key: Set(key.public_key.clone()),
+            created_at: Set(key.created_at),
+            retired_at: Set(None),
+        })
+        .exec_without_returning(&tx)
         .await
         .map_err(map_err)?;
-    signing_keys::Entity::insert(signing_keys::ActiveModel {
-        kid: Set(key.kid.clone()),
-        alg: Set("EdDSA".into()),
-        private_key: Set(key.private_key.clone()),
-        public_key: Set(key.public_key.clone()),
-        created_at: Set(key.created_at),
-        retired_at: Set(None),
-    })
-    .exec_without_returning(&tx)
-    .await
-    .map_err(map_err)?;
+    }
     tx.commit().await.map_err(map_err)
 }

@@ -25,6 +25,7 @@ pub async fn insert_code(db: &Db, code_hash: &str, code: &CodeRecord, at: i64) -
         created_at: Set(at),
         revoked_at: Set(None),
         auth_time: Set(code.auth_time()),
+        sid: Set(code.sid()),
     })
     .exec_without_returning(&tx)
     .await
@@ -203,7 +204,7 @@ pub async fn find_refresh(db: &Db, token_hash: &str) -> Result<Option<RefreshRec
         .await
         .map_err(map_err)?;
     let family_revoked = family.as_ref().is_none_or(|f| f.revoked_at.is_some());
-    let auth_time = family.and_then(|f| f.auth_time);
+    let (auth_time, sid) = family.map_or((None, None), |f| (f.auth_time, f.sid));
     Ok(Some(RefreshRecord {
         family_id: row.family_id,
         client_id: row.client_id,
@@ -213,6 +214,7 @@ pub async fn find_refresh(db: &Db, token_hash: &str) -> Result<Option<RefreshRec
         rotated: row.rotated_at.is_some(),
         family_revoked,
         auth_time,
+        sid,
     }))
 }
 

@@ -2,7 +2,7 @@
 
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter,
-    TransactionTrait, sea_query::Expr,
+    QueryOrder, TransactionTrait, sea_query::Expr,
 };
 
 use super::UniqueExt;
@@ -19,6 +19,7 @@ fn to_domain(m: users::Model) -> User {
         email: m.email,
         name: m.name,
         is_admin: m.is_admin,
+        email_verified: m.email_verified,
         created_at: m.created_at,
         updated_at: m.updated_at,
     }
@@ -39,6 +40,7 @@ pub async fn insert_user(
         name: Set(name.as_str().to_owned()),
         password_hash: Set(hash.as_str().to_owned()),
         is_admin: Set(is_admin),
+        email_verified: Set(false),
         active_tenant_id: Set(None),
         created_at: Set(at),
         updated_at: Set(at),
@@ -129,6 +131,35 @@ pub async fn replace_password(
         session_tokens,
         token_families,
     })
+}
+
+/// The account with this (normalised) email, if any.
+pub async fn find_user_by_email(db: &Db, email: &Email) -> Result<Option<User>> {
+    Ok(find_with_hash_by_email(db, email).await?.map(|(u, _)| u))
+}
+
+/// Every account, oldest first.
+pub async fn list_users(db: &Db) -> Result<Vec<User>> {
+    let rows = users::Entity::find()
+        .order_by_asc(users::Column::CreatedAt)
+        .order_by_asc(users::Column::Id)
+        .all(db)
+        .await
+        .map_err(map_err)?;
+    Ok(rows.into_iter().map(to_domain).collect())
+}
+
+/// Records whether an account's email address is verified; the account counts as changed at
+/// `at`.
+pub async fn update_email_verified(db: &Db, id: &str, verified: bool, at: i64) -> Result<()> {
+    users::Entity::update_many()
+        .col_expr(users::Column::EmailVerified, Expr::value(verified))
+        .col_expr(users::Column::UpdatedAt, Expr::value(at))
+        .filter(users::Column::Id.eq(id))
+        .exec(db)
+        .await
+        .map_err(map_err)?;
+    Ok(())
 }
 
 /// How many accounts exist.

@@ -235,7 +235,14 @@ async fn cli_actions_are_in_the_audit_log_as_the_operator() {
     assert_eq!(by_cli[0]["subject_user_id"], id.as_str());
     assert!(by_cli[0]["actor_id"].is_null());
     assert_eq!(by_cli[0]["detail"]["admin"], false);
+    // One new key per algorithm.
     let keys = events("signing_key.rotated").await;
-    assert_eq!(keys.len(), 1, "{keys:?}");
-    assert_eq!(keys[0]["actor_type"], "cli");
+    assert_eq!(keys.len(), 2, "{keys:?}");
+    assert!(keys.iter().all(|k| k["actor_type"] == "cli"), "{keys:?}");
+    let mut algs: Vec<_> = keys.iter().map(|k| k["detail"]["alg"].clone()).collect();
+    algs.sort_by_key(|a| a.to_string());
+    assert_eq!(
+        algs,
+        [serde_json::json!("EdDSA"), serde_json::json!("RS256")]
+    );
 }

@@ -40,6 +40,19 @@ pub async fn register(
     public: bool,
     grants: &[GrantType],
 ) -> TestClient {
+    let new = NewClient {
+        name: "Test App".into(),
+        redirect_uris: vec![REDIRECT.into(), "http://127.0.0.1/cb".into()],
+        scope: scope.into(),
+        public,
+        grants: grants.to_vec(),
+        oidc: Default::default(),
+    };
+    register_new(app, new).await
+}
+
+/// Registers `new` directly through the domain (as the CLI does).
+pub async fn register_new(app: &TestApp, new: NewClient) -> TestClient {
     let ctx = Context::new(
         app.db.clone(),
         Default::default(),
@@ -47,13 +60,6 @@ pub async fn register(
         Auditor::start(app.db.clone()),
         Default::default(),
     );
-    let new = NewClient {
-        name: "Test App".into(),
-        redirect_uris: vec![REDIRECT.into(), "http://127.0.0.1/cb".into()],
-        scope: scope.into(),
-        public,
-        grants: grants.to_vec(),
-    };
     let reg = client::register(&ctx, Actor::CommandLine, new)
         .await
         .unwrap();

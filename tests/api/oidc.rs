@@ -5,15 +5,14 @@
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use openidconnect::core::{
-    CoreAuthenticationFlow, CoreClient, CoreJwsSigningAlgorithm, CoreProviderMetadata,
-    CoreUserInfoClaims,
+    CoreAuthenticationFlow, CoreClient, CoreProviderMetadata, CoreUserInfoClaims,
 };
 use openidconnect::{
     AccessTokenHash, AuthorizationCode, ClientId, ClientSecret, CsrfToken, IssuerUrl, Nonce,
     OAuth2TokenResponse, PkceCodeChallenge, RedirectUrl, Scope, TokenResponse,
 };
 use serde_json::Value;
-use sha2::{Digest, Sha512};
+use sha2::{Digest, Sha256, Sha512};
 
 use crate::helpers::{TestApp, spawn_app};
 use crate::oauth_client::send;
@@ -25,36 +24,48 @@ pub fn payload(jwt: &str) -> Value {
     serde_json::from_slice(&URL_SAFE_NO_PAD.decode(part).unwrap()).unwrap()
 }
 
-fn header(jwt: &str) -> Value {
+/// The JOSE header of a compact JWS.
+pub fn header(jwt: &str) -> Value {
     let part = jwt.split('.').next().unwrap();
     serde_json::from_slice(&URL_SAFE_NO_PAD.decode(part).unwrap()).unwrap()
 }
 
 /// Ed25519's `at_hash`: the left half of the SHA-512 of the access token.
-fn ed25519_at_hash(access_token: &str) -> String {
+pub fn ed25519_at_hash(access_token: &str) -> String {
     URL_SAFE_NO_PAD.encode(&Sha512::digest(access_token.as_bytes())[..32])
 }
 
-/// A client allowed the identity scopes and `read`.
+/// RS256's `at_hash`: the left half of the SHA-256 of the access token.
+pub fn rs256_at_hash(access_token: &str) -> String {
+    URL_SAFE_NO_PAD.encode(&Sha256::digest(access_token.as_bytes())[..16])
+}
+
+/// A client allowed the identity scopes and `read`, with the default ID token algorithm.
 pub async fn oidc_client(app: &TestApp) -> TestClient {
     register(app, "openid profile email offline_access read", false, &[]).await
 }
 
-/// Approves `scope` (with PKCE and a nonce) and exchanges the code; returns the token response.
-async fn tokens_with_nonce(app: &TestApp, c: &TestClient, scope: &str, nonce: &str) -> Value {
+/// Approves `scope` (with PKCE and a nonce; a remembered consent approves by itself) and
+/// exchanges the code; returns the token response.
+pub async fn tokens_with_nonce(app: &TestApp, c: &TestClient, scope: &str, nonce: &str) -> Value {
     let (verifier, challenge) = pkce();
     let path = format!(
         "{}&nonce={nonce}",
         authorize_path(&c.id, scope, "s", Some(&challenge))
     );
-    let loc = consent(app, &path, "allow").await;
+    let first = app.get(&path).await;
+    let loc = if first.status() == 303 {
+        crate::helpers::location(&first)
+    } else {
+        consent(app, &path, "allow").await
+    };
     let code = q(&query_of(&loc), "code").unwrap().to_owned();
     let res = exchange(app, c, &code, &verifier).await;
     assert_eq!(res.status(), 200);
     json(res).await
 }
 
-async fn userinfo(app: &TestApp, token: &str) -> reqwest::Response {
+pub async fn userinfo(app: &TestApp, token: &str) -> reqwest::Response {
     app.client
         .get(app.url("/oauth/userinfo"))
         .bearer_auth(token)
@@ -113,9 +124,8 @@ async fn the_openidconnect_crate_discovers_signs_in_verifies_and_reads_userinfo(
         .await
         .unwrap();
     let id_token = response.id_token().expect("an ID token");
-    let id_verifier = client
-        .id_token_verifier()
-        .set_allowed_algs(vec![CoreJwsSigningAlgorithm::EdDsa]);
+    // The crate's default: RS256 only, which is what a client registered without saying gets.
+    let id_verifier = client.id_token_verifier();
     let claims = id_token.claims(&id_verifier, &nonce).unwrap();
     assert!(claims.subject().as_str().starts_with("usr_"));
     assert!(claims.auth_time().is_some());
@@ -163,11 +173,21 @@ async fn discovery_agrees_with_the_oauth_metadata_and_adds_openid_fields() {
     );
     assert_eq!(
         oidc["id_token_signing_alg_values_supported"],
-        serde_json::json!(["EdDSA"])
+        serde_json::json!(["RS256", "EdDSA"])
     );
     assert_eq!(oidc["claims_parameter_supported"], false);
     assert_eq!(oidc["request_parameter_supported"], false);
-    for claim in ["sub", "name", "email", "email_verified", "nonce", "at_hash"] {
+    assert_eq!(oidc["request_uri_parameter_supported"], false);
+    for claim in [
+        "sub",
+        "name",
+        "email",
+        "email_verified",
+        "nonce",
+        "at_hash",
+        "amr",
+        "sid",
+    ] {
         assert!(
             oidc["claims_supported"]
                 .as_array()
@@ -196,12 +216,12 @@ async fn the_id_token_echoes_the_nonce_and_binds_the_access_token() {
     let h = header(id_token);
     assert_eq!(
         (h["alg"].as_str(), h["typ"].as_str()),
-        (Some("EdDSA"), Some("JWT"))
+        (Some("RS256"), Some("JWT"))
     );
     assert!(h["kid"].is_string());
     let p = payload(id_token);
     assert_eq!(p["nonce"], "n-0S6_WzA2Mj");
-    assert_eq!(p["at_hash"], ed25519_at_hash(access));
+    assert_eq!(p["at_hash"], rs256_at_hash(access));
     assert_eq!(
         (&p["aud"], &p["azp"]),
         (&Value::from(c.id.clone()), &Value::from(c.id.clone()))
@@ -234,7 +254,7 @@ async fn a_refresh_brings_a_new_id_token_with_the_same_subject_and_auth_time() {
     );
     assert_eq!(
         after["at_hash"],
-        ed25519_at_hash(second["access_token"].as_str().unwrap())
+        rs256_at_hash(second["access_token"].as_str().unwrap())
     );
 
     // Narrowed to no openid: no ID token.

@@ -67,20 +67,21 @@ pub async fn exchange(
         grant: "authorization_code",
         ..Mint::default()
     })?;
-    let id_token = is_openid(&rec.scope)
-        .then(|| {
-            oidc::id_token(
-                g.tokens,
-                IdTokenFor {
-                    user_id: &rec.user_id,
-                    client_id: &rec.client_id,
-                    access_token: &access_token,
-                    auth_time: rec.auth_time(),
-                    nonce: rec.nonce(),
-                },
-            )
-        })
-        .transpose()?;
+    let id_token = if is_openid(&rec.scope) {
+        let what = IdTokenFor {
+            user_id: &rec.user_id,
+            client_id: &rec.client_id,
+            scope: &rec.scope,
+            access_token: &access_token,
+            auth_time: rec.auth_time(),
+            nonce: rec.nonce(),
+            sid: rec.sid(),
+            alg: client.oidc.id_token_alg,
+        };
+        Some(oidc::id_token(g, what).await?)
+    } else {
+        None
+    };
     // OpenID requests get one only with `offline_access` (Core §11).
     let refresh_token = if client.allows(GrantType::RefreshToken) && grants_refresh(&rec.scope) {
         let rt = g

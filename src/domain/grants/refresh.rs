@@ -2,7 +2,7 @@
 //! live and this client's, the scope may narrow but never widen; the token is rotated (a reused
 //! one revokes its family, see `domain::tokens`) and a new access token minted in its family.
 //! With `openid` in the new token's scope, a new ID token comes too (OpenID Connect Core §12.2:
-//! same `sub`, and the original `auth_time`).
+//! same `sub`, and the original `auth_time` and `sid`), signed as the client asks today.
 
 use super::authorization_code::canonical;
 use super::{Grants, IssuedToken, OAuthRefusal, PresentedClient, TokenForm, required};
@@ -54,20 +54,21 @@ pub async fn exchange(
         grant: "refresh_token",
         ..Mint::default()
     })?;
-    let id_token = is_openid(&scope)
-        .then(|| {
-            oidc::id_token(
-                g.tokens,
-                IdTokenFor {
-                    user_id: &rec.user_id,
-                    client_id: &rec.client_id,
-                    access_token: &access_token,
-                    auth_time: rec.auth_time,
-                    nonce: None,
-                },
-            )
-        })
-        .transpose()?;
+    let id_token = if is_openid(&scope) {
+        let what = IdTokenFor {
+            user_id: &rec.user_id,
+            client_id: &rec.client_id,
+            scope: &scope,
+            access_token: &access_token,
+            auth_time: rec.auth_time,
+            nonce: None,
+            sid: rec.sid.clone(),
+            alg: client.oidc.id_token_alg,
+        };
+        Some(oidc::id_token(g, what).await?)
+    } else {
+        None
+    };
     let refresh_token = g
         .tokens
         .issue_refresh(&rec.family_id, &rec.client_id, &rec.user_id, &rec.scope)

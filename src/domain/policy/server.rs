@@ -1,6 +1,6 @@
 //! Server-level decisions: what concerns the whole server rather than one tenant — reading the
 //! whole audit log, creating accounts and tenants, seeing every tenant, managing every
-//! registered app, rotating signing keys. Only server administrators (and the operator at the
+//! registered app and every person's account, rotating signing keys. Only server administrators (and the operator at the
 //! command line) may; pages, the API and the CLI all ask here.
 
 use super::Policy;
@@ -25,6 +25,8 @@ pub enum ServerAction {
     ManageApps,
     /// Add a token-signing key.
     RotateSigningKeys,
+    /// See every account, and mark a person's email address verified or not.
+    ManagePeople,
 }
 
 impl ServerAction {
@@ -37,6 +39,7 @@ impl ServerAction {
                 ServerAction::SeeEveryTenant => "Only administrators see every tenant.",
                 ServerAction::ManageApps => "Only server administrators manage app flags.",
                 ServerAction::RotateSigningKeys => "Only administrators rotate signing keys.",
+                ServerAction::ManagePeople => "Only administrators manage people's accounts.",
             }
             .into(),
         )

@@ -30,7 +30,7 @@ pub struct CodeRecord {
     pub redirect_uri: String,
     /// Approved scopes.
     pub scope: String,
-    /// Grant extensions (the PKCE challenge; OpenID Connect's `nonce` and `auth_time`), JSON as
+    /// Grant extensions (the PKCE challenge; OpenID Connect's `nonce`, `auth_time` and `sid`), JSON as
     /// the authorization endpoint wrote them:
     /// `[{"key":"pkce","private":true,"value":"<challenge>S"}]` (see `pkce_challenge`).
     pub extensions: String,
@@ -109,6 +109,11 @@ impl CodeRecord {
         extension(&self.extensions, AUTH_TIME).and_then(|v| v.parse().ok())
     }
 
+    /// The browser session the person approved in (OpenID Connect `sid`), if known.
+    pub fn sid(&self) -> Option<String> {
+        extension(&self.extensions, SID)
+    }
+
     /// Whether `verifier` satisfies the PKCE challenge stored with the code (see
     /// `pkce_verified`); an unreadable stored challenge satisfies nothing.
     pub fn pkce_satisfied(&self, verifier: Option<&str>) -> bool {
@@ -121,6 +126,8 @@ impl CodeRecord {
 pub const NONCE: &str = "nonce";
 /// The extension key of the sign-in time.
 pub const AUTH_TIME: &str = "auth_time";
+/// The extension key of the browser session's public id.
+pub const SID: &str = "sid";
 
 /// The value stored under `key`, if there is one and the extensions can be read.
 fn extension(extensions: &str, key: &str) -> Option<String> {
@@ -179,25 +186,30 @@ mod tests {
     }
 
     #[test]
-    fn the_nonce_and_sign_in_time_are_read_back() {
+    fn the_nonce_sign_in_time_and_session_are_read_back() {
         let rec = CodeRecord {
             client_id: "c".into(),
             user_id: "u".into(),
             redirect_uri: "https://app/cb".into(),
             scope: "openid".into(),
             extensions: r#"[{"key":"nonce","private":true,"value":"n-1"},
-                {"key":"auth_time","private":true,"value":"1700"}]"#
+                {"key":"auth_time","private":true,"value":"1700"},
+                {"key":"sid","private":true,"value":"s-1"}]"#
                 .into(),
             expires_at: 0,
             family_id: "f".into(),
         };
         assert_eq!(rec.nonce().as_deref(), Some("n-1"));
         assert_eq!(rec.auth_time(), Some(1700));
+        assert_eq!(rec.sid().as_deref(), Some("s-1"));
         let bare = CodeRecord {
             extensions: "[]".into(),
             ..rec
         };
-        assert_eq!((bare.nonce(), bare.auth_time()), (None, None));
+        assert_eq!(
+            (bare.nonce(), bare.auth_time(), bare.sid()),
+            (None, None, None)
+        );
     }
 
     #[test]

@@ -12,13 +12,13 @@ mod minting;
 mod refresh;
 mod verification;
 
-pub use codes::{AUTH_TIME, CODE_TTL_SECS, CodeRecord, NONCE, pkce_verified};
+pub use codes::{AUTH_TIME, CODE_TTL_SECS, CodeRecord, NONCE, SID, pkce_verified};
 pub use minting::Mint;
 pub use refresh::RefreshRecord;
 pub use verification::{ActiveToken, BearerError};
 
 use crate::clock::Clock;
-use crate::domain::jwt::{KeySet, Keys};
+use crate::domain::jwt::{KeySet, Keys, SigningAlg, StoredKey, generate_key};
 use crate::error::{AppError, Result};
 use crate::runtime::cache::Caches;
 use crate::secret::SecretHasher;
@@ -117,9 +117,20 @@ impl TokenService {
         &self.hasher
     }
 
-    /// Keys to publish in the JWKS: the active one and retired ones whose tokens may still live.
-    pub async fn published_keys(&self) -> Result<Vec<crate::domain::jwt::StoredKey>> {
-        storage::keys::list_keys(&self.db, self.now() - self.access_ttl).await
+    /// The JWKS (RFC 7517 §5): the public JWK of every key whose tokens may still live, the
+    /// active ones and retired ones, of every algorithm. On a new database it waits for the RSA
+    /// key being made, so no relying party caches a set that lacks it (should making it fail,
+    /// it publishes what there is).
+    pub async fn published_jwks(&self) -> Result<serde_json::Value> {
+        if let Err(e) = self.keys.ready_for(SigningAlg::Rs256).await {
+            tracing::warn!(error = %e, "publishing the JWKS without an RSA key");
+        }
+        let keys = storage::keys::list_keys(&self.db, self.now() - self.access_ttl).await?;
+        let keys = keys
+            .iter()
+            .map(crate::domain::jwt::public_jwk)
+            .collect::<Result<Vec<_>>>()?;
+        Ok(serde_json::json!({ "keys": keys }))
     }
 
     /// The signing keys.
@@ -128,28 +139,64 @@ impl TokenService {
     }
 }
 
-/// Loads the published keys from storage into `keys`, creating the first key on a new database.
+/// Loads the published keys from storage into `keys`, creating the first Ed25519 key on a new
+/// database.
 pub async fn reload_keys(db: &Db, keys: &Keys, issuer: &str, access_ttl: i64) -> Result<()> {
     keys.replace(load_key_set(db, issuer, access_ttl).await?);
     Ok(())
 }
 
-/// Reads the keys still in use and parses them.
+/// Reads the keys still in use and parses them. On a new database the first Ed25519 key is made
+/// here (it signs every access token); the first RSA key is `ensure_rsa_key`'s.
 pub async fn load_key_set(db: &Db, issuer: &str, access_ttl: i64) -> Result<KeySet> {
-    if !storage::keys::any_key(db).await? {
-        let key = crate::domain::jwt::generate_key(wall_clock())?;
-        storage::keys::insert_key_retiring_others(db, &key, key.created_at).await?;
+    if !storage::keys::any_key(db, SigningAlg::EdDsa).await? {
+        let key = generate_key(SigningAlg::EdDsa, wall_clock())?;
+        storage::keys::insert_keys_retiring_others(db, std::slice::from_ref(&key), key.created_at)
+            .await?;
     }
     let stored = storage::keys::list_keys(db, wall_clock() - access_ttl).await?;
     KeySet::new(stored, issuer)
 }
 
-/// Adds a signing key; the previous one keeps verifying (and stays in the JWKS) until the
-/// tokens it signed have expired.
-pub async fn rotate_keys(db: &Db) -> Result<String> {
-    let key = crate::domain::jwt::generate_key(wall_clock())?;
-    storage::keys::insert_key_retiring_others(db, &key, key.created_at).await?;
-    Ok(key.kid)
+/// Makes the first RSA key when the database has none (a new one, or one from before RS256 ID
+/// tokens), then reloads `keys` so RS256 signing can start. Run in the background at start-up:
+/// the prime search takes a few hundred milliseconds, which start-up does not wait for. A
+/// server starting while another one makes the key may make a second; both are published, the
+/// newer one signs.
+pub async fn ensure_rsa_key(db: &Db, keys: &Keys, issuer: &str, access_ttl: i64) -> Result<()> {
+    if storage::keys::any_key(db, SigningAlg::Rs256).await? {
+        // Loaded at start-up already, unless another server made it since.
+        if keys.current().can_sign(SigningAlg::Rs256) {
+            return Ok(());
+        }
+        return reload_keys(db, keys, issuer, access_ttl).await;
+    }
+    let key = generate_off_workers(SigningAlg::Rs256).await?;
+    // Another server may have finished first while this one searched for primes.
+    if !storage::keys::any_key(db, SigningAlg::Rs256).await? {
+        storage::keys::insert_keys_retiring_others(db, std::slice::from_ref(&key), key.created_at)
+            .await?;
+        tracing::info!(kid = %key.kid, "created the RSA signing key for RS256 ID tokens");
+    }
+    reload_keys(db, keys, issuer, access_ttl).await
+}
+
+/// Adds a signing key for every algorithm; the previous ones keep verifying (and stay in the
+/// JWKS) until the tokens they signed have expired. Returns the new keys.
+pub async fn rotate_keys(db: &Db) -> Result<Vec<StoredKey>> {
+    let mut keys = Vec::with_capacity(SigningAlg::ALL.len());
+    for alg in SigningAlg::ALL {
+        keys.push(generate_off_workers(alg).await?);
+    }
+    storage::keys::insert_keys_retiring_others(db, &keys, wall_clock()).await?;
+    Ok(keys)
+}
+
+/// `generate_key` on a blocking thread: an RSA key's prime search must not hold up requests.
+async fn generate_off_workers(alg: SigningAlg) -> Result<StoredKey> {
+    tokio::task::spawn_blocking(move || generate_key(alg, wall_clock()))
+        .await
+        .map_err(AppError::internal)?
 }
 
 /// Fails with `Internal` if something unexpected is None; keeps call sites short.

@@ -27,6 +27,8 @@ pub struct RefreshRecord {
     pub family_revoked: bool,
     /// When the person signed in to approve the grant (OpenID Connect `auth_time`), if known.
     pub auth_time: Option<i64>,
+    /// The browser session the grant was approved in (OpenID Connect `sid`), if known.
+    pub sid: Option<String>,
 }
 
 impl RefreshRecord {
@@ -56,6 +58,7 @@ impl TokenService {
             family_revoked: false,
             // The family's, which this record does not write.
             auth_time: None,
+            sid: None,
         };
         storage::tokens::insert_refresh(
             &self.db,
@@ -129,6 +132,7 @@ mod tests {
             rotated: false,
             family_revoked: false,
             auth_time: None,
+            sid: None,
         }
     }
 

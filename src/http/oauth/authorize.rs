@@ -189,14 +189,13 @@ async fn run_flow(
     decision: Decision,
     session: &Session,
 ) -> Result<HttpResponse, PageError> {
-    // OpenID Connect Core §2 `auth_time`: when this browser session signed in.
-    let auth_time = session::browser_session(session)
-        .ok()
-        .map(|s| s.signed_in_at)
-        .filter(|t| *t > 0);
+    // OpenID Connect Core §2 `auth_time`: when this browser session signed in; `sid`
+    // (Front-Channel Logout 1.0 §3): the session's public id.
+    let browser = session::browser_session(session).ok();
     let oidc = OidcContext {
         nonce: valid.nonce,
-        auth_time,
+        auth_time: browser.as_ref().map(|s| s.signed_in_at).filter(|t| *t > 0),
+        sid: browser.map(|s| s.id),
     };
     let (redirect_uri, mode) = (valid.redirect_uri, valid.response_mode);
     let endpoint = FlowEndpoint::new(state, valid.client, decision, oidc);

@@ -6,6 +6,7 @@ use actix_web::http::header::CACHE_CONTROL;
 use actix_web::{HttpResponse, web};
 use serde_json::{Map, Value, json};
 
+use crate::domain::jwt::SigningAlg;
 use crate::domain::oidc::CLAIMS_SUPPORTED;
 use crate::domain::oidc_request::PROMPT_VALUES;
 use crate::domain::scope::SCOPES;
@@ -60,7 +61,7 @@ pub async fn openid_configuration_get(state: web::Data<AppState>) -> HttpRespons
         ("subject_types_supported".into(), json!(["public"])),
         (
             "id_token_signing_alg_values_supported".into(),
-            json!(["EdDSA"]),
+            json!(SigningAlg::ALL),
         ),
         ("claims_supported".into(), json!(CLAIMS_SUPPORTED)),
         ("claims_parameter_supported".into(), json!(false)),
@@ -74,12 +75,8 @@ pub async fn openid_configuration_get(state: web::Data<AppState>) -> HttpRespons
 
 /// `GET /.well-known/jwks.json`: every key that may still have live tokens.
 pub async fn jwks_get(state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
-    let keys = state.tokens.published_keys().await?;
-    let keys: Vec<_> = keys
-        .iter()
-        .map(|k| json!({"kty": "OKP", "crv": "Ed25519", "alg": "EdDSA", "use": "sig", "kid": k.kid, "x": k.public_key}))
-        .collect();
+    let jwks = state.tokens.published_jwks().await?;
     Ok(HttpResponse::Ok()
         .insert_header((CACHE_CONTROL, "public, max-age=60"))
-        .json(json!({ "keys": keys })))
+        .json(jwks))
 }

@@ -26,7 +26,7 @@ use serde::Serialize;
 
 use crate::domain::client::Client;
 use crate::domain::scope::ScopeSet;
-use crate::domain::tokens::{AUTH_TIME, CodeRecord, NONCE, TokenService};
+use crate::domain::tokens::{AUTH_TIME, CodeRecord, NONCE, SID, TokenService};
 use crate::state::AppState;
 
 /// The resource owner's decision, made before the flow runs.
@@ -129,23 +129,27 @@ struct CodeAuthorizer {
     oidc: OidcContext,
 }
 
-/// What OpenID Connect keeps with a code besides oxide-auth's grant: the request's `nonce` and
-/// when the person signed in, both for the ID token.
+/// What OpenID Connect keeps with a code besides oxide-auth's grant: the request's `nonce`, when
+/// the person signed in and the browser session they approved in, all for the ID token.
 #[derive(Debug, Clone, Default)]
 pub struct OidcContext {
     /// The authorization request's `nonce`.
     pub nonce: Option<String>,
     /// The browser session's sign-in time (Unix seconds).
     pub auth_time: Option<i64>,
+    /// The browser session's public id (the ID token's `sid`).
+    pub sid: Option<String>,
 }
 
 impl OidcContext {
     fn rows(&self) -> impl Iterator<Item = StoredExtension> + '_ {
         let nonce = self.nonce.clone().map(|n| (NONCE, n));
         let auth_time = self.auth_time.map(|t| (AUTH_TIME, t.to_string()));
+        let sid = self.sid.clone().map(|s| (SID, s));
         nonce
             .into_iter()
             .chain(auth_time)
+            .chain(sid)
             .map(|(key, value)| StoredExtension {
                 key: key.into(),
                 private: true,

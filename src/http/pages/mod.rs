@@ -3,6 +3,8 @@
 pub mod account;
 pub mod admin;
 pub mod admin_apps;
+pub mod admin_people;
+pub mod app_settings;
 pub mod audit;
 pub mod auth;
 pub mod credentials;
@@ -44,6 +46,11 @@ pub fn settings_routes(cfg: &mut web::ServiceConfig) {
     .route(
         "/admin/apps/{client_id}/flags",
         web::post().to(admin_apps::flags_post),
+    )
+    .route("/admin/people", web::get().to(admin_people::people_get))
+    .route(
+        "/admin/people/{user_id}/email-verified",
+        web::post().to(admin_people::email_verified_post),
     )
     .route("/admin/tenants", web::get().to(tenants::tenants_get))
     .route(
@@ -126,6 +133,14 @@ pub fn settings_routes(cfg: &mut web::ServiceConfig) {
     .route(
         "/settings/apps/{id}/rotate-secret",
         web::post().to(settings::rotate_post),
+    )
+    .route(
+        "/settings/apps/{id}",
+        web::get().to(app_settings::app_settings_get),
+    )
+    .route(
+        "/settings/apps/{id}",
+        web::post().to(app_settings::app_settings_post),
     )
     .route(
         "/settings/authorized-apps",

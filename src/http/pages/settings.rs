@@ -76,7 +76,8 @@ pub struct AppForm {
     grant: Vec<String>,
 }
 
-fn date(unix: i64) -> String {
+/// A Unix time as the pages show dates (`2026-12-01`).
+pub(super) fn date(unix: i64) -> String {
     time::OffsetDateTime::from_unix_timestamp(unix)
         .ok()
         .and_then(|t| {
@@ -142,6 +143,7 @@ pub async fn apps_post(
         scope: form.scope.join(" "),
         public: form.client_type == "public",
         grants,
+        oidc: Default::default(),
     };
     match client::register(&state.ctx, Actor::User(&current.user), new).await {
         Ok(reg) => {

@@ -11,6 +11,7 @@ pub struct Model {
     pub created_at: i64,
     pub revoked_at: Option<i64>,
     pub auth_time: Option<i64>,
+    pub sid: Option<String>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

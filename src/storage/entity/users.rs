@@ -10,6 +10,7 @@ pub struct Model {
     pub name: String,
     pub password_hash: String,
     pub is_admin: bool,
+    pub email_verified: bool,
     pub active_tenant_id: Option<String>,
     pub created_at: i64,
     pub updated_at: i64,
