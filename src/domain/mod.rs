@@ -15,6 +15,7 @@ pub mod exchange;
 pub mod grants;
 pub mod introspection;
 pub mod jwt;
+pub mod logout;
 pub mod membership;
 pub mod oauth;
 pub mod oidc;

@@ -230,6 +230,57 @@ impl KeySet {
         Ok(claims)
     }
 
+    /// Verifies an ID token this server signed, presented back as a hint (RP-Initiated Logout
+    /// 1.0 §2 `id_token_hint`): its signature by a key of this set, `typ: JWT` (so never an
+    /// access token) and the issuer. Expiry is not judged: the specification accepts expired
+    /// ID tokens as hints. Returns the claims.
+    pub fn verify_id_token(
+        &self,
+        token: &str,
+    ) -> Result<serde_json::Map<String, serde_json::Value>, VerifyError> {
+        let (signed, signature) = token.rsplit_once('.').ok_or(VerifyError::Invalid)?;
+        let (_, payload) = signed.split_once('.').ok_or(VerifyError::Invalid)?;
+        let header = jsonwebtoken::decode_header(token).map_err(|_| VerifyError::Invalid)?;
+        if header.typ.as_deref() != Some(ID_TOKEN_TYPE) {
+            return Err(VerifyError::Invalid);
+        }
+        let kid = header.kid.ok_or(VerifyError::Invalid)?;
+        let signature = URL_SAFE_NO_PAD
+            .decode(signature)
+            .map_err(|_| VerifyError::Invalid)?;
+        let genuine = match header.alg {
+            Algorithm::EdDSA => {
+                let key = self.ed.iter().find(|k| k.kid == kid);
+                let key = key.ok_or(VerifyError::UnknownKey(kid))?;
+                let raw: [u8; 64] = signature
+                    .as_slice()
+                    .try_into()
+                    .map_err(|_| VerifyError::Invalid)?;
+                key.verifying
+                    .verify_strict(signed.as_bytes(), &Signature::from_bytes(&raw))
+                    .is_ok()
+            }
+            Algorithm::RS256 => {
+                let key = self.rs.as_ref().filter(|k| k.kid == kid);
+                let key = key.ok_or(VerifyError::UnknownKey(kid))?;
+                key.key.verifies(signed.as_bytes(), &signature)
+            }
+            _ => false,
+        };
+        if !genuine {
+            return Err(VerifyError::Invalid);
+        }
+        let payload = URL_SAFE_NO_PAD
+            .decode(payload)
+            .map_err(|_| VerifyError::Invalid)?;
+        let claims: serde_json::Map<String, serde_json::Value> =
+            serde_json::from_slice(&payload).map_err(|_| VerifyError::Invalid)?;
+        if claims.get("iss").and_then(|v| v.as_str()) != Some(self.issuer.as_str()) {
+            return Err(VerifyError::Invalid);
+        }
+        Ok(claims)
+    }
+
     /// The key a header names, for headers not byte-identical to ours: they must still say
     /// EdDSA and `at+jwt` (RFC 9068 §4).
     fn key_for_header(&self, token: &str) -> Result<&EdKey, VerifyError> {
@@ -495,6 +546,46 @@ mod tests {
             set.verify(&token, now()).is_err(),
             "typ JWT is no access token"
         );
+    }
+
+    #[test]
+    fn id_token_hints_verify_for_both_algorithms_even_expired_and_nothing_else_does() {
+        let rsa = generate_key(SigningAlg::Rs256, 1).unwrap();
+        let set = KeySet::new(vec![ed(1), rsa], "http://issuer").unwrap();
+        for alg in [SigningAlg::Rs256, SigningAlg::EdDsa] {
+            let token = set.sign_id_token(&id_claims(), alg).unwrap();
+            let claims = set.verify_id_token(&token).unwrap();
+            assert_eq!(claims["aud"], "app", "{alg:?}");
+            // A flipped signature byte, or another server's key under the same id, fails.
+            let (signed, sig) = token.rsplit_once('.').unwrap();
+            let mut raw = URL_SAFE_NO_PAD.decode(sig).unwrap();
+            raw[0] ^= 1;
+            let forged = format!("{signed}.{}", URL_SAFE_NO_PAD.encode(raw));
+            assert_eq!(set.verify_id_token(&forged), Err(VerifyError::Invalid));
+        }
+        let mut expired = id_claims();
+        expired.exp = 1;
+        let token = set.sign_id_token(&expired, SigningAlg::Rs256).unwrap();
+        assert!(
+            set.verify_id_token(&token).is_ok(),
+            "expired hints are accepted"
+        );
+        let other = KeySet::new(vec![ed(1)], "http://issuer").unwrap();
+        let foreign = other
+            .sign_id_token(&id_claims(), SigningAlg::EdDsa)
+            .unwrap();
+        assert!(matches!(
+            set.verify_id_token(&foreign),
+            Err(VerifyError::UnknownKey(_))
+        ));
+        // An access token is no ID token, and another issuer's is not ours.
+        let access = set.sign(&claims(now() + 60)).unwrap();
+        assert_eq!(set.verify_id_token(&access), Err(VerifyError::Invalid));
+        let elsewhere = KeySet::new(vec![ed(1)], "http://elsewhere").unwrap();
+        let theirs = elsewhere
+            .sign_id_token(&id_claims(), SigningAlg::EdDsa)
+            .unwrap();
+        assert!(set.verify_id_token(&theirs).is_err());
     }
 
     #[test]

@@ -4,10 +4,10 @@
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 use rsa::RsaPrivateKey;
-use rsa::pkcs1v15::SigningKey;
+use rsa::pkcs1v15::{Signature, SigningKey, VerifyingKey};
 use rsa::pkcs8::DecodePrivateKey as _;
 use rsa::sha2::Sha256;
-use rsa::signature::{RandomizedSigner as _, SignatureEncoding as _};
+use rsa::signature::{Keypair as _, RandomizedSigner as _, SignatureEncoding as _, Verifier as _};
 use rsa::traits::PublicKeyParts as _;
 
 use super::stored::{StoredKey, rsa_public};
@@ -19,6 +19,7 @@ const MIN_BITS: usize = 2048;
 /// A parsed RSA private key, ready to sign. No `Debug`: it is key material.
 pub(super) struct RsaKey {
     signing: SigningKey<Sha256>,
+    verifying: VerifyingKey<Sha256>,
 }
 
 impl RsaKey {
@@ -36,8 +37,10 @@ impl RsaKey {
         if private.to_public_key() != rsa_public(stored)? {
             return Err(bad("the public key does not match the private key"));
         }
+        let signing = SigningKey::<Sha256>::new(private);
         Ok(Self {
-            signing: SigningKey::<Sha256>::new(private),
+            verifying: signing.verifying_key(),
+            signing,
         })
     }
 
@@ -48,5 +51,10 @@ impl RsaKey {
             .try_sign_with_rng(&mut rsa::rand_core::OsRng, message)
             .map_err(|e| AppError::internal(anyhow::anyhow!("RS256 signature: {e}")))?;
         Ok(signature.to_vec())
+    }
+
+    /// Whether `signature` is this key's RS256 signature of `message`.
+    pub(super) fn verifies(&self, message: &[u8], signature: &[u8]) -> bool {
+        Signature::try_from(signature).is_ok_and(|sig| self.verifying.verify(message, &sig).is_ok())
     }
 }

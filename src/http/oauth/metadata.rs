@@ -58,6 +58,11 @@ pub async fn openid_configuration_get(state: web::Data<AppState>) -> HttpRespons
             "userinfo_endpoint".into(),
             json!(format!("{iss}/oauth/userinfo")),
         ),
+        // RP-Initiated Logout 1.0 §2.1.
+        (
+            "end_session_endpoint".into(),
+            json!(format!("{iss}/oauth/logout")),
+        ),
         ("subject_types_supported".into(), json!(["public"])),
         (
             "id_token_signing_alg_values_supported".into(),

@@ -5,6 +5,7 @@
 pub mod authorize;
 pub mod client_auth;
 pub mod error;
+pub mod logout;
 pub mod metadata;
 pub mod primitives;
 pub mod reply;
@@ -31,6 +32,12 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route(
             "/.well-known/openid-configuration",
             web::get().to(metadata::openid_configuration_get),
+        )
+        .route("/oauth/logout", web::get().to(logout::end_session_get))
+        .route("/oauth/logout", web::post().to(logout::end_session_post))
+        .route(
+            "/oauth/logout/confirm",
+            web::post().to(logout::end_session_confirm_post),
         )
         .route("/oauth/userinfo", web::get().to(userinfo::userinfo_get))
         .route("/oauth/userinfo", web::post().to(userinfo::userinfo_post))
