@@ -22,9 +22,8 @@ use crate::storage;
 
 /// Opens and migrates the database and builds the context operations run with.
 async fn context(settings: &Settings) -> anyhow::Result<Context> {
-    let db = storage::connect(&settings.database_url).await?;
-    storage::migrate(&db).await?;
-    let hasher = crate::startup::load_hasher(&db).await?;
+    let db = storage::connect(&settings.database_url, settings.pool()).await?;
+    let hasher = storage::migrate_then(&db, crate::startup::load_hasher(&db)).await?;
     let auditor = Auditor::start(db.clone());
     let (hash_concurrency, hash_queue) = settings.password_hash_bounds();
     Ok(
@@ -44,9 +43,9 @@ async fn audited<T>(
     out.map_err(|e| anyhow::anyhow!("{e}"))
 }
 
-/// `portcullis migrate`
+/// `portcullis migrate`: safe to run while servers start or run (see `storage::migrate`).
 pub async fn migrate(settings: &Settings) -> anyhow::Result<()> {
-    let db = storage::connect(&settings.database_url).await?;
+    let db = storage::connect(&settings.database_url, settings.pool()).await?;
     storage::migrate(&db).await?;
     println!("migrations applied to {}", settings.database_url.redacted());
     Ok(())

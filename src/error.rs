@@ -38,10 +38,19 @@ pub enum AppError {
         /// Seconds after which a retry is likely to be admitted.
         retry_after_secs: u64,
     },
+    /// The database cannot be reached right now (refused, timed out, connection lost): the
+    /// request may well be valid and succeed once it is back, so callers answer 503 with
+    /// `Retry-After` rather than refuse it. The cause goes to the log, never to the caller.
+    #[error("The service is temporarily unavailable. Try again in a moment.")]
+    Unavailable(#[source] anyhow::Error),
     /// Anything else: details go to the log, never to the caller.
     #[error("internal error")]
     Internal(#[from] anyhow::Error),
 }
+
+/// Seconds a caller is asked to wait (`Retry-After`) when the database cannot be reached: about
+/// the time a load balancer takes to notice a failing readiness check and send it elsewhere.
+pub const UNAVAILABLE_RETRY_AFTER_SECS: u64 = 5;
 
 impl AppError {
     /// Shorthand for a validation error.

@@ -8,7 +8,7 @@ use actix_session::SessionMiddleware;
 use actix_session::config::{BrowserSession, TtlExtensionPolicy};
 use actix_web::cookie::{Key, SameSite, time::Duration};
 use actix_web::dev::{Server, ServerHandle};
-use actix_web::middleware::from_fn;
+use actix_web::middleware::{Condition, from_fn};
 use actix_web::{App, HttpServer, web};
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
@@ -60,14 +60,18 @@ impl Application {
             // With port 0 the issuer must name the port actually bound.
             settings.bind = local;
         }
-        let db = storage::connect(&settings.database_url).await?;
-        storage::migrate(&db).await?;
-        let session_key = load_session_key(&db).await?;
+        let db = storage::connect(&settings.database_url, settings.pool()).await?;
+        let caches = Caches::new(std::time::Duration::from_millis(settings.cache_ttl_ms));
+        // Under the setup lock: however many servers start at once, one migrates and creates
+        // the first-run secrets and signing key, and the others read them.
+        let first_run = async {
+            let session_key = load_session_key(&db).await?;
+            Ok((session_key, build_tokens(&db, &caches, &settings).await?))
+        };
+        let (session_key, tokens) = storage::migrate_then(&db, first_run).await?;
         let clock = settings_clock.unwrap_or_default();
         let auditor = Auditor::start_timed(db.clone(), clock.clone());
-        let caches = Caches::new(std::time::Duration::from_millis(settings.cache_ttl_ms));
-        let tokens = build_tokens(&db, &caches, &settings)
-            .await?
+        let tokens = tokens
             .with_clock(clock.clone())
             .with_auditor(auditor.clone());
         spawn_key_reloader(db.clone(), tokens.clone());
@@ -115,6 +119,11 @@ impl Application {
         );
         let rate_limits = RateLimits::new(settings.rate_limit_per_minute);
         let session_max = i64::from(settings.session_max_hours) * 3600;
+        let metrics = match settings.metrics_token {
+            Some(_) => Some(crate::runtime::metrics::Exporter::start()?),
+            None => None,
+        };
+        let metrics_on = metrics.is_some();
         let session_tokens = SessionTokens::new(ctx.clone(), tokens.clone(), session_max);
         let browser_sessions = BrowserSessions::new(ctx.clone(), session_max);
         let state = web::Data::new(AppState {
@@ -131,6 +140,7 @@ impl Application {
             signin_throttle,
             rate_limits,
             oauth_addons: http::oauth::primitives::addons(),
+            metrics,
         });
         let store = DbSessionStore::new(db.clone(), clock);
         let server = HttpServer::new(move || {
@@ -151,10 +161,13 @@ impl Application {
                 .app_data(http::error::query_config())
                 .wrap(from_fn(http::api::caller::rate_headers))
                 .wrap(sessions)
+                .wrap(from_fn(http::outage::session_store_outage))
                 .wrap(http::security_headers::default_headers(https))
                 .wrap(from_fn(http::request_id::scope))
+                .wrap(Condition::new(metrics_on, from_fn(http::metrics::track)))
                 .wrap(TracingLogger::<http::root_span::LeanRootSpan>::new())
                 .configure(http::routes)
+                .configure(|cfg| http::metrics::routes(cfg, metrics_on))
                 .default_service(web::to(http::not_found))
         })
         .workers(workers)

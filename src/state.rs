@@ -46,6 +46,8 @@ pub struct AppState {
     pub rate_limits: RateLimits,
     /// oxide-auth extensions (PKCE), shared by every authorization flow.
     pub oauth_addons: AddonList,
+    /// Renders `GET /metrics`; `None` when metrics are off (no `--metrics-token`).
+    pub metrics: Option<crate::runtime::metrics::Exporter>,
 }
 
 impl AppState {

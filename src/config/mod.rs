@@ -57,6 +57,22 @@ pub struct Settings {
     )]
     pub database_url: DatabaseUrl,
 
+    /// Most database connections this server opens: its share of the database's connection
+    /// budget [default: 4 on SQLite, 16 on PostgreSQL].
+    #[arg(long, env = "PORTCULLIS_DATABASE_MAX_CONNECTIONS", value_parser = parse_connections, global = true)]
+    pub database_max_connections: Option<u32>,
+
+    /// Milliseconds a request waits for a database connection (opening one included) before
+    /// it is answered 503 with Retry-After.
+    #[arg(
+        long,
+        env = "PORTCULLIS_DATABASE_ACQUIRE_TIMEOUT_MS",
+        default_value_t = 2000,
+        value_parser = clap::value_parser!(u64).range(1..),
+        global = true
+    )]
+    pub database_acquire_timeout_ms: u64,
+
     /// Allow anyone to create an account on the sign-up page. The first account is always
     /// allowed and becomes an administrator.
     #[arg(long, env = "PORTCULLIS_SIGNUP", default_value_t = true, action = clap::ArgAction::Set, global = true)]
@@ -171,6 +187,11 @@ pub struct Settings {
     #[arg(long, env = "PORTCULLIS_WORKERS", global = true)]
     pub workers: Option<usize>,
 
+    /// Serve `GET /metrics` (Prometheus text format) to requests bearing this token as
+    /// `Authorization: Bearer`; without it there is no /metrics. At least 16 characters.
+    #[arg(long, env = "PORTCULLIS_METRICS_TOKEN", value_parser = parse_metrics_token, hide_env_values = true, global = true)]
+    pub metrics_token: Option<MetricsToken>,
+
     /// Log filter, in `tracing` env-filter syntax (e.g. `info`, `portcullis=debug`).
     #[arg(long, env = "PORTCULLIS_LOG", default_value = "info", global = true)]
     pub log: String,
@@ -194,6 +215,57 @@ fn parse_positive(raw: &str) -> Result<usize, String> {
         Ok(n) if n > 0 => Ok(n),
         _ => Err(format!("{raw:?} is not a whole number of at least 1")),
     }
+}
+
+/// A connection count between 1 and 10,000.
+fn parse_connections(raw: &str) -> Result<u32, String> {
+    match raw.trim().parse::<u32>() {
+        Ok(n) if (1..=10_000).contains(&n) => Ok(n),
+        _ => Err(format!("{raw:?} is not a whole number from 1 to 10000")),
+    }
+}
+
+/// A metrics token long enough not to be guessed.
+fn parse_metrics_token(raw: &str) -> Result<MetricsToken, String> {
+    if raw.chars().count() < 16 {
+        return Err("the metrics token must be at least 16 characters".into());
+    }
+    Ok(MetricsToken(secrecy::SecretString::from(raw.to_owned())))
+}
+
+/// The bearer token that may read `/metrics`; `Debug` never shows it.
+#[derive(Clone)]
+pub struct MetricsToken(secrecy::SecretString);
+
+impl MetricsToken {
+    /// Whether `presented` is this token (constant time).
+    pub fn matches(&self, presented: &str) -> bool {
+        use secrecy::ExposeSecret;
+        crate::secret::ct_eq(self.0.expose_secret(), presented)
+    }
+}
+
+impl FromStr for MetricsToken {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        parse_metrics_token(s)
+    }
+}
+
+impl fmt::Debug for MetricsToken {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("MetricsToken(REDACTED)")
+    }
+}
+
+/// The database pool's size and patience (see `storage::connect`).
+#[derive(Debug, Clone, Copy)]
+pub struct PoolSettings {
+    /// Most connections open at once.
+    pub max_connections: u32,
+    /// How long a request waits for a connection.
+    pub acquire_timeout: std::time::Duration,
 }
 
 /// How log lines are written.
@@ -236,6 +308,16 @@ impl Settings {
             .password_hash_queue
             .unwrap_or(concurrency.saturating_mul(DEFAULT_QUEUE_PER_PERMIT));
         (concurrency, queue)
+    }
+
+    /// The database pool's settings: the configured connection budget, or 4 connections on
+    /// SQLite (one writer at a time, whatever the pool) and 16 on PostgreSQL.
+    pub fn pool(&self) -> PoolSettings {
+        let default = if self.database_url.is_sqlite() { 4 } else { 16 };
+        PoolSettings {
+            max_connections: self.database_max_connections.unwrap_or(default),
+            acquire_timeout: std::time::Duration::from_millis(self.database_acquire_timeout_ms),
+        }
     }
 
     /// Whether cookies must carry `Secure` (the public URL is https).
@@ -341,6 +423,42 @@ mod tests {
         assert_eq!(set.address_failures(), 7);
         assert_eq!(set.password_hash_bounds(), (2, 0));
         assert!(Cli::try_parse_from(["portcullis", "--password-hash-concurrency", "0"]).is_err());
+    }
+
+    #[test]
+    fn the_pool_defaults_by_database_and_takes_the_configured_budget() {
+        let sqlite = Settings::defaults().pool();
+        assert_eq!(sqlite.max_connections, 4);
+        assert_eq!(sqlite.acquire_timeout, std::time::Duration::from_secs(2));
+        let pg = Cli::parse_from([
+            "portcullis",
+            "--database-url",
+            "postgres://db.example/p",
+            "--database-acquire-timeout-ms",
+            "500",
+        ])
+        .settings
+        .pool();
+        assert_eq!(pg.max_connections, 16);
+        assert_eq!(pg.acquire_timeout, std::time::Duration::from_millis(500));
+        let set = Cli::parse_from(["portcullis", "--database-max-connections", "3"]).settings;
+        assert_eq!(set.pool().max_connections, 3);
+        for bad in [
+            ["--database-max-connections", "0"],
+            ["--database-acquire-timeout-ms", "0"],
+        ] {
+            assert!(Cli::try_parse_from(["portcullis", bad[0], bad[1]]).is_err());
+        }
+    }
+
+    #[test]
+    fn a_metrics_token_is_long_and_never_shown() {
+        assert!(Cli::try_parse_from(["portcullis", "--metrics-token", "short"]).is_err());
+        let set = Cli::parse_from(["portcullis", "--metrics-token", "scrape-me-0123456789"]);
+        let token = set.settings.metrics_token.clone().unwrap();
+        assert!(token.matches("scrape-me-0123456789"));
+        assert!(!token.matches("scrape-me-012345678"));
+        assert!(!format!("{:?}", set.settings).contains("scrape-me"));
     }
 
     #[test]

@@ -198,10 +198,10 @@ pub async fn userinfo(
     access_token: Option<&str>,
 ) -> Result<Map<String, Value>, UserinfoRefusal> {
     let token = access_token.ok_or(UserinfoRefusal::NoToken)?;
-    let claims = tokens
-        .verify_bearer(token)
-        .await
-        .map_err(|_: BearerError| UserinfoRefusal::InvalidToken)?;
+    let claims = tokens.verify_bearer(token).await.map_err(|e| match e {
+        BearerError::Unchecked(e) => UserinfoRefusal::Failed(e),
+        BearerError::Expired | BearerError::Invalid => UserinfoRefusal::InvalidToken,
+    })?;
     let scopes = ScopeSet::parse(&claims.scope).map_err(|_| UserinfoRefusal::InvalidToken)?;
     if !scopes.has(OPENID) {
         return Err(UserinfoRefusal::InsufficientScope);

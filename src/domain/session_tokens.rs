@@ -14,7 +14,7 @@
 use crate::domain::audit::AuditEvent;
 use crate::domain::context::Context;
 use crate::domain::exchange::SESSION_CLIENT;
-use crate::domain::tokens::{Mint, TokenService};
+use crate::domain::tokens::{BearerError, Mint, TokenService};
 use crate::domain::user::User;
 use crate::error::{AppError, Result};
 use crate::storage;
@@ -193,8 +193,11 @@ impl SessionTokens {
     /// revoke it, as for a public client. Anything else (other clients' tokens, credentials,
     /// refresh tokens, dead tokens) is left alone; the caller answers 200 all the same (§2.2).
     pub async fn revoke_presented(&self, token: &str) -> Result<()> {
-        let Ok(claims) = self.tokens.verify_bearer(token).await else {
-            return Ok(());
+        let claims = match self.tokens.verify_bearer(token).await {
+            Ok(claims) => claims,
+            // Whether it is still live is unknown: say so rather than claim it was revoked.
+            Err(BearerError::Unchecked(e)) => return Err(e),
+            Err(BearerError::Expired | BearerError::Invalid) => return Ok(()),
         };
         if claims.client_id != SESSION_CLIENT {
             return Ok(());

@@ -12,7 +12,7 @@ use askama::Template;
 use serde_json::json;
 
 use super::request_id;
-use crate::error::AppError;
+use crate::error::{AppError, UNAVAILABLE_RETRY_AFTER_SECS};
 
 /// An internal error's whole source chain, for the log line.
 fn chain(err: &anyhow::Error) -> String {
@@ -39,7 +39,7 @@ impl PageError {
     /// What the log line should say beyond the page: an internal error's source chain.
     pub fn cause(&self) -> Option<String> {
         match self {
-            Self::App(AppError::Internal(e)) => Some(chain(e)),
+            Self::App(AppError::Internal(e) | AppError::Unavailable(e)) => Some(chain(e)),
             _ => None,
         }
     }
@@ -126,6 +126,7 @@ impl ResponseError for PageError {
                 insert_retry_after(&mut res, *retry_after_secs);
                 res
             }
+            Self::App(AppError::Unavailable(_)) => unavailable_page(),
             Self::App(e) => error_page(status, title_for(status), &e.to_string()),
         }
     }
@@ -149,9 +150,21 @@ fn app_status(err: &AppError) -> StatusCode {
         AppError::Forbidden(_) | AppError::InsufficientScope(_) => StatusCode::FORBIDDEN,
         AppError::NotFound(_) => StatusCode::NOT_FOUND,
         AppError::Conflict(_) => StatusCode::CONFLICT,
-        AppError::Busy { .. } => StatusCode::SERVICE_UNAVAILABLE,
+        AppError::Busy { .. } | AppError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
         AppError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
     }
+}
+
+/// The error page for a request the server could not serve because its database cannot be
+/// reached: 503 with `Retry-After` (RFC 9110 §15.6.4), so the person knows to try again.
+pub fn unavailable_page() -> HttpResponse {
+    let mut res = error_page(
+        StatusCode::SERVICE_UNAVAILABLE,
+        "Temporarily unavailable",
+        &AppError::Unavailable(anyhow::anyhow!("")).to_string(),
+    );
+    insert_retry_after(&mut res, UNAVAILABLE_RETRY_AFTER_SECS);
+    res
 }
 
 /// Sets `Retry-After` (RFC 9110 §10.2.3) in seconds.
@@ -246,6 +259,10 @@ impl From<AppError> for ApiError {
             AppError::Busy { retry_after_secs } => {
                 headers.push(("retry-after", retry_after_secs.to_string()));
                 ("server_busy", None, None)
+            }
+            AppError::Unavailable(e) => {
+                headers.push(("retry-after", UNAVAILABLE_RETRY_AFTER_SECS.to_string()));
+                ("unavailable", None, Some(chain(e)))
             }
             AppError::Internal(e) => ("internal_error", None, Some(chain(e))),
         };
@@ -359,5 +376,27 @@ mod tests {
         let res = api.error_response();
         assert_eq!(res.status(), StatusCode::SERVICE_UNAVAILABLE);
         assert_eq!(res.headers().get(header::RETRY_AFTER).unwrap(), "2");
+    }
+
+    #[test]
+    fn an_unreachable_database_answers_503_with_retry_after_and_keeps_the_cause_for_the_log() {
+        let down = || AppError::Unavailable(anyhow::anyhow!("connection refused"));
+        let page = PageError::from(down());
+        assert_eq!(page.cause().as_deref(), Some("connection refused"));
+        let res = page.error_response();
+        assert_eq!(res.status(), StatusCode::SERVICE_UNAVAILABLE);
+        assert!(res.headers().contains_key(header::RETRY_AFTER));
+
+        let api = ApiError::from(down());
+        assert_eq!(api.code, "unavailable");
+        assert_eq!(api.cause(), Some("connection refused"));
+        assert!(
+            !api.message.contains("refused"),
+            "the cause stays out of the body"
+        );
+        let res = api.error_response();
+        assert_eq!(res.status(), StatusCode::SERVICE_UNAVAILABLE);
+        assert!(res.headers().contains_key(header::RETRY_AFTER));
+        assert!(!res.headers().contains_key(header::WWW_AUTHENTICATE));
     }
 }

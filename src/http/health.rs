@@ -1,5 +1,8 @@
-//! `GET /healthz`: 200 when the database answers, 503 otherwise. Small enough for load balancers
-//! to poll often.
+//! `GET /healthz` (readiness): 200 when the database answers, 503 otherwise, within about a
+//! second either way (the ping is bounded), so a balancer stops sending traffic to a node that
+//! lost its database and sends it again once the database is back. `GET /livez` (liveness)
+//! never touches the database: a node without its database is not hung, and restarting it
+//! would not bring the database back. Small enough for load balancers to poll often.
 
 use actix_web::{HttpResponse, web};
 use serde_json::json;

@@ -94,11 +94,17 @@ impl Auditor {
         if !queued {
             self.queued_bytes.fetch_sub(size, Ordering::AcqRel);
             let n = self.dropped.fetch_add(1, Ordering::Relaxed) + 1;
+            crate::runtime::metrics::audit_dropped();
             tracing::warn!(dropped_total = n, "audit queue full: event dropped");
         }
         if self.tx.capacity() <= QUEUE - WAKE_AT {
             self.wake.notify_one();
         }
+    }
+
+    /// Events (and flush requests) waiting for the writer.
+    pub fn queued(&self) -> usize {
+        QUEUE.saturating_sub(self.tx.capacity())
     }
 
     /// Waits until everything queued so far is written (pages that show the log, tests).

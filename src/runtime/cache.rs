@@ -40,6 +40,8 @@ impl<V: Clone> Clone for Entry<V> {
 
 /// One cache: entries expire after the TTL or when the cache is invalidated.
 pub struct TtlCache<K, V> {
+    /// The cache's name in the metrics.
+    name: &'static str,
     entries: quick_cache::sync::Cache<K, Entry<V>>,
     generation: AtomicU64,
     ttl: Duration,
@@ -51,8 +53,9 @@ pub struct TtlCache<K, V> {
 pub struct Ticket(u64);
 
 impl<K: Eq + Hash + Clone, V: Clone> TtlCache<K, V> {
-    fn new(ttl: Duration) -> Self {
+    fn new(name: &'static str, ttl: Duration) -> Self {
         Self {
+            name,
             entries: quick_cache::sync::Cache::new(CAPACITY),
             generation: AtomicU64::new(0),
             ttl,
@@ -64,13 +67,17 @@ impl<K: Eq + Hash + Clone, V: Clone> TtlCache<K, V> {
     where
         Q: Hash + Equivalent<K> + ?Sized,
     {
-        if self.ttl.is_zero() {
-            return None;
-        }
-        let entry = self.entries.get(key)?;
-        (entry.generation == self.generation.load(Ordering::Acquire)
-            && entry.read_at.elapsed() < self.ttl)
-            .then_some(entry.value)
+        let fresh = if self.ttl.is_zero() {
+            None
+        } else {
+            self.entries.get(key).and_then(|entry| {
+                (entry.generation == self.generation.load(Ordering::Acquire)
+                    && entry.read_at.elapsed() < self.ttl)
+                    .then_some(entry.value)
+            })
+        };
+        crate::runtime::metrics::cache_lookup(self.name, fresh.is_some());
+        fresh
     }
 
     /// Call before reading what `put` will store.
@@ -150,13 +157,13 @@ impl Caches {
     /// Caches whose entries live `ttl` (zero: no caching).
     pub fn new(ttl: Duration) -> Self {
         Self(Arc::new(Inner {
-            clients: TtlCache::new(ttl),
-            credentials: TtlCache::new(ttl),
-            credential_ids: TtlCache::new(ttl),
-            members: TtlCache::new(ttl),
-            users: TtlCache::new(ttl),
-            revoked: TtlCache::new(ttl),
-            verified: TtlCache::new(ttl),
+            clients: TtlCache::new("clients", ttl),
+            credentials: TtlCache::new("credentials", ttl),
+            credential_ids: TtlCache::new("credential_ids", ttl),
+            members: TtlCache::new("members", ttl),
+            users: TtlCache::new("users", ttl),
+            revoked: TtlCache::new("revoked", ttl),
+            verified: TtlCache::new("verified_tokens", ttl),
         }))
     }
 
@@ -210,7 +217,7 @@ mod tests {
 
     #[test]
     fn entries_expire_and_invalidation_drops_them() {
-        let cache: TtlCache<String, u32> = TtlCache::new(Duration::from_millis(50));
+        let cache: TtlCache<String, u32> = TtlCache::new("test", Duration::from_millis(50));
         let t = cache.ticket();
         cache.put(t, "a".into(), 1);
         assert_eq!(cache.get("a"), Some(1));
@@ -223,7 +230,7 @@ mod tests {
 
     #[test]
     fn a_read_that_raced_an_invalidation_is_not_stored() {
-        let cache: TtlCache<String, u32> = TtlCache::new(Duration::from_secs(60));
+        let cache: TtlCache<String, u32> = TtlCache::new("test", Duration::from_secs(60));
         let before = cache.ticket();
         cache.invalidate();
         cache.put(before, "a".into(), 1);
@@ -232,7 +239,7 @@ mod tests {
 
     #[test]
     fn a_zero_ttl_caches_nothing() {
-        let cache: TtlCache<String, u32> = TtlCache::new(Duration::ZERO);
+        let cache: TtlCache<String, u32> = TtlCache::new("test", Duration::ZERO);
         cache.put(cache.ticket(), "a".into(), 1);
         assert_eq!(cache.get("a"), None);
     }

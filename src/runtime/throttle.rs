@@ -105,11 +105,15 @@ impl SignInThrottle {
             Some(ip) => self.per_address.check(&address_key(ip), now),
             None => Ok(()),
         };
-        match (account, address) {
+        let verdict = match (account, address) {
             (Ok(()), Ok(())) => Ok(()),
             (Err(a), Err(b)) => Err(a.max(b)),
             (Err(wait), _) | (_, Err(wait)) => Err(wait),
+        };
+        if verdict.is_err() {
+            crate::runtime::metrics::throttled("sign_in");
         }
+        verdict
     }
 
     /// Records a failed sign-in against both budgets.
@@ -186,6 +190,7 @@ impl RateLimits {
                 }
             }
             Err(not_until) => {
+                crate::runtime::metrics::throttled("rate_limit");
                 let wait = not_until
                     .wait_time_from(DefaultClock::default().now())
                     .as_secs()

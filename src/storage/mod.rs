@@ -1,5 +1,6 @@
 //! Persistence: the only module that speaks sea-orm. Repositories take a `&Db`, return domain
-//! types and map `DbErr` to `AppError` (a unique violation becomes `Conflict`).
+//! types and map `DbErr` to `AppError` (a unique violation becomes `Conflict`, a database that
+//! cannot be reached `Unavailable`).
 
 pub mod audit;
 pub mod clients;
@@ -8,6 +9,7 @@ pub mod credentials;
 mod entity;
 pub mod invitations;
 pub mod keys;
+pub mod migrate;
 pub mod purge;
 pub mod secrets;
 pub mod session_tokens;
@@ -18,12 +20,16 @@ pub mod users;
 
 use std::time::Duration;
 
-use migration::{Migrator, MigratorTrait};
 use sea_orm::sqlx::sqlite::{SqliteJournalMode, SqliteSynchronous};
-use sea_orm::{ConnectOptions, Database, DatabaseConnection, DbErr, SqlErr};
+use sea_orm::{
+    ConnAcquireErr, ConnectOptions, Database, DatabaseBackend, DatabaseConnection, DbErr,
+    RuntimeErr, SqlErr, sqlx,
+};
 
-use crate::config::DatabaseUrl;
+use crate::config::{DatabaseUrl, PoolSettings};
 use crate::error::AppError;
+
+pub use migrate::{migrate, migrate_then};
 
 /// A pooled database connection (cheap to clone).
 pub type Db = DatabaseConnection;
@@ -31,13 +37,18 @@ pub type Db = DatabaseConnection;
 /// Opens the pool. SQLite gets WAL, `synchronous=NORMAL` (durable across process crashes, which
 /// is what WAL guarantees), foreign keys and a busy timeout so concurrent writers queue rather
 /// than fail. SQLite writes one at a time whatever the pool size, and the hot reads are cached
-/// (`runtime::cache`), so four connections suffice; each one costs a thread and a page cache
-/// (SQLite's default 2 MiB: smaller caches slowed the writes into million-row indexes).
-pub async fn connect(url: &DatabaseUrl) -> anyhow::Result<Db> {
+/// (`runtime::cache`), so four connections suffice by default; each one costs a thread and a
+/// page cache (SQLite's default 2 MiB: smaller caches slowed the writes into million-row
+/// indexes).
+///
+/// `pool.acquire_timeout` bounds how long a request waits for a connection, opening one
+/// included: sqlx retries a refused connection until then, so a database that is down costs
+/// each request at most that long before it is answered `Unavailable`.
+pub async fn connect(url: &DatabaseUrl, pool: PoolSettings) -> anyhow::Result<Db> {
     let mut opts = ConnectOptions::new(url.expose().to_owned());
     opts.sqlx_logging(false)
-        .acquire_timeout(Duration::from_secs(10))
-        .max_connections(if url.is_sqlite() { 4 } else { 16 })
+        .acquire_timeout(pool.acquire_timeout)
+        .max_connections(pool.max_connections)
         .min_connections(1)
         .map_sqlx_sqlite_opts(|o| {
             o.journal_mode(SqliteJournalMode::Wal)
@@ -48,22 +59,82 @@ pub async fn connect(url: &DatabaseUrl) -> anyhow::Result<Db> {
     Ok(Database::connect(opts).await?)
 }
 
-/// Applies pending migrations.
-pub async fn migrate(db: &Db) -> anyhow::Result<()> {
-    Migrator::up(db, None).await?;
-    Ok(())
-}
+/// How long the health check waits for the database: a readiness probe must answer in time
+/// even when every connection attempt hangs.
+const PING_TIMEOUT: Duration = Duration::from_secs(1);
 
-/// Cheap round trip used by the health check.
+/// Cheap round trip used by the health check, bounded by `PING_TIMEOUT`.
 pub async fn ping(db: &Db) -> bool {
-    db.ping().await.is_ok()
+    matches!(
+        tokio::time::timeout(PING_TIMEOUT, db.ping()).await,
+        Ok(Ok(()))
+    )
 }
 
-/// Maps a database error: unique violations become `Conflict`, everything else `Internal`.
+/// How the pool's connections are used right now.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct PoolStats {
+    /// Connections open (idle and in use).
+    pub open: u32,
+    /// Open connections waiting in the pool.
+    pub idle: u32,
+    /// The most the pool opens.
+    pub max: u32,
+}
+
+/// The pool's current use.
+pub fn pool_stats(db: &Db) -> PoolStats {
+    fn of<D: sqlx::Database>(pool: &sqlx::Pool<D>) -> PoolStats {
+        PoolStats {
+            open: pool.size(),
+            idle: u32::try_from(pool.num_idle()).unwrap_or(u32::MAX),
+            max: pool.options().get_max_connections(),
+        }
+    }
+    match db.get_database_backend() {
+        DatabaseBackend::Postgres => of(db.get_postgres_connection_pool()),
+        DatabaseBackend::Sqlite => of(db.get_sqlite_connection_pool()),
+        _ => PoolStats::default(),
+    }
+}
+
+/// Maps a database error: a database that cannot be reached becomes `Unavailable`, unique
+/// violations `Conflict`, everything else `Internal`.
 pub(crate) fn map_err(err: DbErr) -> AppError {
+    if is_unreachable(&err) {
+        return AppError::Unavailable(err.into());
+    }
     match err.sql_err() {
         Some(SqlErr::UniqueConstraintViolation(_)) => AppError::Conflict("already exists".into()),
         _ => AppError::internal(err),
+    }
+}
+
+/// Whether an error says the database could not be reached, rather than that the statement was
+/// wrong: no connection within the acquire timeout, a connection lost or refused, or PostgreSQL
+/// shutting down or starting up. Such a request may succeed as is once the database is back.
+pub(crate) fn is_unreachable(err: &DbErr) -> bool {
+    let sqlx_err = match err {
+        DbErr::ConnectionAcquire(ConnAcquireErr::Timeout | ConnAcquireErr::ConnectionClosed) => {
+            return true;
+        }
+        DbErr::Conn(RuntimeErr::SqlxError(e))
+        | DbErr::Exec(RuntimeErr::SqlxError(e))
+        | DbErr::Query(RuntimeErr::SqlxError(e)) => e,
+        _ => return false,
+    };
+    match sqlx_err.as_ref() {
+        sqlx::Error::Io(_)
+        | sqlx::Error::Tls(_)
+        | sqlx::Error::PoolTimedOut
+        | sqlx::Error::PoolClosed
+        | sqlx::Error::WorkerCrashed => true,
+        // SQLSTATE class 08 (connection exception) and 57P01-57P03 (the server shutting down,
+        // crashed, or not yet accepting connections), PostgreSQL Appendix A.
+        sqlx::Error::Database(db) => db.code().is_some_and(|code| {
+            code.starts_with("08") || matches!(code.as_ref(), "57P01" | "57P02" | "57P03")
+        }),
+        _ => false,
     }
 }
 

@@ -88,7 +88,7 @@ impl SessionStore for DbSessionStore {
             .filter(sessions::Column::ExpiresAt.gt(self.clock.now()))
             .unique(&self.db)
             .await
-            .map_err(|e| LoadError::Other(e.into()))?;
+            .map_err(|e| LoadError::Other(store_err(e)))?;
         row.map(|r| {
             serde_json::from_str(&r.state).map_err(|e| LoadError::Deserialization(e.into()))
         })
@@ -114,7 +114,7 @@ impl SessionStore for DbSessionStore {
         })
         .exec_without_returning(&self.db)
         .await
-        .map_err(|e| SaveError::Other(e.into()))?;
+        .map_err(|e| SaveError::Other(store_err(e)))?;
         Ok(key)
     }
 
@@ -144,7 +144,7 @@ impl SessionStore for DbSessionStore {
             .filter(sessions::Column::ExpiresAt.gt(now))
             .exec(&self.db)
             .await
-            .map_err(|e| UpdateError::Other(e.into()))?;
+            .map_err(|e| UpdateError::Other(store_err(e)))?;
         if result.rows_affected == 1 {
             return Ok(key);
         }
@@ -179,16 +179,28 @@ impl SessionStore for DbSessionStore {
             .filter(sessions::Column::Id.eq(row_id(key)))
             .filter(sessions::Column::ExpiresAt.gt(now))
             .exec(&self.db)
-            .await?;
+            .await
+            .map_err(store_err)?;
         Ok(())
     }
 
     async fn delete(&self, key: &SessionKey) -> Result<(), anyhow::Error> {
         sessions::Entity::delete_by_id(row_id(key))
             .exec(&self.db)
-            .await?;
+            .await
+            .map_err(store_err)?;
         Ok(())
     }
+}
+
+/// A failure of the store as actix-session takes it. actix-session answers any store failure
+/// with a bare 500 before a handler could say better, so an unreachable database is also noted
+/// for the request (`runtime::outage`), whose middleware answers 503 instead.
+fn store_err(err: sea_orm::DbErr) -> anyhow::Error {
+    if super::is_unreachable(&err) {
+        crate::runtime::outage::note();
+    }
+    err.into()
 }
 
 /// Whether the browser session `sid` is still alive: not signed out, not idle past its expiry,

@@ -218,7 +218,7 @@ async fn start(
 }
 
 /// Creates an empty database on the PostgreSQL server named by `PORTCULLIS_TEST_POSTGRES_URL`.
-async fn fresh_postgres_database() -> Option<String> {
+pub async fn fresh_postgres_database() -> Option<String> {
     let base = std::env::var(PG_ENV).ok()?;
     let name = format!("pc_{}", uuid::Uuid::new_v4().simple());
     let admin = Database::connect(&base).await.unwrap();

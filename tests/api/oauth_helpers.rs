@@ -93,11 +93,15 @@ pub async fn confidential(app: &TestApp) -> TestClient {
 /// Runs `portcullis client create <args> --json` on the app's database, as an operator would on
 /// the server, and returns the client it printed.
 pub async fn cli_client(app: &TestApp, args: &[&str]) -> TestClient {
+    cli_client_on(app.settings.database_url.expose(), args).await
+}
+
+/// Runs `portcullis client create <args> --json` on the database at `database_url`.
+pub async fn cli_client_on(database_url: &str, args: &[&str]) -> TestClient {
     let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_portcullis"));
-    cmd.args(["client", "create", "--json"]).args(args).env(
-        "PORTCULLIS_DATABASE_URL",
-        app.settings.database_url.expose(),
-    );
+    cmd.args(["client", "create", "--json"])
+        .args(args)
+        .env("PORTCULLIS_DATABASE_URL", database_url);
     let out = tokio::task::spawn_blocking(move || cmd.output())
         .await
         .unwrap()

@@ -126,9 +126,10 @@ impl Grants<'_> {
             .unwrap_or_default();
         let key = throttle::key(req.ip, &presented);
         let now = self.clock.now();
-        self.throttle
-            .check(&key, now)
-            .map_err(|wait| OAuthRefusal::Throttled { wait })?;
+        self.throttle.check(&key, now).map_err(|wait| {
+            crate::runtime::metrics::throttled("token_endpoint");
+            OAuthRefusal::Throttled { wait }
+        })?;
         let result = self.grant(req).await;
         if let Err(refusal) = &result
             && refusal.is_audited()

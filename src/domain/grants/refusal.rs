@@ -110,6 +110,7 @@ impl OAuthRefusal {
             Self::Refused { code, .. } => code.as_str(),
             Self::InvalidClient { .. } => "invalid_client",
             Self::Throttled { .. } => "invalid_client",
+            Self::Failed(AppError::Unavailable(_)) => "temporarily_unavailable",
             Self::Failed(_) => "server_error",
         }
     }

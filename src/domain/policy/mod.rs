@@ -20,6 +20,7 @@ pub use live::{Access, Policy};
 pub use role::Role;
 pub use server::ServerAction;
 
+use crate::config::MetricsToken;
 use crate::domain::credentials::CredentialKind;
 use crate::domain::principal::Principal;
 use crate::error::AppError;
@@ -150,6 +151,16 @@ pub fn decide(caller: &Principal, role: Role, action: Action) -> Result<(), AppE
         return Err(AppError::InsufficientScope(action.scope()));
     }
     Ok(())
+}
+
+/// Whether a request may read the server's metrics: only by presenting the configured metrics
+/// token (compared in constant time). Without one configured nobody may, and the route does not
+/// exist. The metrics name routes and counts, never a person or a secret.
+pub fn may_read_metrics(configured: Option<&MetricsToken>, presented: Option<&str>) -> bool {
+    match (configured, presented) {
+        (Some(token), Some(presented)) => token.matches(presented),
+        _ => false,
+    }
 }
 
 #[cfg(test)]

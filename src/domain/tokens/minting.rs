@@ -95,6 +95,7 @@ impl TokenService {
         let token = self.keys.current().sign(&claims)?;
         if !grant.is_empty() {
             self.audit(issued_event(&claims, grant));
+            crate::runtime::metrics::token_issued(grant);
         }
         Ok((token, claims))
     }

@@ -9,7 +9,7 @@ use crate::domain::jwt::{AccessClaims, VerifyError};
 use crate::domain::principal::Principal;
 use crate::domain::roles::RoleClaim;
 use crate::domain::user::User;
-use crate::error::Result;
+use crate::error::{AppError, Result};
 use crate::runtime::cache::Revocable;
 use crate::storage;
 
@@ -74,13 +74,16 @@ impl ActiveToken {
     }
 }
 
-/// Why a bearer token was refused.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// Why a bearer token was not accepted.
+#[derive(Debug)]
 pub enum BearerError {
     /// Past its expiry.
     Expired,
     /// Malformed, forged, revoked.
     Invalid,
+    /// Its signature checked out but whether it was revoked could not be found out (storage
+    /// failed, the database cannot be reached): it may well be valid, so it is not refused.
+    Unchecked(AppError),
 }
 
 impl TokenService {
@@ -96,10 +99,7 @@ impl TokenService {
         match self.is_revoked(&claims).await {
             Ok(false) => Ok(claims),
             Ok(true) => Err(BearerError::Invalid),
-            Err(e) => {
-                tracing::error!(error = %e, "revocation check failed");
-                Err(BearerError::Invalid)
-            }
+            Err(e) => Err(BearerError::Unchecked(e)),
         }
     }
 
@@ -201,8 +201,11 @@ impl TokenService {
     /// RFC 7662: what is known about a token, `None` when it is not active.
     pub async fn introspect(&self, token: &str) -> Result<Option<ActiveToken>> {
         if token.contains('.') {
-            let claims = self.verify_bearer(token).await.ok();
-            return Ok(claims.map(ActiveToken::from_claims));
+            return match self.verify_bearer(token).await {
+                Ok(claims) => Ok(Some(ActiveToken::from_claims(claims))),
+                Err(BearerError::Unchecked(e)) => Err(e),
+                Err(BearerError::Expired | BearerError::Invalid) => Ok(None),
+            };
         }
         let Some(rec) = storage::tokens::find_refresh(&self.db, &self.hasher.hash(token)).await?
         else {

@@ -118,6 +118,8 @@ async fn presented(
             "Invalid access token provided",
         )
         .bearer_challenge(Some("invalid_token"), None)),
+        // Not refused: the token may be valid (503 when the database cannot be reached).
+        Err(BearerError::Unchecked(e)) => Err(e.into()),
     }
 }
 

@@ -10,7 +10,7 @@ use actix_web::{HttpResponse, ResponseError};
 use serde_json::json;
 
 use crate::domain::grants::OAuthRefusal;
-use crate::error::AppError;
+use crate::error::{AppError, UNAVAILABLE_RETRY_AFTER_SECS};
 
 /// An OAuth error as the wire shows it.
 #[derive(Debug)]
@@ -66,10 +66,22 @@ impl OAuthError {
         }
     }
 
-    /// 500 `server_error`, details only in the log.
+    /// 500 `server_error`, details only in the log; or, when the database cannot be reached,
+    /// 503 `temporarily_unavailable` with `Retry-After` (RFC 6749 §4.1.2.1 names the code): the
+    /// request may be valid, so it is neither refused nor blamed on the server's code.
     pub fn server(err: &AppError) -> Self {
         let cause = match err {
             AppError::Internal(inner) => format!("{inner:#}"),
+            AppError::Unavailable(inner) => {
+                return Self {
+                    status: StatusCode::SERVICE_UNAVAILABLE,
+                    error: "temporarily_unavailable",
+                    description: Some(err.to_string()),
+                    basic_challenge: false,
+                    retry_after: Some(UNAVAILABLE_RETRY_AFTER_SECS.cast_signed()),
+                    cause: Some(format!("{inner:#}")),
+                };
+            }
             other => other.to_string(),
         };
         Self {
