@@ -189,14 +189,18 @@ pub async fn client_set(settings: &Settings, args: crate::config::ClientSet) -> 
 }
 
 /// `portcullis keys rotate`
-pub async fn keys_rotate(settings: &Settings) -> anyhow::Result<()> {
+pub async fn keys_rotate(settings: &Settings, delay_secs: u32) -> anyhow::Result<()> {
     let ctx = context(settings).await?;
-    let keys = audited(&ctx, signing_keys::rotate(&ctx, Actor::CommandLine)).await?;
+    let rotate = signing_keys::rotate(&ctx, Actor::CommandLine, delay_secs);
+    let (keys, activates_at) = audited(&ctx, rotate).await?;
     for (alg, kid) in keys {
         println!("new {alg} signing key: {kid}");
     }
+    let at = time::OffsetDateTime::from_unix_timestamp(activates_at)?
+        .format(&time::format_description::well_known::Rfc3339)?;
     println!(
-        "running servers switch to them within a minute; the previous keys stay published until their tokens expire"
+        "new keys are published now and sign from {at} (in {delay_secs} s) on every node; \
+         the previous keys stay published until their tokens expire"
     );
     Ok(())
 }
