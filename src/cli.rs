@@ -27,10 +27,11 @@ async fn context(settings: &Settings) -> anyhow::Result<Context> {
     let hasher = crate::startup::load_hasher(&db).await?;
     let auditor = Auditor::start(db.clone());
     let (hash_concurrency, hash_queue) = settings.password_hash_bounds();
-    Ok(
-        Context::new(db, Caches::default(), hasher, auditor, Clock::default())
-            .with_hash_gate(HashGate::new(hash_concurrency, hash_queue)),
-    )
+    // What a command changes is announced to running servers (PostgreSQL) before it exits.
+    let caches = Caches::default();
+    crate::runtime::invalidation::tie(&db, &caches);
+    Ok(Context::new(db, caches, hasher, auditor, Clock::default())
+        .with_hash_gate(HashGate::new(hash_concurrency, hash_queue)))
 }
 
 /// Runs one operation, then writes its audit events before the process can exit, whether it

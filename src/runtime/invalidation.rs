@@ -15,7 +15,7 @@ use std::net::SocketAddr;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, oneshot};
 
 use crate::config::DatabaseUrl;
 use crate::domain::jwt::Keys;
@@ -96,18 +96,34 @@ impl std::ops::BitOr for Stale {
     }
 }
 
+/// What the sender is given: invalidations to announce, and requests to say when everything
+/// queued before them is sent.
+enum Queued {
+    Stale(Stale),
+    Flush(oneshot::Sender<()>),
+}
+
 /// A node's tie to the others (PostgreSQL only): the outbox of its own invalidations, and
 /// whether it hears theirs.
 pub struct Link {
-    outbox: mpsc::UnboundedSender<Stale>,
+    outbox: mpsc::UnboundedSender<Queued>,
     listening: AtomicBool,
 }
 
 impl Link {
     /// Queues an invalidation for the other nodes (sent in the background, in order).
     pub(crate) fn announce(&self, stale: Stale) {
-        // The sender lives as long as the server; a send can only fail during shutdown.
-        let _ = self.outbox.send(stale);
+        // The sender lives as long as the process; a send can only fail during shutdown.
+        let _ = self.outbox.send(Queued::Stale(stale));
+    }
+
+    /// Returns once every invalidation queued so far has been sent (or given up on): a command
+    /// that changed something must not exit before the servers are told.
+    pub async fn flush(&self) {
+        let (done, sent) = oneshot::channel();
+        if self.outbox.send(Queued::Flush(done)).is_ok() {
+            let _ = sent.await;
+        }
     }
 
     /// Whether the listening connection is up, so changes on other nodes hold here at once.
@@ -125,13 +141,12 @@ impl Link {
     }
 }
 
-/// Ties `caches` to the other nodes on PostgreSQL: starts the sender of this node's
-/// invalidations and the listener (whose first connection is awaited, so a node that starts
-/// answering already listens). `node` names the listener's connection in `pg_stat_activity`.
-/// Does nothing on SQLite.
-pub async fn start(url: &DatabaseUrl, db: &Db, caches: &Caches, keys: &Keys, node: SocketAddr) {
+/// Announces the invalidations made through `caches` to the servers on PostgreSQL, without
+/// listening to theirs: what a command (`portcullis client set`, …) needs. False on SQLite, or
+/// when `caches` is tied already.
+pub fn tie(db: &Db, caches: &Caches) -> bool {
     if !notify::carries_notifications(db) {
-        return;
+        return false;
     }
     let (outbox, queued) = mpsc::unbounded_channel();
     let link = Link {
@@ -139,9 +154,20 @@ pub async fn start(url: &DatabaseUrl, db: &Db, caches: &Caches, keys: &Keys, nod
         listening: AtomicBool::new(false),
     };
     if !caches.tie(link) {
-        return;
+        return false;
     }
     tokio::spawn(send(db.clone(), queued));
+    true
+}
+
+/// Ties `caches` to the other nodes on PostgreSQL: starts the sender of this node's
+/// invalidations and the listener (whose first connection is awaited, so a node that starts
+/// answering already listens). `node` names the listener's connection in `pg_stat_activity`.
+/// Does nothing on SQLite.
+pub async fn start(url: &DatabaseUrl, db: &Db, caches: &Caches, keys: &Keys, node: SocketAddr) {
+    if !tie(db, caches) {
+        return;
+    }
     let name = format!("portcullis listener {node}");
     let first = Listener::connect(url, &name).await;
     let (url, caches, keys) = (url.clone(), caches.clone(), keys.clone());
@@ -149,23 +175,38 @@ pub async fn start(url: &DatabaseUrl, db: &Db, caches: &Caches, keys: &Keys, nod
 }
 
 /// Sends queued invalidations, those queued meanwhile merged into one notification.
-async fn send(db: Db, mut queued: mpsc::UnboundedReceiver<Stale>) {
-    while let Some(mut stale) = queued.recv().await {
+async fn send(db: Db, mut queued: mpsc::UnboundedReceiver<Queued>) {
+    while let Some(first) = queued.recv().await {
+        let (mut stale, mut waiting) = (Stale::default(), Vec::new());
+        let mut take = |q| match q {
+            Queued::Stale(s) => stale = stale | s,
+            Queued::Flush(done) => waiting.push(done),
+        };
+        take(first);
         while let Ok(more) = queued.try_recv() {
-            stale = stale | more;
+            take(more);
         }
-        let payload = stale.payload();
-        let mut wait = MIN_BACKOFF;
-        for attempt in 1..=SEND_ATTEMPTS {
-            match notify::notify(&db, INVALIDATE_CHANNEL, &payload).await {
-                Ok(()) => break,
-                Err(e) if attempt == SEND_ATTEMPTS => {
-                    tracing::warn!(error = %e, caches = %payload, "could not tell the other nodes of a change: they see it once their cache entries expire");
-                }
-                Err(_) => {
-                    tokio::time::sleep(wait).await;
-                    wait = (wait * 2).min(MAX_BACKOFF);
-                }
+        if stale != Stale::default() {
+            send_one(&db, &stale.payload()).await;
+        }
+        for done in waiting {
+            let _ = done.send(());
+        }
+    }
+}
+
+/// One notification, retried with backoff a few times.
+async fn send_one(db: &Db, payload: &str) {
+    let mut wait = MIN_BACKOFF;
+    for attempt in 1..=SEND_ATTEMPTS {
+        match notify::notify(db, INVALIDATE_CHANNEL, payload).await {
+            Ok(()) => return,
+            Err(e) if attempt == SEND_ATTEMPTS => {
+                tracing::warn!(error = %e, caches = %payload, "could not tell the other nodes of a change: they see it once their cache entries expire");
+            }
+            Err(_) => {
+                tokio::time::sleep(wait).await;
+                wait = (wait * 2).min(MAX_BACKOFF);
             }
         }
     }

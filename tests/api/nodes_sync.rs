@@ -129,19 +129,19 @@ impl Nodes {
         (res.status().as_u16(), res.json().await.unwrap())
     }
 
-    /// Polls every peer from `since` until `refused` holds there; how long each took. Fails
-    /// past `WITHIN`.
-    async fn until_refused(
+    /// Polls every peer from `since` until `holds` there (a change made on A); how long each
+    /// took. Fails past `WITHIN`.
+    async fn until_everywhere(
         &self,
         what: &str,
         since: Instant,
-        refused: impl AsyncFn(&str) -> bool,
+        holds: impl AsyncFn(&str) -> bool,
     ) -> Vec<Duration> {
         let bases = self.peer_bases();
         let mut took = vec![None; bases.len()];
         loop {
             for (i, base) in bases.iter().enumerate() {
-                if took[i].is_none() && refused(base).await {
+                if took[i].is_none() && holds(base).await {
                     took[i] = Some(since.elapsed());
                 }
             }
@@ -150,7 +150,7 @@ impl Nodes {
             }
             assert!(
                 since.elapsed() < WITHIN,
-                "{what}: another node still accepted it after {WITHIN:?}"
+                "{what}: another node still had the old state after {WITHIN:?}"
             );
             tokio::time::sleep(POLL).await;
         }
@@ -208,7 +208,7 @@ async fn keys_tokens_and_client_secrets_revoked_on_one_node_are_refused_on_the_o
         delete(a, &session, &format!("/api/v1/active/api-keys/{id}")).await;
         let since = Instant::now();
         took.extend(
-            n.until_refused("API key", since, async |b| !active(b, &key).await)
+            n.until_everywhere("API key", since, async |b| !active(b, &key).await)
                 .await,
         );
         for b in n.peer_bases() {
@@ -222,7 +222,7 @@ async fn keys_tokens_and_client_secrets_revoked_on_one_node_are_refused_on_the_o
         delete(a, &session, &format!("/api/v1/active/tokens/{id}")).await;
         let since = Instant::now();
         took.extend(
-            n.until_refused("sk- token", since, async |b| !active(b, &pat).await)
+            n.until_everywhere("sk- token", since, async |b| !active(b, &pat).await)
                 .await,
         );
         for b in n.peer_bases() {
@@ -245,7 +245,7 @@ async fn keys_tokens_and_client_secrets_revoked_on_one_node_are_refused_on_the_o
         let since = Instant::now();
         let inactive =
             async |b: &str| n.introspect(b, &machine, &token).await.1 == json!({"active": false});
-        took.extend(n.until_refused("access token", since, inactive).await);
+        took.extend(n.until_everywhere("access token", since, inactive).await);
 
         // A client secret, rotated.
         let old = TestClient {
@@ -258,7 +258,7 @@ async fn keys_tokens_and_client_secrets_revoked_on_one_node_are_refused_on_the_o
         app_secret = rotate_secret(a, &app_id).await;
         let since = Instant::now();
         took.extend(
-            n.until_refused("client secret", since, async |b| status(b).await == 401)
+            n.until_everywhere("client secret", since, async |b| status(b).await == 401)
                 .await,
         );
         let new = TestClient {
@@ -308,7 +308,7 @@ async fn a_role_change_and_a_removal_on_one_node_hold_on_the_others_at_once() {
     set_role(a, &acme, &bob, "viewer").await;
     let since = Instant::now();
     let mut took = n
-        .until_refused("the editor role", since, async |b| {
+        .until_everywhere("the editor role", since, async |b| {
             access(b).await.1["role"] == "viewer"
         })
         .await;
@@ -319,7 +319,7 @@ async fn a_role_change_and_a_removal_on_one_node_hold_on_the_others_at_once() {
     remove(a, &acme, &bob).await;
     let since = Instant::now();
     took.extend(
-        n.until_refused("the membership", since, async |b| access(b).await.0 != 200)
+        n.until_everywhere("the membership", since, async |b| access(b).await.0 != 200)
             .await,
     );
     for b in n.peer_bases() {
@@ -328,6 +328,45 @@ async fn a_role_change_and_a_removal_on_one_node_hold_on_the_others_at_once() {
         assert_eq!(body["error"]["status"], status, "{body}");
     }
     report("membership changes seen on the other nodes", took);
+}
+
+#[tokio::test]
+async fn a_change_made_with_the_command_line_holds_on_every_running_node_at_once() {
+    let Some(n) = nodes(2, "warn").await else {
+        return skipped("the cross-node command-line test");
+    };
+    let a = &n.a;
+    a.signed_in_user().await;
+    let session = a.session_token().await;
+    let (_, key) = create_api_key(a, &session, "k", &["read"]).await;
+    let c = machine_client(a).await;
+    let sees_key = async |b: &str| n.introspect(b, &c, &key).await.1["active"] == true;
+    for b in n.peer_bases() {
+        for _ in 0..2 {
+            assert!(!sees_key(&b).await, "not a resource server yet: {b}");
+        }
+    }
+
+    let url = a.settings.database_url.expose().to_owned();
+    let id = c.id.clone();
+    let out = tokio::task::spawn_blocking(move || {
+        std::process::Command::new(env!("CARGO_BIN_EXE_portcullis"))
+            .args(["client", "set", &id, "--resource-server", "true"])
+            .env("PORTCULLIS_DATABASE_URL", url)
+            .env("PORTCULLIS_LOG", "warn")
+            .output()
+            .unwrap()
+    })
+    .await
+    .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let since = Instant::now();
+    let took = n.until_everywhere("the flag", since, sees_key).await;
+    report("a command-line change seen on the running nodes", took);
 }
 
 #[tokio::test]
