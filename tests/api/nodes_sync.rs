@@ -1,15 +1,15 @@
 //! Several nodes on one PostgreSQL database stay coherent: what one node revokes or changes is
 //! refused or seen on the others within moments although their caches live a minute (only a
-//! notification can explain that), a rotated signing key is published everywhere before any
-//! node signs with it, and a node whose listener is cut falls back to cache expiry, says so on
-//! `/healthz` and catches up when it listens again. Node A runs in this process, driven through
-//! the usual helpers; the others are real `portcullis serve` processes on A's database, with
-//! A's issuer. PostgreSQL only: without `PORTCULLIS_TEST_POSTGRES_URL` each test reports itself
-//! skipped.
+//! notification can explain that). `keys`: a rotated signing key is published everywhere before
+//! any node signs with it. `outage`: a node whose listener is cut falls back to cache expiry,
+//! says so on `/healthz` and catches up when it listens again.
+//!
+//! Node A runs in this process, driven through the usual helpers; the others are real
+//! `portcullis serve` processes on A's database, with A's issuer. PostgreSQL only: without
+//! `PORTCULLIS_TEST_POSTGRES_URL` each test reports itself skipped.
 
 use std::time::{Duration, Instant};
 
-use sea_orm::{ConnectionTrait, Database};
 use serde_json::{Value, json};
 
 use crate::hardening::Server;
@@ -18,6 +18,9 @@ use crate::membership_helpers::person;
 use crate::oauth::extract;
 use crate::oauth_helpers::{TestClient, machine_client, resource_server};
 use crate::tenancy::{join, remove, set_role, switch_to};
+
+mod keys;
+mod outage;
 
 /// Cache entries live a minute on every node.
 const CACHE_TTL_MS: u64 = 60_000;
@@ -177,11 +180,6 @@ fn report(what: &str, mut took: Vec<Duration>) {
         at(99),
         took[took.len() - 1]
     );
-}
-
-/// The key id in a JWT's header.
-fn kid(token: &str) -> String {
-    jsonwebtoken::decode_header(token).unwrap().kid.unwrap()
 }
 
 #[tokio::test]
@@ -367,212 +365,6 @@ async fn a_change_made_with_the_command_line_holds_on_every_running_node_at_once
     let since = Instant::now();
     let took = n.until_everywhere("the flag", since, sees_key).await;
     report("a command-line change seen on the running nodes", took);
-}
-
-#[tokio::test]
-async fn a_rotated_key_is_published_on_every_node_before_any_signs_with_it_and_all_switch_soon() {
-    let Some(n) = nodes(2, "warn").await else {
-        return skipped("the cross-node key rotation test");
-    };
-    let c = machine_client(&n.a).await;
-    let bases = n.bases();
-    let old_token = n.token_on(&bases[1], &c).await;
-    let old_kid = kid(&old_token);
-
-    let url = n.a.settings.database_url.expose().to_owned();
-    let out = tokio::task::spawn_blocking(move || {
-        std::process::Command::new(env!("CARGO_BIN_EXE_portcullis"))
-            .args(["keys", "rotate"])
-            .env("PORTCULLIS_DATABASE_URL", url)
-            .env("PORTCULLIS_LOG", "warn")
-            .output()
-            .unwrap()
-    })
-    .await
-    .unwrap();
-    let rotated = Instant::now();
-    let printed = String::from_utf8_lossy(&out.stdout).into_owned();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    assert!(printed.contains("(in 5 s) on every node"), "{printed}");
-    let new_kid = printed
-        .lines()
-        .find_map(|l| l.strip_prefix("new EdDSA signing key: "))
-        .unwrap_or_else(|| panic!("{printed}"))
-        .to_owned();
-
-    // Each round reads every node's JWKS first, then has every node sign.
-    let mut published_everywhere = None;
-    let mut first_signed = None;
-    let mut switched: Vec<Option<Duration>> = vec![None; bases.len()];
-    for round in 0.. {
-        let mut everywhere = true;
-        for base in &bases {
-            let jwks: Value = n
-                .http
-                .get(format!("{base}/.well-known/jwks.json"))
-                .send()
-                .await
-                .unwrap()
-                .json()
-                .await
-                .unwrap();
-            let kids: Vec<&str> = jwks["keys"]
-                .as_array()
-                .unwrap()
-                .iter()
-                .filter_map(|k| k["kid"].as_str())
-                .collect();
-            assert!(
-                kids.contains(&old_kid.as_str()),
-                "{base}: the old key stays"
-            );
-            everywhere &= kids.contains(&new_kid.as_str());
-        }
-        if everywhere {
-            published_everywhere.get_or_insert(round);
-        }
-        for (i, base) in bases.iter().enumerate() {
-            let token = n.token_on(base, &c).await;
-            let signed_by = kid(&token);
-            if signed_by == new_kid {
-                first_signed.get_or_insert(round);
-                if switched[i].is_none() {
-                    switched[i] = Some(rotated.elapsed());
-                    // The first node to switch is believed by every node, the others included.
-                    for other in &bases {
-                        let (_, body) = n.introspect(other, &c, &token).await;
-                        assert_eq!(body["active"], true, "{base}'s token at {other}");
-                    }
-                }
-            } else {
-                assert_eq!(signed_by, old_kid, "{base}");
-                assert!(switched[i].is_none(), "{base} went back to the old key");
-            }
-        }
-        if switched.iter().all(Option::is_some) {
-            break;
-        }
-        assert!(
-            rotated.elapsed() < Duration::from_secs(10),
-            "not every node switched within 10 s: {switched:?}"
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    assert_eq!(
-        published_everywhere,
-        Some(0),
-        "every node publishes the new key as soon as the command returns"
-    );
-    assert!(published_everywhere <= first_signed);
-    println!("nodes signed with the new key after {switched:?}");
-
-    // Old tokens still verify everywhere, and so do the new key's.
-    let new_token = n.token_on(&bases[2], &c).await;
-    for base in &bases {
-        for token in [&old_token, &new_token] {
-            let (status, body) = n.introspect(base, &c, token).await;
-            assert_eq!((status, &body["active"]), (200, &json!(true)), "{base}");
-        }
-    }
-}
-
-#[tokio::test]
-async fn a_node_whose_listener_is_cut_says_so_falls_back_to_expiry_and_catches_up_when_back() {
-    let Some(n) = nodes(1, "info").await else {
-        return skipped("the listener outage test");
-    };
-    let (a, b) = (&n.a, n.peer_bases().remove(0));
-    for base in [&a.address, &b] {
-        let (status, health) = n.healthz(base).await;
-        assert_eq!(status, 200);
-        assert_eq!(health["invalidation"], "listening", "{base}");
-    }
-    let machine = machine_client(a).await;
-    let token = n.token_on(&a.address, &machine).await;
-    let active = async || n.introspect(&b, &machine, &token).await.1["active"].clone();
-    assert_eq!(active().await, true);
-
-    // Nobody may connect to the database for now, and B's listener is cut.
-    let database = url::Url::parse(a.settings.database_url.expose()).unwrap();
-    let database = database.path().trim_start_matches('/').to_owned();
-    let admin = Database::connect(std::env::var(PG_ENV).unwrap())
-        .await
-        .unwrap();
-    let sql = |s: String| {
-        let admin = &admin;
-        async move { admin.execute_unprepared(&s).await.unwrap() }
-    };
-    sql(format!(
-        "ALTER DATABASE \"{database}\" ALLOW_CONNECTIONS false"
-    ))
-    .await;
-    let port = url::Url::parse(&b).unwrap().port().unwrap();
-    let cut = sql(format!(
-        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '{database}' \
-         AND application_name = 'portcullis listener 127.0.0.1:{port}'"
-    ))
-    .await;
-    assert_eq!(cut.rows_affected(), 1, "B's listener");
-    let degraded = wait_for_health(&n, &b, "degraded (ttl fallback)").await;
-    assert_eq!(degraded["status"], "ok", "still ready: {degraded}");
-    assert_eq!(
-        n.healthz(&a.address).await.1["invalidation"],
-        "listening",
-        "A still listens"
-    );
-
-    // A revocation on A now goes unheard on B, which relies on its cache's lifetime...
-    let res = a
-        .client
-        .post(a.url("/oauth/revoke"))
-        .header("authorization", machine.basic())
-        .form(&[("token", token.as_str())])
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(res.status(), 200);
-    assert_eq!(active().await, true, "B's cached verdict lives its TTL");
-
-    // ...until its listener is back: everything it cached is dropped then.
-    sql(format!(
-        "ALTER DATABASE \"{database}\" ALLOW_CONNECTIONS true"
-    ))
-    .await;
-    wait_for_health(&n, &b, "listening").await;
-    assert_eq!(active().await, false);
-
-    let logs = std::fs::read_to_string(n.logs.path().join("stderr.log")).unwrap();
-    let count = |what: &str| logs.matches(what).count();
-    assert_eq!(
-        count("stopped hearing other nodes' changes")
-            + count("cannot listen for other nodes' changes"),
-        1,
-        "one warning per outage:\n{logs}"
-    );
-    assert_eq!(
-        count("listening for other nodes' changes again"),
-        1,
-        "{logs}"
-    );
-}
-
-/// Polls `/healthz` at `base` until its `invalidation` says `state` (20 s at most: the
-/// listener's backoff reaches 10 s); the body then. Every answer meanwhile is a 200.
-async fn wait_for_health(n: &Nodes, base: &str, state: &str) -> Value {
-    let deadline = Instant::now() + Duration::from_secs(20);
-    loop {
-        let (status, health) = n.healthz(base).await;
-        assert_eq!(status, 200, "{health}");
-        if health["invalidation"] == state {
-            return health;
-        }
-        assert!(Instant::now() < deadline, "still {health} at {base}");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
 }
 
 /// `DELETE path` on A with `session`.
