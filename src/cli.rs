@@ -26,10 +26,11 @@ async fn context(settings: &Settings) -> anyhow::Result<Context> {
     let hasher = storage::migrate_then(&db, crate::startup::load_hasher(&db)).await?;
     let auditor = Auditor::start(db.clone());
     let (hash_concurrency, hash_queue) = settings.password_hash_bounds();
-    Ok(
-        Context::new(db, Caches::default(), hasher, auditor, Clock::default())
-            .with_hash_gate(HashGate::new(hash_concurrency, hash_queue)),
-    )
+    // What a command changes is announced to running servers (PostgreSQL) before it exits.
+    let caches = Caches::default();
+    crate::runtime::invalidation::tie(&db, &caches);
+    Ok(Context::new(db, caches, hasher, auditor, Clock::default())
+        .with_hash_gate(HashGate::new(hash_concurrency, hash_queue)))
 }
 
 /// Runs one operation, then writes its audit events before the process can exit, whether it
@@ -188,14 +189,18 @@ pub async fn client_set(settings: &Settings, args: crate::config::ClientSet) -> 
 }
 
 /// `portcullis keys rotate`
-pub async fn keys_rotate(settings: &Settings) -> anyhow::Result<()> {
+pub async fn keys_rotate(settings: &Settings, delay_secs: u32) -> anyhow::Result<()> {
     let ctx = context(settings).await?;
-    let keys = audited(&ctx, signing_keys::rotate(&ctx, Actor::CommandLine)).await?;
+    let rotate = signing_keys::rotate(&ctx, Actor::CommandLine, delay_secs);
+    let (keys, activates_at) = audited(&ctx, rotate).await?;
     for (alg, kid) in keys {
         println!("new {alg} signing key: {kid}");
     }
+    let at = time::OffsetDateTime::from_unix_timestamp(activates_at)?
+        .format(&time::format_description::well_known::Rfc3339)?;
     println!(
-        "running servers switch to them within a minute; the previous keys stay published until their tokens expire"
+        "new keys are published now and sign from {at} (in {delay_secs} s) on every node; \
+         the previous keys stay published until their tokens expire"
     );
     Ok(())
 }

@@ -22,7 +22,9 @@ async fn main() -> std::process::ExitCode {
             cli::client_create(&args.settings, create).await
         }
         Command::Client(ClientCommand::Set(set)) => cli::client_set(&args.settings, set).await,
-        Command::Keys(KeysCommand::Rotate) => cli::keys_rotate(&args.settings).await,
+        Command::Keys(KeysCommand::Rotate {
+            activation_delay_secs,
+        }) => cli::keys_rotate(&args.settings, activation_delay_secs).await,
         Command::Key(KeyCommand::Check { secret }) => return cli::key_check(&secret),
     };
     match result {

@@ -94,6 +94,9 @@ impl Application {
         )
         .with_auditor(auditor.clone());
         spawn_last_used_writer(credentials.clone());
+        // Other nodes' changes hold here at once (PostgreSQL; nothing on SQLite).
+        let (url, keys) = (&settings.database_url, tokens.keys());
+        crate::runtime::invalidation::start(url, &db, &caches, keys, local).await;
         if crate::domain::accounts::first_run(&ctx).await? {
             tracing::warn!(
                 "no accounts yet: open {}/signup to create the administrator account, \
@@ -246,20 +249,11 @@ fn spawn_last_used_writer(credentials: CredentialService) {
     });
 }
 
-/// Picks up keys added by `portcullis keys rotate` (or another node) once a minute, so signing
-/// moves to the newest key without a restart.
+/// Keeps the signing keys current (`runtime::key_reloader`): keys that `portcullis keys rotate`
+/// or another node adds, and rotated keys whose activation time comes.
 fn spawn_key_reloader(db: Db, tokens: TokenService) {
     tokio::spawn(async move {
-        let mut tick = tokio::time::interval(std::time::Duration::from_secs(60));
-        tick.tick().await;
-        loop {
-            tick.tick().await;
-            if let Err(e) =
-                tokens::reload_keys(&db, tokens.keys(), tokens.issuer(), tokens.access_ttl()).await
-            {
-                tracing::warn!(error = %e, "could not reload signing keys");
-            }
-        }
+        crate::runtime::key_reloader::run(db, tokens).await;
     });
 }
 

@@ -112,8 +112,16 @@ pub struct ClientSet {
 /// `portcullis keys ...`
 #[derive(Debug, Subcommand)]
 pub enum KeysCommand {
-    /// Add a new signing key; the previous one stays published until its tokens expire.
-    Rotate,
+    /// Add a new signing key per algorithm; every running server publishes it at once and
+    /// signs with it from a few seconds later; the previous one stays published until its
+    /// tokens expire.
+    Rotate {
+        /// Seconds from now until the new keys sign, on every server at the same moment: long
+        /// enough for every server to load and publish them first. 0 switches at once (one
+        /// server, or none running).
+        #[arg(long, value_name = "SECS", default_value_t = 5, value_parser = clap::value_parser!(u32).range(0..=3600))]
+        activation_delay_secs: u32,
+    },
 }
 
 /// `portcullis user ...`

@@ -18,6 +18,7 @@ use crate::domain::user::{DisplayName, Email, User};
 use crate::error::{AppError, Result};
 use crate::runtime::cache::Caches;
 use crate::runtime::hash_gate::HashGate;
+use crate::runtime::invalidation::Stale;
 use crate::runtime::throttle::SignInThrottle;
 use crate::secret::Password;
 use crate::storage::{self, Db};
@@ -288,7 +289,7 @@ pub async fn change_password(
     };
     let ended =
         storage::users::replace_password(ctx.db(), &user.id, &hash, keep_sid, ctx.now()).await?;
-    ctx.caches().revoked().invalidate();
+    ctx.caches().invalidate(Stale::REVOKED);
     let changed = PasswordChanged {
         sessions: ended.sessions,
         session_tokens: ended.session_tokens.len(),

@@ -12,6 +12,7 @@ use crate::domain::bounded;
 use crate::domain::context::Context;
 use crate::domain::session_tokens;
 use crate::error::{AppError, Result};
+use crate::runtime::invalidation::Stale;
 use crate::storage;
 
 /// Session-state entry holding the user agent the session signed in with (at most
@@ -98,7 +99,7 @@ impl BrowserSessions {
             return Err(AppError::NotFound("Session"));
         };
         if !tokens.is_empty() {
-            self.ctx.caches().revoked().invalidate();
+            self.ctx.caches().invalidate(Stale::REVOKED);
         }
         let ended = if current == Some(sid) {
             Ended::ThisSession

@@ -12,6 +12,7 @@ use crate::domain::secret_format::{self, Kind};
 use crate::domain::user::{DisplayName, User};
 use crate::error::{AppError, Result};
 use crate::runtime::cache::Caches;
+use crate::runtime::invalidation::Stale;
 use crate::secret::{ClientSecret, SecretHasher};
 use crate::storage::{self, Db};
 
@@ -307,7 +308,7 @@ pub async fn rotate_secret(
     let secret = ClientSecret::new(secret_format::generate(Kind::ClientSecret));
     let hash = ctx.hasher().hash(secret.expose());
     storage::clients::update_secret_hash(ctx.db(), &client.id, &hash, ctx.now()).await?;
-    ctx.caches().clients().invalidate();
+    ctx.caches().invalidate(Stale::CLIENTS);
     ctx.record(
         AuditEvent::here("app.secret_rotated")
             .by_user(&actor.id)

@@ -11,6 +11,7 @@ use crate::domain::client::{self, Client, ClientFlags, ClientKind, NewClient, Re
 use crate::domain::context::{Actor, Context};
 use crate::domain::policy::ServerAction;
 use crate::error::{AppError, Result};
+use crate::runtime::invalidation::Stale;
 use crate::storage;
 
 /// Refuses anyone the policy does not let manage every app (the command line always may).
@@ -86,7 +87,7 @@ pub async fn set(
     }
     storage::clients::update_flags(ctx.db(), &client.id, flags, ctx.now()).await?;
     // Token, introspection and authorization requests read clients through this cache.
-    ctx.caches().clients().invalidate();
+    ctx.caches().invalidate(Stale::CLIENTS);
     ctx.record(
         by.stamp(AuditEvent::here("client.flags_changed"))
             .about(client.owner_id.as_deref())

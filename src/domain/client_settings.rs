@@ -17,6 +17,7 @@ use crate::domain::context::{Actor, Context};
 use crate::domain::jwt::SigningAlg;
 use crate::domain::redirect_uri;
 use crate::error::{AppError, Result};
+use crate::runtime::invalidation::Stale;
 use crate::storage;
 
 /// An app's OpenID Connect settings.
@@ -93,7 +94,7 @@ pub async fn update(
     }
     storage::clients::update_oidc_settings(ctx.db(), &client.id, &settings, ctx.now()).await?;
     // The token endpoint reads clients through this cache.
-    ctx.caches().clients().invalidate();
+    ctx.caches().invalidate(Stale::CLIENTS);
     ctx.record(
         by.stamp(AuditEvent::here("app.settings_changed"))
             .about(client.owner_id.as_deref())

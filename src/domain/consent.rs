@@ -8,6 +8,7 @@ use crate::domain::client::Client;
 use crate::domain::context::Context;
 use crate::domain::scope::ScopeSet;
 use crate::error::Result;
+use crate::runtime::invalidation::Stale;
 use crate::storage;
 
 /// A person's standing approval of a client.
@@ -91,7 +92,7 @@ pub async fn revoke(ctx: &Context, user_id: &str, client_id: &str) -> Result<()>
         return Err(crate::error::AppError::NotFound("Authorized app"));
     }
     storage::tokens::revoke_families_of(ctx.db(), user_id, client_id, ctx.now()).await?;
-    ctx.caches().revoked().invalidate();
+    ctx.caches().invalidate(Stale::REVOKED);
     ctx.record(
         AuditEvent::here("consent.revoked")
             .by_user(user_id)

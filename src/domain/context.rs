@@ -97,10 +97,14 @@ impl Context {
         self.auditor.record(event);
     }
 
-    /// Waits until every event recorded so far is written: before reading the log, and before a
-    /// command-line subcommand exits (its events would otherwise die with the process).
+    /// Waits until every event recorded so far is written, and every change announced so far
+    /// has been told to the servers sharing the database: before reading the log, and before a
+    /// command-line subcommand exits (both would otherwise die with the process).
     pub async fn flush(&self) {
         self.auditor.flush().await;
+        if let Some(link) = self.caches.link() {
+            link.flush().await;
+        }
     }
 
     /// The audit log's queue, for services that record on their own.

@@ -18,6 +18,7 @@ use crate::domain::principal::Principal;
 use crate::domain::tenant::{self, Tenant};
 use crate::domain::user::{Email, User};
 use crate::error::{AppError, Result};
+use crate::runtime::invalidation::Stale;
 use crate::storage;
 
 /// How long an invitation can be accepted.
@@ -64,7 +65,7 @@ pub struct Pending {
 /// the old membership from a cache.
 fn membership_changed(ctx: &Context) {
     ctx.policy().membership_changed();
-    ctx.caches().users().invalidate();
+    ctx.caches().invalidate(Stale::USERS);
 }
 
 /// The tenant's members with their roles (any member who may read may list them).

@@ -11,6 +11,7 @@ use crate::domain::context::{Actor, Context};
 use crate::domain::policy::ServerAction;
 use crate::domain::user::{Email, User};
 use crate::error::{AppError, Result};
+use crate::runtime::invalidation::Stale;
 use crate::storage;
 
 /// Which person an operation concerns.
@@ -53,7 +54,7 @@ pub async fn set_email_verified(
     let now = ctx.now();
     storage::users::update_email_verified(ctx.db(), &user.id, verified, now).await?;
     // ID tokens read people through this cache.
-    ctx.caches().users().invalidate();
+    ctx.caches().invalidate(Stale::USERS);
     ctx.record(
         by.stamp(AuditEvent::here("user.email_verified"))
             .about(Some(&user.id))

@@ -17,6 +17,7 @@ use crate::domain::exchange::SESSION_CLIENT;
 use crate::domain::tokens::{BearerError, Mint, TokenService};
 use crate::domain::user::User;
 use crate::error::{AppError, Result};
+use crate::runtime::invalidation::Stale;
 use crate::storage;
 
 /// Lifetime of a session token, at most (the session may end sooner).
@@ -179,7 +180,7 @@ impl SessionTokens {
         let (sessions, tokens) =
             storage::session_tokens::end_every_session(self.ctx.db(), user_id, self.ctx.now())
                 .await?;
-        self.ctx.caches().revoked().invalidate();
+        self.ctx.caches().invalidate(Stale::REVOKED);
         self.ctx.record(
             AuditEvent::here("session.signed_out_everywhere")
                 .by_user(user_id)
@@ -222,7 +223,7 @@ impl SessionTokens {
     async fn end(&self, which: Which<'_>, reason: &str, by: Actor<'_>) -> Result<usize> {
         let ended = storage::session_tokens::revoke(self.ctx.db(), which, self.ctx.now()).await?;
         if !ended.is_empty() {
-            self.ctx.caches().revoked().invalidate();
+            self.ctx.caches().invalidate(Stale::REVOKED);
         }
         self.audit_revoked(&ended, reason, by);
         Ok(ended.len())

@@ -10,19 +10,26 @@ use crate::domain::policy::ServerAction;
 use crate::domain::tokens;
 use crate::error::Result;
 
-/// Adds one signing key per algorithm (Ed25519 and RSA) that new tokens are signed with; the
-/// previous ones keep verifying, and stay published, until their tokens expire. Returns each new
-/// key's algorithm and id; each is recorded as `signing_key.rotated`.
-pub async fn rotate(ctx: &Context, by: Actor<'_>) -> Result<Vec<(SigningAlg, String)>> {
+/// Adds one signing key per algorithm (Ed25519 and RSA) that every node signs new tokens with
+/// from `delay_secs` on (published at once, so relying parties and other nodes know them
+/// first); the previous ones keep verifying, and stay published, until their tokens expire.
+/// Returns each new key's algorithm and id, and when they start signing (Unix seconds); each is
+/// recorded as `signing_key.rotated`.
+pub async fn rotate(
+    ctx: &Context,
+    by: Actor<'_>,
+    delay_secs: u32,
+) -> Result<(Vec<(SigningAlg, String)>, i64)> {
     ctx.policy()
         .authorize_server(by, ServerAction::RotateSigningKeys)?;
-    let keys = tokens::rotate_keys(ctx.db()).await?;
-    for key in &keys {
+    let rotation = tokens::rotate_keys(ctx.db(), delay_secs).await?;
+    for key in &rotation.keys {
         ctx.record(
             by.stamp(AuditEvent::here("signing_key.rotated"))
                 .target(format!("key:{}", key.kid))
-                .detail(json!({"alg": key.alg})),
+                .detail(json!({"alg": key.alg, "activates_at": rotation.activates_at})),
         );
     }
-    Ok(keys.into_iter().map(|k| (k.alg, k.kid)).collect())
+    let keys = rotation.keys.into_iter().map(|k| (k.alg, k.kid)).collect();
+    Ok((keys, rotation.activates_at))
 }

@@ -16,6 +16,7 @@ use crate::domain::secret_format::{self, Kind};
 use crate::domain::tenant::Tenant;
 use crate::domain::user::DisplayName;
 use crate::error::{AppError, Result};
+use crate::runtime::invalidation::Stale;
 use crate::secret::ClientSecret;
 use crate::storage;
 
@@ -128,7 +129,7 @@ pub async fn update(
     let roles = roles::apply_update(&client.roles, new_roles, context)?;
     let granted_full_access = roles.is_empty() && !client.roles.is_empty();
     storage::clients::update_name_and_roles(ctx.db(), &client.id, &name, &roles, ctx.now()).await?;
-    ctx.caches().clients().invalidate();
+    ctx.caches().invalidate(Stale::CLIENTS);
     if granted_full_access {
         tracing::warn!(client_id = %client.id, tenant_id = %tenant.id, "system credential update left no roles: it now has full access");
     }
@@ -153,7 +154,7 @@ pub async fn delete(ctx: &Context, caller: &Principal, client_id: &str) -> Resul
     let access = &manage(ctx, caller).await?;
     let client = find(ctx, &access.tenant, client_id).await?;
     storage::clients::delete_client(ctx.db(), &client.id).await?;
-    ctx.caches().clients().invalidate();
+    ctx.caches().invalidate(Stale::CLIENTS);
     tracing::info!(client_id = %client.id, user_id = %access.user.id, "system credential deleted");
     record(ctx, access, "system_credential.deleted", &client, json!({}));
     Ok(())

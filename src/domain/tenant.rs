@@ -10,6 +10,7 @@ use crate::domain::context::{Actor, Context};
 use crate::domain::policy::{Action, Role, ServerAction};
 use crate::domain::user::User;
 use crate::error::{AppError, Result};
+use crate::runtime::invalidation::Stale;
 use crate::storage::{self, Db};
 
 /// A tenant.
@@ -136,7 +137,7 @@ pub async fn switcher(ctx: &Context, user: &User) -> Result<Switcher> {
 pub async fn switch(ctx: &Context, user: &User, tenant_id: &str) -> Result<Tenant> {
     let tenant = resolve(ctx.db(), user, tenant_id, ctx.now()).await?;
     storage::users::set_active_tenant(ctx.db(), &user.id, &tenant.id).await?;
-    ctx.caches().users().invalidate();
+    ctx.caches().invalidate(Stale::USERS);
     ctx.record(
         AuditEvent::here("tenant.switched")
             .by_user(&user.id)

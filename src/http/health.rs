@@ -17,10 +17,16 @@ pub async fn livez_get() -> HttpResponse {
         .body(r#"{"status":"ok"}"#)
 }
 
-/// `GET /healthz`
+/// `GET /healthz`. On PostgreSQL, `invalidation` says whether this node hears other nodes'
+/// changes (`listening`) or, until its listener reconnects, relies on cache expiry (`degraded
+/// (ttl fallback)`): still ready either way.
 pub async fn healthz_get(state: web::Data<AppState>) -> HttpResponse {
     if state.ctx.database_answers().await {
-        HttpResponse::Ok().json(json!({"status": "ok", "database": "ok"}))
+        let mut body = json!({"status": "ok", "database": "ok"});
+        if let Some(link) = state.caches.link() {
+            body["invalidation"] = link.describe().into();
+        }
+        HttpResponse::Ok().json(body)
     } else {
         HttpResponse::ServiceUnavailable()
             .json(json!({"status": "unavailable", "database": "unreachable"}))

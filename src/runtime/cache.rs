@@ -3,9 +3,11 @@
 //! more than everything else such a request does, and these rows change rarely.
 //!
 //! Staleness is bounded twice over. A change made through this server invalidates the affected
-//! cache at once (a generation bump: O(1), no scan). A change made by another server sharing the
-//! database is seen once entries expire, `--cache-ttl-ms` after they were read (1 s by default);
-//! 0 turns caching off. Misses are never cached, so a new credential works on every server at once.
+//! cache at once (a generation bump: O(1), no scan), and on PostgreSQL tells every other server
+//! to do the same (`runtime::invalidation`). A change another server could not announce, or
+//! made while this one was not listening, is seen once entries expire, `--cache-ttl-ms` after
+//! they were read (1 s by default); 0 turns caching off. Misses are never cached, so a new
+//! credential works on every server at once.
 
 use std::hash::Hash;
 use std::sync::Arc;
@@ -13,6 +15,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use quick_cache::Equivalent;
+
+use super::invalidation::{Link, Stale};
 
 use crate::domain::client::Client;
 use crate::domain::credentials::Credential;
@@ -138,6 +142,8 @@ struct Inner {
     users: TtlCache<String, User>,
     revoked: TtlCache<Revocable, bool>,
     verified: TtlCache<[u8; 32], AccessClaims>,
+    /// The tie to other servers, on PostgreSQL.
+    link: std::sync::OnceLock<Link>,
 }
 
 /// What a token can be revoked through.
@@ -164,6 +170,7 @@ impl Caches {
             users: TtlCache::new("users", ttl),
             revoked: TtlCache::new("revoked", ttl),
             verified: TtlCache::new("verified_tokens", ttl),
+            link: std::sync::OnceLock::new(),
         }))
     }
 
@@ -202,6 +209,49 @@ impl Caches {
     /// checked on every use). A resource server presents the same token many times.
     pub fn verified(&self) -> &TtlCache<[u8; 32], AccessClaims> {
         &self.0.verified
+    }
+}
+
+/// Invalidation: the one way a change drops what it made stale.
+impl Caches {
+    /// Drops what a change made stale, here at once and, on PostgreSQL, on every other server
+    /// as soon as it hears of it. Call once the change has committed, so no server reads the
+    /// old row again after dropping it.
+    pub fn invalidate(&self, stale: Stale) {
+        self.forget(stale);
+        if let Some(link) = self.0.link.get() {
+            link.announce(stale);
+        }
+    }
+
+    /// Drops what `stale` names on this server only.
+    pub fn forget(&self, stale: Stale) {
+        if stale.contains(Stale::CLIENTS) {
+            self.clients().invalidate();
+        }
+        if stale.contains(Stale::CREDENTIALS) {
+            self.credentials().invalidate();
+            self.credential_ids().invalidate();
+        }
+        if stale.contains(Stale::MEMBERS) {
+            self.members().invalidate();
+        }
+        if stale.contains(Stale::USERS) {
+            self.users().invalidate();
+        }
+        if stale.contains(Stale::REVOKED) {
+            self.revoked().invalidate();
+        }
+    }
+
+    /// The tie to other servers, once made (PostgreSQL).
+    pub fn link(&self) -> Option<&Link> {
+        self.0.link.get()
+    }
+
+    /// Makes the tie; false when there is one already.
+    pub(crate) fn tie(&self, link: Link) -> bool {
+        self.0.link.set(link).is_ok()
     }
 }
 

@@ -6,6 +6,8 @@
 pub mod audit_writer;
 pub mod cache;
 pub mod hash_gate;
+pub mod invalidation;
+pub mod key_reloader;
 pub mod last_used;
 pub mod metrics;
 pub mod outage;

@@ -1,12 +1,14 @@
-//! JWT signing keys: per algorithm, one active key and the retired ones still published.
+//! JWT signing keys: per algorithm, one active key, perhaps one waiting for its activation
+//! time, and the retired ones still published. Adding keys tells every node (`KEYS_CHANNEL`).
 
 use sea_orm::{
     ActiveValue::Set,
-    ColumnTrait, EntityTrait, QueryFilter, TransactionTrait,
+    ColumnTrait, EntityTrait, QueryFilter, QuerySelect, TransactionTrait,
     sea_query::{Expr, ExprTrait},
 };
 
 use super::entity::signing_keys;
+use super::notify::{KEYS_CHANNEL, notify};
 use super::{Db, map_err};
 use crate::domain::jwt::{SigningAlg, StoredKey};
 use crate::error::{AppError, Result};
@@ -26,6 +28,7 @@ fn to_domain(m: signing_keys::Model) -> Result<StoredKey> {
         public_key: m.public_key,
         created_at: m.created_at,
         retired_at: m.retired_at,
+        activates_at: m.activates_at,
     })
 }
 
@@ -53,7 +56,22 @@ pub async fn any_key(db: &Db, alg: SigningAlg) -> Result<bool> {
         .is_some())
 }
 
-/// Adds keys and retires every other active key of their algorithms, atomically.
+/// What changes whenever keys are added: their number and the newest creation time. Cheap
+/// enough to poll every few seconds.
+pub async fn fingerprint(db: &Db) -> Result<(i64, Option<i64>)> {
+    let row = signing_keys::Entity::find()
+        .select_only()
+        .column_as(Expr::col(signing_keys::Column::Kid).count(), "n")
+        .column_as(Expr::col(signing_keys::Column::CreatedAt).max(), "newest")
+        .into_tuple::<(i64, Option<i64>)>()
+        .one(db)
+        .await
+        .map_err(map_err)?;
+    Ok(row.unwrap_or((0, None)))
+}
+
+/// Adds keys and retires every other unretired key of their algorithms as of `at` (when the
+/// new ones start signing), atomically; every listening node hears of it once committed.
 pub async fn insert_keys_retiring_others(db: &Db, keys: &[StoredKey], at: i64) -> Result<()> {
     let tx = db.begin().await.map_err(map_err)?;
     for key in keys {
@@ -71,10 +89,13 @@ pub async fn insert_keys_retiring_others(db: &Db, keys: &[StoredKey], at: i64) -
             public_key: Set(key.public_key.clone()),
             created_at: Set(key.created_at),
             retired_at: Set(None),
+            activates_at: Set(key.activates_at),
         })
         .exec_without_returning(&tx)
         .await
         .map_err(map_err)?;
     }
+    // PostgreSQL delivers a notification sent in a transaction only when it commits.
+    notify(&tx, KEYS_CHANNEL, "").await?;
     tx.commit().await.map_err(map_err)
 }

@@ -10,6 +10,7 @@ mod entity;
 pub mod invitations;
 pub mod keys;
 pub mod migrate;
+pub mod notify;
 pub mod purge;
 pub mod secrets;
 pub mod session_tokens;

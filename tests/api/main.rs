@@ -27,6 +27,7 @@ mod membership_helpers;
 mod metrics;
 mod no_store;
 mod nodes;
+mod nodes_sync;
 mod oauth;
 mod oauth_client;
 mod oauth_helpers;

@@ -873,8 +873,9 @@ async fn rotated_keys_are_published_and_old_tokens_keep_working() {
         .as_str()
         .unwrap()
         .to_owned();
+    // One server, restarted below: the new keys may sign at once.
     let out = std::process::Command::new(env!("CARGO_BIN_EXE_portcullis"))
-        .args(["keys", "rotate"])
+        .args(["keys", "rotate", "--activation-delay-secs", "0"])
         .env(
             "PORTCULLIS_DATABASE_URL",
             app.settings.database_url.expose(),
@@ -1246,7 +1247,8 @@ async fn people_see_only_their_own_apps_and_admins_see_all() {
     );
 }
 
-fn extract(page: &str, marker: &str) -> String {
+/// The text after `marker` in a page, up to the next tag.
+pub(crate) fn extract(page: &str, marker: &str) -> String {
     let start = page
         .find(marker)
         .unwrap_or_else(|| panic!("{marker} not in page"))

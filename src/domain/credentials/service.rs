@@ -9,6 +9,7 @@ use crate::domain::policy::{Access, Action, Policy};
 use crate::domain::principal::Principal;
 use crate::error::{AppError, Result};
 use crate::runtime::cache::Caches;
+use crate::runtime::invalidation::Stale;
 use crate::runtime::last_used::LastUsed;
 use crate::secret::SecretHasher;
 use crate::storage::{self, Db};
@@ -63,8 +64,9 @@ impl CredentialService {
             return Ok(());
         }
         storage::credentials::record_last_used(&self.db, &batch).await?;
-        self.caches.credentials().invalidate();
-        self.caches.credential_ids().invalidate();
+        // Only last-use times changed, which other servers may show a cache lifetime late:
+        // telling them would drop their credential caches every two seconds under load.
+        self.caches.forget(Stale::CREDENTIALS);
         self.last_used.forget_written(&batch);
         Ok(())
     }
@@ -231,8 +233,6 @@ impl CredentialService {
 
     /// Revoked credentials must stop working at once: drop what the caches hold.
     pub(super) fn revoked_some(&self) {
-        self.caches.credentials().invalidate();
-        self.caches.credential_ids().invalidate();
-        self.caches.revoked().invalidate();
+        self.caches.invalidate(Stale::CREDENTIALS | Stale::REVOKED);
     }
 }

@@ -38,11 +38,19 @@ struct RsKey {
     id_header_b64: String,
 }
 
-/// Keys parsed for use: per algorithm the newest signs; all Ed25519 keys verify.
+/// Keys parsed for use: per algorithm the newest active key signs; all Ed25519 keys verify,
+/// those still waiting for their activation time included (another node may sign with one a
+/// moment before this one switches).
 pub struct KeySet {
+    /// Newest first.
     ed: Vec<EdKey>,
+    /// Which of `ed` signs: the newest active one. Fixed for the set's life, so signing reads
+    /// no clock; a set is built anew when a waiting key's time comes (`next_activation`).
+    ed_signer: Option<usize>,
     rs: Option<RsKey>,
     issuer: String,
+    /// The earliest activation time still ahead when the set was built.
+    next_activation: Option<i64>,
 }
 
 impl std::fmt::Debug for KeySet {
@@ -113,15 +121,24 @@ fn compact(
 }
 
 impl KeySet {
-    /// Parses stored keys: every Ed25519 key (newest first, so the first signs) and the newest
-    /// RSA key, the only one this server signs with (older ones stay published from storage).
-    pub fn new(mut stored: Vec<StoredKey>, issuer: &str) -> Result<Self> {
+    /// Parses stored keys as of `now` (Unix seconds): every Ed25519 key, the newest active one
+    /// signing, and the newest active RSA key, the only one this server signs with (older ones
+    /// stay published from storage). A key whose activation time is still ahead signs only in
+    /// a set built at or after that time.
+    pub fn new(mut stored: Vec<StoredKey>, issuer: &str, now: i64) -> Result<Self> {
         stored.sort_by(|a, b| b.created_at.cmp(&a.created_at).then(b.kid.cmp(&a.kid)));
+        let next_activation = stored
+            .iter()
+            .filter_map(|k| k.activates_at)
+            .filter(|at| *at > now)
+            .min();
         let (ed, rs): (Vec<_>, Vec<_>) =
             stored.into_iter().partition(|k| k.alg == SigningAlg::EdDsa);
+        let ed_signer = ed.iter().position(|k| k.is_active(now));
         let ed = ed.into_iter().map(parse_ed).collect::<Result<Vec<_>>>()?;
         let rs = rs
-            .first()
+            .iter()
+            .find(|k| k.is_active(now))
             .map(|k| {
                 Ok::<_, AppError>(RsKey {
                     key: RsaKey::parse(k)?,
@@ -132,15 +149,28 @@ impl KeySet {
             .transpose()?;
         Ok(Self {
             ed,
+            ed_signer,
             rs,
             issuer: issuer.to_owned(),
+            next_activation,
         })
+    }
+
+    /// When a key of this set that does not sign yet starts signing (Unix seconds): the set
+    /// must then be built again.
+    pub fn next_activation(&self) -> Option<i64> {
+        self.next_activation
+    }
+
+    /// The Ed25519 key that signs.
+    fn ed_signer(&self) -> Option<&EdKey> {
+        self.ed_signer.and_then(|i| self.ed.get(i))
     }
 
     /// The id of the key that signs with `alg`, if this set holds one.
     pub fn active_kid(&self, alg: SigningAlg) -> Option<&str> {
         match alg {
-            SigningAlg::EdDsa => self.ed.first().map(|k| k.kid.as_str()),
+            SigningAlg::EdDsa => self.ed_signer().map(|k| k.kid.as_str()),
             SigningAlg::Rs256 => self.rs.as_ref().map(|k| k.kid.as_str()),
         }
     }
@@ -151,8 +181,7 @@ impl KeySet {
     }
 
     fn active_ed(&self) -> Result<&EdKey> {
-        self.ed
-            .first()
+        self.ed_signer()
             .ok_or_else(|| AppError::internal(anyhow::anyhow!("no Ed25519 signing key")))
     }
 
@@ -332,7 +361,7 @@ mod tests {
 
     #[test]
     fn tokens_round_trip_and_carry_the_at_jwt_type() {
-        let set = KeySet::new(vec![ed(1)], "http://issuer").unwrap();
+        let set = KeySet::new(vec![ed(1)], "http://issuer", 0).unwrap();
         let token = set.sign(&claims(now() + 60)).unwrap();
         let header = jsonwebtoken::decode_header(&token).unwrap();
         assert_eq!(header.typ.as_deref(), Some("at+jwt"));
@@ -342,10 +371,10 @@ mod tests {
 
     #[test]
     fn expired_and_foreign_tokens_are_refused() {
-        let set = KeySet::new(vec![ed(1)], "http://issuer").unwrap();
+        let set = KeySet::new(vec![ed(1)], "http://issuer", 0).unwrap();
         let expired = set.sign(&claims(now() - 1)).unwrap();
         assert_eq!(set.verify(&expired, now()), Err(VerifyError::Expired));
-        let other = KeySet::new(vec![ed(1)], "http://issuer").unwrap();
+        let other = KeySet::new(vec![ed(1)], "http://issuer", 0).unwrap();
         assert!(matches!(
             other.verify(&set.sign(&claims(now() + 60)).unwrap(), now()),
             Err(VerifyError::UnknownKey(_))
@@ -353,12 +382,12 @@ mod tests {
         // Another key under our key's id: the signature does not verify.
         let mut impostor = ed(1);
         impostor.kid = set.active_kid(SigningAlg::EdDsa).unwrap().to_owned();
-        let impostor = KeySet::new(vec![impostor], "http://issuer").unwrap();
+        let impostor = KeySet::new(vec![impostor], "http://issuer", 0).unwrap();
         assert_eq!(
             set.verify(&impostor.sign(&claims(now() + 60)).unwrap(), now()),
             Err(VerifyError::Invalid)
         );
-        let wrong_iss = KeySet::new(vec![], "http://elsewhere").unwrap();
+        let wrong_iss = KeySet::new(vec![], "http://elsewhere", 0).unwrap();
         assert_eq!(
             wrong_iss.verify("not.a.jwt", now()),
             Err(VerifyError::Invalid)
@@ -367,7 +396,7 @@ mod tests {
 
     #[test]
     fn expiry_is_judged_at_the_time_the_caller_gives() {
-        let set = KeySet::new(vec![ed(1)], "http://issuer").unwrap();
+        let set = KeySet::new(vec![ed(1)], "http://issuer", 0).unwrap();
         let token = set.sign(&claims(1_000)).unwrap();
         assert_eq!(set.verify(&token, 999).unwrap(), claims(1_000));
         // RFC 7519 §4.1.4: not on or after `exp`.
@@ -377,12 +406,51 @@ mod tests {
     #[test]
     fn the_newest_key_signs_and_older_keys_still_verify() {
         let old = ed(1);
-        let old_only = KeySet::new(vec![old.clone()], "http://issuer").unwrap();
+        let old_only = KeySet::new(vec![old.clone()], "http://issuer", 0).unwrap();
         let token = old_only.sign(&claims(now() + 60)).unwrap();
         let new = ed(2);
-        let both = KeySet::new(vec![old, new.clone()], "http://issuer").unwrap();
+        let both = KeySet::new(vec![old, new.clone()], "http://issuer", 0).unwrap();
         assert_eq!(both.active_kid(SigningAlg::EdDsa), Some(new.kid.as_str()));
         assert!(both.verify(&token, now()).is_ok());
+    }
+
+    #[test]
+    fn a_key_waiting_for_its_activation_verifies_but_signs_only_from_then() {
+        let (old, old_rsa) = (ed(1), generate_key(SigningAlg::Rs256, 1).unwrap());
+        let mut new = ed(2);
+        new.activates_at = Some(100);
+        let mut new_rsa = generate_key(SigningAlg::Rs256, 2).unwrap();
+        new_rsa.activates_at = Some(100);
+        let keys = vec![old.clone(), old_rsa.clone(), new.clone(), new_rsa.clone()];
+
+        let before = KeySet::new(keys.clone(), "http://issuer", 99).unwrap();
+        assert_eq!(before.active_kid(SigningAlg::EdDsa), Some(old.kid.as_str()));
+        assert_eq!(
+            before.active_kid(SigningAlg::Rs256),
+            Some(old_rsa.kid.as_str())
+        );
+        assert_eq!(before.next_activation(), Some(100), "built again then");
+        let signed_early = KeySet::new(vec![new.clone()], "http://issuer", 100)
+            .unwrap()
+            .sign(&claims(now() + 60))
+            .unwrap();
+        assert!(
+            before.verify(&signed_early, now()).is_ok(),
+            "a node that switched a moment earlier is believed"
+        );
+
+        let after = KeySet::new(keys, "http://issuer", 100).unwrap();
+        assert_eq!(after.active_kid(SigningAlg::EdDsa), Some(new.kid.as_str()));
+        assert_eq!(
+            after.active_kid(SigningAlg::Rs256),
+            Some(new_rsa.kid.as_str())
+        );
+        assert_eq!(after.next_activation(), None);
+        let by_old = before.sign(&claims(now() + 60)).unwrap();
+        assert!(
+            after.verify(&by_old, now()).is_ok(),
+            "old tokens still verify"
+        );
     }
 
     fn decoding_key(k: &StoredKey) -> jsonwebtoken::DecodingKey {
@@ -399,7 +467,7 @@ mod tests {
     #[test]
     fn tokens_verify_with_a_standard_jwt_library_and_the_other_way_round() {
         let key = ed(1);
-        let set = KeySet::new(vec![key.clone()], "http://issuer").unwrap();
+        let set = KeySet::new(vec![key.clone()], "http://issuer", 0).unwrap();
         let ours = set.sign(&claims(now() + 60)).unwrap();
         let theirs =
             jsonwebtoken::decode::<AccessClaims>(&ours, &decoding_key(&key), &validation())
@@ -433,7 +501,7 @@ mod tests {
 
     #[test]
     fn tampered_unsigned_and_misaddressed_tokens_are_refused() {
-        let set = KeySet::new(vec![ed(1)], "http://issuer").unwrap();
+        let set = KeySet::new(vec![ed(1)], "http://issuer", 0).unwrap();
         let token = set.sign(&claims(now() + 60)).unwrap();
         let parts: Vec<&str> = token.split('.').collect();
 
@@ -465,7 +533,7 @@ mod tests {
         );
 
         let newer = ed(2);
-        let other_set = KeySet::new(vec![newer.clone()], "http://issuer").unwrap();
+        let other_set = KeySet::new(vec![newer.clone()], "http://issuer", 0).unwrap();
         assert_eq!(
             set.verify(&other_set.sign(&claims(now() + 60)).unwrap(), now()),
             Err(VerifyError::UnknownKey(newer.kid))
@@ -476,10 +544,10 @@ mod tests {
     fn a_key_whose_public_half_does_not_match_is_refused() {
         let mut key = ed(1);
         key.public_key = ed(1).public_key;
-        assert!(KeySet::new(vec![key], "http://issuer").is_err());
+        assert!(KeySet::new(vec![key], "http://issuer", 0).is_err());
         let mut rsa = generate_key(SigningAlg::Rs256, 1).unwrap();
         rsa.public_key = generate_key(SigningAlg::Rs256, 1).unwrap().public_key;
-        assert!(KeySet::new(vec![ed(1), rsa], "http://issuer").is_err());
+        assert!(KeySet::new(vec![ed(1), rsa], "http://issuer", 0).is_err());
     }
 
     #[derive(serde::Serialize, serde::Deserialize, Debug, PartialEq)]
@@ -510,7 +578,7 @@ mod tests {
     fn the_newest_rsa_key_signs_rs256_id_tokens_that_verify_against_its_jwk() {
         let old = generate_key(SigningAlg::Rs256, 1).unwrap();
         let new = generate_key(SigningAlg::Rs256, 2).unwrap();
-        let set = KeySet::new(vec![ed(1), old, new.clone()], "http://issuer").unwrap();
+        let set = KeySet::new(vec![ed(1), old, new.clone()], "http://issuer", 0).unwrap();
         assert_eq!(set.active_kid(SigningAlg::Rs256), Some(new.kid.as_str()));
 
         let token = set.sign_id_token(&id_claims(), SigningAlg::Rs256).unwrap();
@@ -530,7 +598,7 @@ mod tests {
     #[test]
     fn eddsa_id_tokens_are_signed_by_the_active_ed25519_key() {
         let key = ed(1);
-        let set = KeySet::new(vec![key.clone()], "http://issuer").unwrap();
+        let set = KeySet::new(vec![key.clone()], "http://issuer", 0).unwrap();
         assert!(!set.can_sign(SigningAlg::Rs256), "no RSA key yet");
         assert!(set.sign_id_token(&id_claims(), SigningAlg::Rs256).is_err());
         let token = set.sign_id_token(&id_claims(), SigningAlg::EdDsa).unwrap();
@@ -551,7 +619,7 @@ mod tests {
     #[test]
     fn id_token_hints_verify_for_both_algorithms_even_expired_and_nothing_else_does() {
         let rsa = generate_key(SigningAlg::Rs256, 1).unwrap();
-        let set = KeySet::new(vec![ed(1), rsa], "http://issuer").unwrap();
+        let set = KeySet::new(vec![ed(1), rsa], "http://issuer", 0).unwrap();
         for alg in [SigningAlg::Rs256, SigningAlg::EdDsa] {
             let token = set.sign_id_token(&id_claims(), alg).unwrap();
             let claims = set.verify_id_token(&token).unwrap();
@@ -570,7 +638,7 @@ mod tests {
             set.verify_id_token(&token).is_ok(),
             "expired hints are accepted"
         );
-        let other = KeySet::new(vec![ed(1)], "http://issuer").unwrap();
+        let other = KeySet::new(vec![ed(1)], "http://issuer", 0).unwrap();
         let foreign = other
             .sign_id_token(&id_claims(), SigningAlg::EdDsa)
             .unwrap();
@@ -581,7 +649,7 @@ mod tests {
         // An access token is no ID token, and another issuer's is not ours.
         let access = set.sign(&claims(now() + 60)).unwrap();
         assert_eq!(set.verify_id_token(&access), Err(VerifyError::Invalid));
-        let elsewhere = KeySet::new(vec![ed(1)], "http://elsewhere").unwrap();
+        let elsewhere = KeySet::new(vec![ed(1)], "http://elsewhere", 0).unwrap();
         let theirs = elsewhere
             .sign_id_token(&id_claims(), SigningAlg::EdDsa)
             .unwrap();
@@ -591,7 +659,7 @@ mod tests {
     #[test]
     fn key_set_debug_shows_only_kids() {
         let rsa = generate_key(SigningAlg::Rs256, 1).unwrap();
-        let set = KeySet::new(vec![ed(1), rsa.clone()], "http://issuer").unwrap();
+        let set = KeySet::new(vec![ed(1), rsa.clone()], "http://issuer", 0).unwrap();
         let shown = format!("{set:?}");
         assert!(shown.contains(&rsa.kid));
         assert!(!shown.contains(&rsa.private_key[..40]));

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::time::Duration;
 
-use tokio::sync::watch;
+use tokio::sync::{Notify, watch};
 
 use super::{KeySet, SigningAlg};
 use crate::error::{AppError, Result};
@@ -21,6 +21,8 @@ pub struct Keys {
     /// When a token named an unknown key last made us reload (Unix seconds): forged key ids
     /// must not turn every request into a database read.
     last_unknown_reload: Arc<AtomicI64>,
+    /// Raised when another node or the command line says keys were added.
+    changed: Arc<Notify>,
 }
 
 impl Keys {
@@ -29,6 +31,7 @@ impl Keys {
         Self {
             set: Arc::new(watch::Sender::new(Arc::new(set))),
             last_unknown_reload: Arc::new(AtomicI64::new(0)),
+            changed: Arc::new(Notify::new()),
         }
     }
 
@@ -64,6 +67,17 @@ impl Keys {
         }
     }
 
+    /// Says keys were added elsewhere (another node, `portcullis keys rotate`): the reloader
+    /// reloads them. Kept until the reloader next waits, so none is lost while it is busy.
+    pub fn changed_elsewhere(&self) {
+        self.changed.notify_one();
+    }
+
+    /// Waits until `changed_elsewhere` is called.
+    pub async fn wait_changed_elsewhere(&self) {
+        self.changed.notified().await;
+    }
+
     /// Whether a token naming an unknown key may trigger a reload at `now` (Unix seconds): at
     /// most once a second.
     pub fn may_reload_for_unknown_key(&self, now: i64) -> bool {
@@ -83,7 +97,7 @@ mod tests {
 
     fn set(algs: &[SigningAlg]) -> KeySet {
         let keys = algs.iter().map(|a| generate_key(*a, 1).unwrap()).collect();
-        KeySet::new(keys, "http://issuer").unwrap()
+        KeySet::new(keys, "http://issuer", 0).unwrap()
     }
 
     #[test]

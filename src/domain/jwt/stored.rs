@@ -35,6 +35,16 @@ pub struct StoredKey {
     pub created_at: i64,
     /// When a newer key of the same algorithm took over signing.
     pub retired_at: Option<i64>,
+    /// When it starts signing (Unix seconds); `None`: as soon as it exists. Until then it is
+    /// published and verifies, so every node knows it before any node signs with it.
+    pub activates_at: Option<i64>,
+}
+
+impl StoredKey {
+    /// Whether it signs at `now` (Unix seconds).
+    pub fn is_active(&self, now: i64) -> bool {
+        self.activates_at.is_none_or(|at| at <= now)
+    }
 }
 
 impl std::fmt::Debug for StoredKey {
@@ -80,6 +90,7 @@ pub fn generate_key(alg: SigningAlg, now: i64) -> Result<StoredKey> {
         public_key,
         created_at: now,
         retired_at: None,
+        activates_at: None,
     })
 }
 

@@ -14,6 +14,7 @@ use crate::domain::user::User;
 use crate::domain::{accounts, client};
 use crate::error::{AppError, Result};
 use crate::runtime::cache::Caches;
+use crate::runtime::invalidation::Stale;
 use crate::storage::{self, Db};
 
 /// A caller allowed an action in a tenant, with everything the operation needs.
@@ -209,7 +210,7 @@ impl Policy {
 
     /// A membership changed: judge every cached role again.
     pub fn membership_changed(&self) {
-        self.caches.members().invalidate();
+        self.caches.invalidate(Stale::MEMBERS);
     }
 
     async fn find_tenant(&self, id: &str) -> Result<Tenant> {

@@ -13,6 +13,7 @@ use super::TokenService;
 use crate::domain::audit::AuditEvent;
 use crate::domain::oauth::is_pkce_string;
 use crate::error::Result;
+use crate::runtime::invalidation::Stale;
 use crate::secret::random_token;
 use crate::storage::{self, tokens::CodeOutcome};
 
@@ -76,7 +77,7 @@ impl TokenService {
                 client_id,
                 user_id,
             } => {
-                self.caches.revoked().invalidate();
+                self.caches.invalidate(Stale::REVOKED);
                 tracing::warn!("authorization code replayed: its token family was revoked");
                 self.audit(
                     AuditEvent::here("token.code_replayed")

@@ -154,8 +154,9 @@ pub async fn load_key_set(db: &Db, issuer: &str, access_ttl: i64) -> Result<KeyS
         storage::keys::insert_keys_retiring_others(db, std::slice::from_ref(&key), key.created_at)
             .await?;
     }
-    let stored = storage::keys::list_keys(db, wall_clock() - access_ttl).await?;
-    KeySet::new(stored, issuer)
+    let now = wall_clock();
+    let stored = storage::keys::list_keys(db, now - access_ttl).await?;
+    KeySet::new(stored, issuer, now)
 }
 
 /// Makes the first RSA key when the database has none (a new one, or one from before RS256 ID
@@ -181,15 +182,33 @@ pub async fn ensure_rsa_key(db: &Db, keys: &Keys, issuer: &str, access_ttl: i64)
     reload_keys(db, keys, issuer, access_ttl).await
 }
 
-/// Adds a signing key for every algorithm; the previous ones keep verifying (and stay in the
-/// JWKS) until the tokens they signed have expired. Returns the new keys.
-pub async fn rotate_keys(db: &Db) -> Result<Vec<StoredKey>> {
+/// New signing keys and when they start signing.
+#[derive(Debug)]
+pub struct Rotation {
+    /// One per algorithm.
+    pub keys: Vec<StoredKey>,
+    /// When every node starts signing with them (Unix seconds, by the system clock).
+    pub activates_at: i64,
+}
+
+/// Adds a signing key for every algorithm that signs from `delay_secs` after it is stored. Until
+/// then every node publishes it in the JWKS and loads it (told through the database at once on
+/// PostgreSQL, or by its poll within seconds), while the previous keys go on signing; so no
+/// node signs with a key another node cannot verify or a relying party has not been offered.
+/// The previous keys keep verifying (and stay in the JWKS) until the tokens they signed have
+/// expired.
+pub async fn rotate_keys(db: &Db, delay_secs: u32) -> Result<Rotation> {
     let mut keys = Vec::with_capacity(SigningAlg::ALL.len());
     for alg in SigningAlg::ALL {
         keys.push(generate_off_workers(alg).await?);
     }
-    storage::keys::insert_keys_retiring_others(db, &keys, wall_clock()).await?;
-    Ok(keys)
+    // Counted from the moment they are stored: making an RSA key takes a while.
+    let activates_at = wall_clock() + i64::from(delay_secs);
+    for key in &mut keys {
+        key.activates_at = Some(activates_at);
+    }
+    storage::keys::insert_keys_retiring_others(db, &keys, activates_at).await?;
+    Ok(Rotation { keys, activates_at })
 }
 
 /// `generate_key` on a blocking thread: an RSA key's prime search must not hold up requests.

@@ -5,6 +5,7 @@
 use super::TokenService;
 use crate::domain::audit::AuditEvent;
 use crate::error::Result;
+use crate::runtime::invalidation::Stale;
 use crate::secret::{RefreshToken, random_token};
 use crate::storage;
 
@@ -113,7 +114,7 @@ impl TokenService {
                 .failed(),
         );
         storage::tokens::revoke_family(&self.db, family_id, self.now()).await?;
-        self.caches.revoked().invalidate();
+        self.caches.invalidate(Stale::REVOKED);
         Ok(())
     }
 }

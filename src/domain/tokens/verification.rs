@@ -11,6 +11,7 @@ use crate::domain::roles::RoleClaim;
 use crate::domain::user::User;
 use crate::error::{AppError, Result};
 use crate::runtime::cache::Revocable;
+use crate::runtime::invalidation::Stale;
 use crate::storage;
 
 /// What introspection (RFC 7662) reports about an active token.
@@ -225,7 +226,7 @@ impl TokenService {
             };
             if claims.client_id == client_id {
                 storage::tokens::revoke_jti(&self.db, &claims.jti, claims.exp).await?;
-                self.caches.revoked().invalidate();
+                self.caches.invalidate(Stale::REVOKED);
             }
             return Ok(());
         }
@@ -234,7 +235,7 @@ impl TokenService {
         {
             // A refresh token stands for the whole grant: end its family.
             storage::tokens::revoke_family(&self.db, &rec.family_id, self.now()).await?;
-            self.caches.revoked().invalidate();
+            self.caches.invalidate(Stale::REVOKED);
         }
         Ok(())
     }

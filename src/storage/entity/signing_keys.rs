@@ -10,6 +10,7 @@ pub struct Model {
     pub public_key: String,
     pub created_at: i64,
     pub retired_at: Option<i64>,
+    pub activates_at: Option<i64>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
