@@ -6,5 +6,6 @@ pub mod audit_writer;
 pub mod cache;
 pub mod hash_gate;
 pub mod last_used;
+pub mod limits;
 pub mod purge;
 pub mod throttle;

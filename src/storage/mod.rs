@@ -8,6 +8,7 @@ pub mod credentials;
 mod entity;
 pub mod invitations;
 pub mod keys;
+pub mod limits;
 pub mod purge;
 pub mod secrets;
 pub mod session_tokens;

@@ -128,13 +128,14 @@ impl Grants<'_> {
         let now = self.clock.now();
         self.throttle
             .check(&key, now)
+            .await
             .map_err(|wait| OAuthRefusal::Throttled { wait })?;
         let result = self.grant(req).await;
         if let Err(refusal) = &result
             && refusal.is_audited()
         {
             if refusal.counts_as_failure() {
-                self.throttle.fail(&key, now);
+                self.throttle.fail(&key, now).await;
             }
             self.auditor.record(
                 AuditEvent::here("token.failure")
