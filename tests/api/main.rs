@@ -25,6 +25,7 @@ mod invitations;
 mod members;
 mod membership_helpers;
 mod no_store;
+mod nodes_limits;
 mod oauth;
 mod oauth_client;
 mod oauth_helpers;

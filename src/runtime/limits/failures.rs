@@ -68,10 +68,10 @@ impl SharedFailures {
     /// has a failure of the key within the window: only then is the database asked.
     pub async fn check(&self, key: &str, now: i64, seen_here: bool) -> Result<(), i64> {
         let row_key = self.row_key(key);
-        if let Some(until) = self.cached(&row_key) {
-            if until > now {
-                return Err(until - now);
-            }
+        if let Some(until) = self.cached(&row_key)
+            && until > now
+        {
+            return Err(until - now);
         }
         if !seen_here {
             return Ok(());
