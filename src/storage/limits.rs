@@ -72,40 +72,34 @@ pub async fn lease(
     })
 }
 
-/// Adds requests counted by this server, `(bucket, minute, count)`, to each bucket's count for
-/// its minute; a count for a minute older than the stored one is dropped, a newer one starts
-/// the minute afresh.
+/// Adds requests counted by this server, `(bucket, minute, count)` with each bucket once, to
+/// each bucket's count for its minute; a count for a minute older than the stored one is
+/// dropped, a newer one starts the minute afresh.
 pub async fn add_usage(db: &Db, counts: &[(String, i64, u32)], expires_at: i64) -> Result<()> {
-    // Chunks keep the statement's parameter count well under PostgreSQL's limit.
-    for chunk in counts.chunks(200) {
-        let mut values = Vec::with_capacity(chunk.len() * 3 + 1);
-        values.push(expires_at.into());
-        let rows: Vec<String> = chunk
-            .iter()
-            .enumerate()
-            .map(|(i, (bucket, minute, count))| {
-                values.push(bucket.as_str().into());
-                values.push((*minute).into());
-                values.push(i64::from(*count).into());
-                let p = 3 * i + 2;
-                format!("(${p}, 0, 0, ${}, ${}, $1)", p + 1, p + 2)
-            })
-            .collect();
-        let sql = format!(
-            "INSERT INTO rate_buckets AS b \
-             (bucket, tat_us, granted, usage_minute, usage_count, expires_at) VALUES {} \
-             ON CONFLICT (bucket) DO UPDATE SET \
-             usage_count = CASE \
-                 WHEN b.usage_minute = EXCLUDED.usage_minute \
-                     THEN b.usage_count + EXCLUDED.usage_count \
-                 WHEN b.usage_minute > EXCLUDED.usage_minute THEN b.usage_count \
-                 ELSE EXCLUDED.usage_count END, \
-             usage_minute = GREATEST(b.usage_minute, EXCLUDED.usage_minute), \
-             expires_at = GREATEST(b.expires_at, EXCLUDED.expires_at)",
-            rows.join(", ")
-        );
-        db.execute_raw(pg(&sql, values)).await.map_err(map_err)?;
-    }
+    // One JSON parameter, so the statement is the same whatever the number of buckets: every
+    // distinct statement would be prepared and kept in each connection's cache.
+    let rows: Vec<serde_json::Value> = counts
+        .iter()
+        .map(|(bucket, minute, count)| serde_json::json!([bucket, minute, count]))
+        .collect();
+    const SQL: &str = "INSERT INTO rate_buckets AS b \
+        (bucket, tat_us, granted, usage_minute, usage_count, expires_at) \
+        SELECT r->>0, 0, 0, (r->>1)::bigint, (r->>2)::bigint, $1 \
+        FROM jsonb_array_elements($2::jsonb) AS r \
+        ON CONFLICT (bucket) DO UPDATE SET \
+        usage_count = CASE \
+            WHEN b.usage_minute = EXCLUDED.usage_minute \
+                THEN b.usage_count + EXCLUDED.usage_count \
+            WHEN b.usage_minute > EXCLUDED.usage_minute THEN b.usage_count \
+            ELSE EXCLUDED.usage_count END, \
+        usage_minute = GREATEST(b.usage_minute, EXCLUDED.usage_minute), \
+        expires_at = GREATEST(b.expires_at, EXCLUDED.expires_at)";
+    db.execute_raw(pg(
+        SQL,
+        vec![expires_at.into(), serde_json::Value::Array(rows).into()],
+    ))
+    .await
+    .map_err(map_err)?;
     Ok(())
 }
 
@@ -114,20 +108,14 @@ pub async fn usage(db: &Db, buckets: &[&str], minute: i64) -> Result<HashMap<Str
     if buckets.is_empty() {
         return Ok(HashMap::new());
     }
-    let mut values: Vec<Value> = vec![minute.into()];
-    let marks: Vec<String> = buckets
-        .iter()
-        .enumerate()
-        .map(|(i, b)| {
-            values.push((*b).into());
-            format!("${}", i + 2)
-        })
-        .collect();
-    let sql = format!(
-        "SELECT bucket, usage_count FROM rate_buckets WHERE usage_minute = $1 AND bucket IN ({})",
-        marks.join(", ")
-    );
-    let rows = db.query_all_raw(pg(&sql, values)).await.map_err(map_err)?;
+    let rows = db
+        .query_all_raw(pg(
+            "SELECT bucket, usage_count FROM rate_buckets WHERE usage_minute = $1 \
+             AND bucket IN (SELECT jsonb_array_elements_text($2::jsonb))",
+            vec![minute.into(), serde_json::json!(buckets).into()],
+        ))
+        .await
+        .map_err(map_err)?;
     rows.iter()
         .map(|r| {
             let count: i64 = r.try_get("", "usage_count").map_err(map_err)?;

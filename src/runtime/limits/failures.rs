@@ -122,7 +122,9 @@ impl SharedFailures {
         let this = self.clone();
         tokio::spawn(async move {
             let mut tick = tokio::time::interval(Duration::from_secs(1));
-            let mut since = clock.now() - POLL_OVERLAP;
+            // The first poll brings in every throttle still running, so a server started
+            // mid-throttle refuses like the others.
+            let mut since = 0;
             loop {
                 tick.tick().await;
                 let now = clock.now();
