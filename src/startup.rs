@@ -107,7 +107,7 @@ impl Application {
             i64::from(settings.audit_retention_days),
         );
         let (throttle, signin_throttle, rate_limits) =
-            crate::runtime::limits::build(&settings, &db, &clock);
+            crate::runtime::limits::build(&settings, &db, &clock).await?;
         let session_max = i64::from(settings.session_max_hours) * 3600;
         let session_tokens = SessionTokens::new(ctx.clone(), tokens.clone(), session_max);
         let browser_sessions = BrowserSessions::new(ctx.clone(), session_max);

@@ -1,5 +1,6 @@
-//! Persistence: the only module that speaks sea-orm. Repositories take a `&Db`, return domain
-//! types and map `DbErr` to `AppError` (a unique violation becomes `Conflict`).
+//! Persistence: the only module that speaks sea-orm (and Redis, for `--redis-url`). Repositories
+//! take a `&Db`, return domain types and map `DbErr` to `AppError` (a unique violation becomes
+//! `Conflict`).
 
 pub mod audit;
 pub mod clients;
@@ -9,6 +10,7 @@ mod entity;
 pub mod invitations;
 pub mod keys;
 pub mod limits;
+pub mod limits_redis;
 pub mod purge;
 pub mod secrets;
 pub mod session_tokens;

@@ -1,16 +1,22 @@
 //! Several servers on one PostgreSQL database share their limits: three real `portcullis`
 //! processes on the same database and issuer, driven round-robin, hold a credential to one rate
 //! limit, an attacker to one failure budget, and show one request count. PostgreSQL only (a
-//! SQLite server is alone): each test is skipped without `PORTCULLIS_TEST_POSTGRES_URL`.
+//! SQLite server is alone): each test is skipped without `PORTCULLIS_TEST_POSTGRES_URL`, and the
+//! `--redis-url` variant without `PORTCULLIS_TEST_REDIS_URL` too.
 
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use futures_util::StreamExt as _;
 use portcullis::config::Settings;
 
+use sea_orm::{ConnectionTrait, DbBackend, Statement};
+
 use crate::hardening::Server;
 use crate::helpers::{Backend, PG_ENV, TestApp, create_api_key, spawn_with};
 use crate::oauth_helpers::{TestClient, json, machine_client};
+
+/// Names the Redis server for the `--redis-url` variant.
+const REDIS_ENV: &str = "PORTCULLIS_TEST_REDIS_URL";
 
 /// Three server processes on one fresh PostgreSQL database, and an in-process server on it that
 /// the tests use to create accounts and credentials (and once as a fourth node).
@@ -53,22 +59,16 @@ async fn token_on(node: &Server, c: &TestClient) -> reqwest::Response {
         .unwrap()
 }
 
-#[tokio::test]
-async fn three_nodes_hold_a_credential_to_its_rate_limit_within_ten_percent() {
-    let Some(c) = cluster(&[("PORTCULLIS_RATE_LIMIT_PER_MINUTE", "300")], |_| {}).await else {
-        return;
-    };
-    c.setup.signed_in_user().await;
-    let session = c.setup.session_token().await;
-    let (_, key) = create_api_key(&c.setup, &session, "shared", &["read"]).await;
+/// Hammers `key` with 450 requests, round-robin over the nodes, twelve at a time (each node
+/// alone would admit all of its 150), and checks that together they admitted 300 ± 10% and that
+/// every node refused some.
+async fn hammer_within_ten_percent(c: &Cluster, key: &str) {
     let http = reqwest::Client::new();
-    // 450 requests, round-robin over the nodes, twelve at a time: each node alone would admit
-    // all of its 150.
     let answers: Vec<(usize, u16)> = futures_util::stream::iter(0..450usize)
         .map(|i| {
             let req = http
                 .get(c.nodes[i % 3].url("/v1/users/me"))
-                .bearer_auth(&key)
+                .bearer_auth(key)
                 .send();
             async move { (i % 3, req.await.unwrap().status().as_u16()) }
         })
@@ -94,6 +94,56 @@ async fn three_nodes_hold_a_credential_to_its_rate_limit_within_ten_percent() {
             "node {node} served some and refused some: the limit is the cluster's"
         );
     }
+}
+
+/// An API key made by a fresh account on the setup server: (id, secret).
+async fn api_key(c: &Cluster, name: &str) -> (String, String) {
+    c.setup.signed_in_user().await;
+    let session = c.setup.session_token().await;
+    create_api_key(&c.setup, &session, name, &["read"]).await
+}
+
+#[tokio::test]
+async fn three_nodes_hold_a_credential_to_its_rate_limit_within_ten_percent() {
+    let Some(c) = cluster(&[("PORTCULLIS_RATE_LIMIT_PER_MINUTE", "300")], |_| {}).await else {
+        return;
+    };
+    let (_, key) = api_key(&c, "shared").await;
+    hammer_within_ten_percent(&c, &key).await;
+}
+
+#[tokio::test]
+async fn three_nodes_with_a_redis_url_hold_a_credential_to_its_rate_limit_there() {
+    let Ok(redis) = std::env::var(REDIS_ENV) else {
+        eprintln!("skipped: {REDIS_ENV} is not set, so the Redis variant did not run");
+        return;
+    };
+    let env = [
+        ("PORTCULLIS_RATE_LIMIT_PER_MINUTE", "300"),
+        ("PORTCULLIS_REDIS_URL", redis.as_str()),
+    ];
+    let Some(c) = cluster(&env, |_| {}).await else {
+        return;
+    };
+    let (id, key) = api_key(&c, "in redis").await;
+    hammer_within_ten_percent(&c, &key).await;
+    let in_postgres = c
+        .setup
+        .db
+        .query_one_raw(Statement::from_sql_and_values(
+            DbBackend::Postgres,
+            "SELECT count(*) AS n FROM rate_buckets WHERE bucket = $1",
+            [id.into()],
+        ))
+        .await
+        .unwrap()
+        .unwrap()
+        .try_get::<i64>("", "n")
+        .unwrap();
+    assert_eq!(
+        in_postgres, 0,
+        "the bucket is kept in Redis, not the database"
+    );
 }
 
 #[tokio::test]
@@ -170,11 +220,9 @@ async fn wrong_client_secrets_over_three_nodes_are_throttled_after_the_limit_and
     }
 }
 
-#[tokio::test]
-async fn the_settings_page_on_one_node_counts_the_requests_made_on_the_others() {
-    let Some(c) = cluster(&[], |_| {}).await else {
-        return;
-    };
+/// Makes four requests on node A and three on C, and waits for node B's settings page to count
+/// all seven.
+async fn page_on_b_counts_requests_on_a_and_c(c: &Cluster) {
     // The page counts this minute's requests: start early in one.
     let second = SystemTime::now()
         .duration_since(UNIX_EPOCH)
@@ -184,9 +232,7 @@ async fn the_settings_page_on_one_node_counts_the_requests_made_on_the_others() 
     if second > 40 {
         tokio::time::sleep(Duration::from_secs(61 - second)).await;
     }
-    c.setup.signed_in_user().await;
-    let session = c.setup.session_token().await;
-    let (_, key) = create_api_key(&c.setup, &session, "counted", &["read"]).await;
+    let (_, key) = api_key(c, "counted").await;
     let http = reqwest::Client::new();
     for (node, times) in [(0, 4), (2, 3)] {
         for _ in 0..times {
@@ -221,5 +267,23 @@ async fn the_settings_page_on_one_node_counts_the_requests_made_on_the_others() 
             "node B never showed the 7 requests made on A and C"
         );
         tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+#[tokio::test]
+async fn the_settings_page_on_one_node_counts_the_requests_made_on_the_others() {
+    if let Some(c) = cluster(&[], |_| {}).await {
+        page_on_b_counts_requests_on_a_and_c(&c).await;
+    }
+}
+
+#[tokio::test]
+async fn with_a_redis_url_the_settings_page_counts_the_requests_made_on_the_others() {
+    let Ok(redis) = std::env::var(REDIS_ENV) else {
+        eprintln!("skipped: {REDIS_ENV} is not set, so the Redis variant did not run");
+        return;
+    };
+    if let Some(c) = cluster(&[("PORTCULLIS_REDIS_URL", redis.as_str())], |_| {}).await {
+        page_on_b_counts_requests_on_a_and_c(&c).await;
     }
 }

@@ -2,8 +2,9 @@
 //! SQLite keeps its rate limits and failure throttles in memory (`runtime::throttle`), exactly as
 //! fast as ever; servers sharing one PostgreSQL database count together through it, so a
 //! credential's limit and an attacker's guesses are the deployment's, not once per server.
-//! The shared rate limit leases permits a few at a time (`rates`, arithmetic in `gcra`); the
-//! shared failure throttle writes each failure and caches verdicts (`failures`).
+//! The shared rate limit leases permits a few at a time (`rates`, arithmetic in `gcra`), from
+//! PostgreSQL or, with `--redis-url`, Redis; the shared failure throttle writes each failure to
+//! PostgreSQL and caches verdicts (`failures`).
 
 pub mod failures;
 pub mod gcra;
@@ -13,15 +14,17 @@ use crate::clock::Clock;
 use crate::config::Settings;
 use crate::runtime::throttle::{FailureThrottle, RateLimits, RateState, SignInThrottle};
 use crate::storage::Db;
+use crate::storage::limits_redis::RedisLimits;
 use failures::SharedFailures;
-use rates::LeasedRates;
+use rates::{LeasedRates, Store};
 
 /// Per-credential request limits, wherever they count.
 #[derive(Clone)]
 pub enum RateLimiter {
     /// One server: governor's GCRA in memory.
     InProcess(RateLimits),
-    /// Several servers on one PostgreSQL database: leased from shared buckets.
+    /// Several servers on one PostgreSQL database (or one Redis server): leased from shared
+    /// buckets.
     Shared(LeasedRates),
 }
 
@@ -46,22 +49,33 @@ impl RateLimiter {
 
 /// The token endpoint's and sign-in's failure throttles and the rate limit for this server's
 /// database: in memory on SQLite; on PostgreSQL shared through it, with their background tasks
-/// (the verdict poll, the request-count flush) started here.
-pub fn build(
+/// (the verdict poll, the request-count flush) started here. With `--redis-url` the rate limit
+/// is shared through Redis instead, whatever the database.
+pub async fn build(
     settings: &Settings,
     db: &Db,
     clock: &Clock,
-) -> (FailureThrottle, SignInThrottle, RateLimiter) {
+) -> anyhow::Result<(FailureThrottle, SignInThrottle, RateLimiter)> {
+    let shared_db = !settings.database_url.is_sqlite();
     let mut throttle = FailureThrottle::new(settings.failure_limit, settings.failure_window_secs);
-    let mut rate_limits = RateLimiter::InProcess(RateLimits::new(settings.rate_limit_per_minute));
-    if !settings.database_url.is_sqlite() {
+    if shared_db {
         let shared = SharedFailures::new(db.clone(), "account");
         shared.spawn_poll(clock.clone());
         throttle = throttle.shared_through(shared);
-        let leased = LeasedRates::new(db.clone(), settings.rate_limit_per_minute);
-        leased.spawn_flush(clock.clone());
-        rate_limits = RateLimiter::Shared(leased);
     }
+    let store = match &settings.redis_url {
+        Some(url) => Some(Store::Redis(RedisLimits::connect(url.expose()).await?)),
+        None if shared_db => Some(Store::Postgres(db.clone())),
+        None => None,
+    };
+    let rate_limits = match store {
+        Some(store) => {
+            let leased = LeasedRates::new(store, settings.rate_limit_per_minute);
+            leased.spawn_flush(clock.clone());
+            RateLimiter::Shared(leased)
+        }
+        None => RateLimiter::InProcess(RateLimits::new(settings.rate_limit_per_minute)),
+    };
     let signin_throttle = SignInThrottle::new(throttle.clone(), settings.address_failures());
-    (throttle, signin_throttle, rate_limits)
+    Ok((throttle, signin_throttle, rate_limits))
 }

@@ -1,4 +1,5 @@
-//! The per-credential rate limit shared by the servers of one deployment through PostgreSQL.
+//! The per-credential rate limit shared by the servers of one deployment through PostgreSQL, or
+//! Redis with `--redis-url`.
 //! Each server leases a few permits at a time (`Gcra::lease_size`: 1/50 of the limit) from the
 //! bucket's shared GCRA state in one atomic statement and serves requests from its lease until
 //! it runs out, so a busy credential costs one round trip per lease rather than per request, and
@@ -8,37 +9,88 @@
 //! back to its own in-process limit until it does.
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use super::gcra::{Gcra, retry_secs};
 use crate::clock::Clock;
+use crate::error::Result;
 use crate::runtime::throttle::{RateLimits, RateState};
-use crate::storage::{Db, limits};
+use crate::storage::Db;
+use crate::storage::limits::{self, Lease};
+use crate::storage::limits_redis::RedisLimits;
 
 /// Buckets tracked before idle ones are pruned.
 const MAX_BUCKETS: usize = 100_000;
+
+/// How long the in-process limit stands in after the store failed to answer, in microseconds,
+/// before the store is tried again: requests do not each wait for its timeout meanwhile.
+const STAND_IN_US: i64 = 5_000_000;
 
 /// How long a bucket's shared row outlives its last write, in seconds: its TAT is never more
 /// than a minute ahead and its count is for the current minute.
 const ROW_LIFETIME: i64 = 120;
 
-/// A rate limit whose buckets live in the shared database (cheap to clone).
+/// Where the shared buckets live.
+#[derive(Clone)]
+pub enum Store {
+    /// The deployment's PostgreSQL database.
+    Postgres(Db),
+    /// A Redis server (`--redis-url`).
+    Redis(RedisLimits),
+}
+
+impl Store {
+    async fn lease(&self, bucket: &str, now_us: i64, gcra: Gcra) -> Result<Lease> {
+        let want = gcra.lease_size();
+        match self {
+            Self::Postgres(db) => {
+                let expires_at = now_us.div_euclid(1_000_000) + ROW_LIFETIME;
+                let (limit, interval) = (gcra.limit(), gcra.interval_us());
+                limits::lease(db, bucket, now_us, want, limit, interval, expires_at).await
+            }
+            Self::Redis(redis) => {
+                redis
+                    .lease(bucket, now_us, want, gcra.limit(), gcra.interval_us())
+                    .await
+            }
+        }
+    }
+
+    async fn add_usage(&self, counts: &[(String, i64, u32)], now: i64) -> Result<()> {
+        match self {
+            Self::Postgres(db) => limits::add_usage(db, counts, now + ROW_LIFETIME).await,
+            Self::Redis(redis) => redis.add_usage(counts).await,
+        }
+    }
+
+    async fn usage(&self, keys: &[&str], minute: i64) -> Result<HashMap<String, u32>> {
+        match self {
+            Self::Postgres(db) => limits::usage(db, keys, minute).await,
+            Self::Redis(redis) => redis.usage(keys, minute).await,
+        }
+    }
+}
+
+/// A rate limit whose buckets live in a shared store (cheap to clone).
 #[derive(Clone)]
 pub struct LeasedRates {
     inner: Arc<Inner>,
 }
 
 struct Inner {
-    db: Db,
+    store: Store,
     gcra: Gcra,
     /// What this server holds of each bucket; the async lock makes concurrent requests of one
     /// bucket wait for a lease in flight instead of each taking another.
     held: Mutex<HashMap<String, Arc<tokio::sync::Mutex<Held>>>>,
     /// Requests counted here and not yet added to the shared count: bucket → (minute, count).
     pending: Mutex<HashMap<String, (i64, u32)>>,
-    /// The in-process limit, used while the database does not answer.
+    /// The in-process limit, used while the store does not answer.
     fallback: RateLimits,
+    /// Unix microseconds until which `fallback` stands in for the store.
+    fallback_until_us: AtomicI64,
 }
 
 /// A server's share of one bucket.
@@ -53,15 +105,16 @@ struct Held {
 }
 
 impl LeasedRates {
-    /// `per_minute` requests per bucket, shared through `db`.
-    pub fn new(db: Db, per_minute: u32) -> Self {
+    /// `per_minute` requests per bucket, shared through `store`.
+    pub fn new(store: Store, per_minute: u32) -> Self {
         Self {
             inner: Arc::new(Inner {
-                db,
+                store,
                 gcra: Gcra::per_minute(per_minute),
                 held: Mutex::default(),
                 pending: Mutex::default(),
                 fallback: RateLimits::new(per_minute),
+                fallback_until_us: AtomicI64::new(0),
             }),
         }
     }
@@ -71,23 +124,15 @@ impl LeasedRates {
         let inner = &self.inner;
         let gcra = inner.gcra;
         let now_us = clock.now_micros();
-        self.count(key, now_us.div_euclid(1_000_000));
+        let now = now_us.div_euclid(1_000_000);
+        self.count(key, now);
+        if now_us < inner.fallback_until_us.load(Ordering::Relaxed) {
+            return inner.fallback.check(key, now);
+        }
         let slot = self.slot(key);
         let mut held = slot.lock().await;
         if held.permits == 0 && now_us >= held.empty_until_us {
-            let expires_at = now_us.div_euclid(1_000_000) + ROW_LIFETIME;
-            let want = gcra.lease_size();
-            let leased = limits::lease(
-                &inner.db,
-                key,
-                now_us,
-                want,
-                gcra.limit(),
-                gcra.interval_us(),
-                expires_at,
-            )
-            .await;
-            match leased {
+            match inner.store.lease(key, now_us, gcra).await {
                 Ok(lease) => {
                     held.permits = lease.granted;
                     held.tat_us = lease.tat_us;
@@ -97,8 +142,14 @@ impl LeasedRates {
                 }
                 Err(e) => {
                     drop(held);
-                    tracing::warn!(error = %e, "could not lease from the shared rate limit");
-                    return inner.fallback.check(key, now_us.div_euclid(1_000_000));
+                    let until = now_us + STAND_IN_US;
+                    if inner.fallback_until_us.swap(until, Ordering::Relaxed) < now_us {
+                        tracing::warn!(
+                            error = %e,
+                            "could not lease from the shared rate limit: counting in memory"
+                        );
+                    }
+                    return inner.fallback.check(key, now);
                 }
             }
         }
@@ -153,7 +204,10 @@ impl LeasedRates {
     /// flush, plus this server's own since), and the limit.
     pub async fn recent(&self, keys: &[&str], now: i64) -> Vec<(u32, u32)> {
         let minute = now.div_euclid(60);
-        let shared = limits::usage(&self.inner.db, keys, minute)
+        let shared = self
+            .inner
+            .store
+            .usage(keys, minute)
             .await
             .unwrap_or_else(|e| {
                 tracing::warn!(error = %e, "could not read the shared request counts");
@@ -174,7 +228,7 @@ impl LeasedRates {
     }
 
     /// Adds the requests counted here to the shared counts.
-    pub async fn flush(&self, now: i64) -> crate::error::Result<()> {
+    pub async fn flush(&self, now: i64) -> Result<()> {
         let taken: Vec<(String, i64, u32)> = match self.inner.pending.lock() {
             Ok(mut pending) => pending.drain().map(|(k, (m, c))| (k, m, c)).collect(),
             Err(_) => return Ok(()),
@@ -182,7 +236,7 @@ impl LeasedRates {
         if taken.is_empty() {
             return Ok(());
         }
-        limits::add_usage(&self.inner.db, &taken, now + ROW_LIFETIME).await
+        self.inner.store.add_usage(&taken, now).await
     }
 
     /// Flushes the request counts once a second.
