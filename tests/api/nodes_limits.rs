@@ -24,11 +24,17 @@ struct Cluster {
     setup: TestApp,
     nodes: Vec<Server>,
     _logs: tempfile::TempDir,
+    _turn: tokio::sync::MutexGuard<'static, ()>,
 }
+
+/// One cluster at a time: four servers each, started alongside the rest of the suite, would
+/// crowd the machine the other tests share.
+static ONE_AT_A_TIME: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
 
 /// A cluster whose nodes run with `env` besides the database and issuer, and whose setup server
 /// runs with `adjust`; `None` (the test is skipped) without a PostgreSQL server to run on.
 async fn cluster(env: &[(&str, &str)], adjust: impl FnOnce(&mut Settings)) -> Option<Cluster> {
+    let turn = ONE_AT_A_TIME.lock().await;
     let Some(setup) = spawn_with(Backend::Postgres, adjust).await else {
         eprintln!("skipped: {PG_ENV} is not set, so the multi-node test did not run");
         return None;
@@ -45,6 +51,7 @@ async fn cluster(env: &[(&str, &str)], adjust: impl FnOnce(&mut Settings)) -> Op
         setup,
         nodes,
         _logs: logs,
+        _turn: turn,
     })
 }
 
