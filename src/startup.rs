@@ -26,7 +26,6 @@ use crate::runtime::audit_writer::Auditor;
 use crate::runtime::cache::Caches;
 use crate::runtime::hash_gate::HashGate;
 use crate::runtime::last_used::LastUsed;
-use crate::runtime::throttle::{FailureThrottle, RateLimits, SignInThrottle};
 use crate::secret::SecretHasher;
 use crate::state::AppState;
 use crate::storage::{self, Db, sessions::DbSessionStore};
@@ -114,13 +113,8 @@ impl Application {
             clock.clone(),
             i64::from(settings.audit_retention_days),
         );
-        let throttle = FailureThrottle::new(settings.failure_limit, settings.failure_window_secs);
-        let signin_throttle = SignInThrottle::new(
-            throttle.clone(),
-            settings.address_failures(),
-            settings.failure_window_secs,
-        );
-        let rate_limits = RateLimits::new(settings.rate_limit_per_minute);
+        let (throttle, signin_throttle, rate_limits) =
+            crate::runtime::limits::build(&settings, &db, &clock).await?;
         let session_max = i64::from(settings.session_max_hours) * 3600;
         let metrics = match settings.metrics_token {
             Some(_) => Some(crate::runtime::metrics::Exporter::start()?),

@@ -13,7 +13,8 @@ use crate::domain::session_tokens::SessionTokens;
 use crate::domain::tokens::TokenService;
 use crate::runtime::audit_writer::Auditor;
 use crate::runtime::cache::Caches;
-use crate::runtime::throttle::{FailureThrottle, RateLimits, SignInThrottle};
+use crate::runtime::limits::RateLimiter;
+use crate::runtime::throttle::{FailureThrottle, SignInThrottle};
 use crate::storage::Db;
 
 /// Everything a handler may need, built once at startup.
@@ -42,8 +43,8 @@ pub struct AppState {
     pub throttle: FailureThrottle,
     /// Sign-in's failure budgets: `throttle`'s per address and account, and one per address.
     pub signin_throttle: SignInThrottle,
-    /// Per-credential request limits.
-    pub rate_limits: RateLimits,
+    /// Per-credential request limits (shared by every server on PostgreSQL).
+    pub rate_limits: RateLimiter,
     /// oxide-auth extensions (PKCE), shared by every authorization flow.
     pub oauth_addons: AddonList,
     /// Renders `GET /metrics`; `None` when metrics are off (no `--metrics-token`).

@@ -10,8 +10,10 @@ use clap::{Args, Parser, ValueEnum};
 use url::Url;
 
 mod commands;
+mod redis_url;
 
 pub use commands::*;
+pub use redis_url::RedisUrl;
 
 /// `portcullis` command line.
 #[derive(Debug, Parser)]
@@ -72,6 +74,11 @@ pub struct Settings {
         global = true
     )]
     pub database_acquire_timeout_ms: u64,
+
+    /// Redis URL (`redis://host:6379/`): keep rate-limit buckets there instead of in the
+    /// PostgreSQL database that several servers share.
+    #[arg(long, env = "PORTCULLIS_REDIS_URL", global = true)]
+    pub redis_url: Option<RedisUrl>,
 
     /// Allow anyone to create an account on the sign-up page. The first account is always
     /// allowed and becomes an administrator.

@@ -156,7 +156,7 @@ pub async fn sign_in(
         }
     };
     let now = ctx.now();
-    if let Err(wait_secs) = throttle.check(ip, email, now) {
+    if let Err(wait_secs) = throttle.check(ip, email, now).await {
         ctx.record(
             AuditEvent::here("signin.throttled")
                 .failed()
@@ -173,7 +173,7 @@ pub async fn sign_in(
             Ok(Err(SignInRefused::Busy { retry_after_secs }))
         }
         Err(AppError::Unauthenticated(message)) => {
-            throttle.fail(ip, email, now);
+            throttle.fail(ip, email, now).await;
             let subject = find_by_email(ctx.db(), email).await?.map(|u| u.id);
             ctx.record(
                 AuditEvent::here("signin.failure")
@@ -254,7 +254,7 @@ pub async fn change_password(
             .failed()
             .detail(json!({"reason": reason}))
     };
-    if let Err(wait_secs) = throttle.check(ip, &user.email, now) {
+    if let Err(wait_secs) = throttle.check(ip, &user.email, now).await {
         ctx.record(failed("throttled"));
         return Ok(Err(SignInRefused::Throttled { wait_secs }));
     }
@@ -270,7 +270,7 @@ pub async fn change_password(
     match password::verify(ctx.hash_gate(), change.current, stored).await {
         Ok(true) => {}
         Ok(false) => {
-            throttle.fail(ip, &user.email, now);
+            throttle.fail(ip, &user.email, now).await;
             ctx.record(failed("incorrect_password"));
             return Ok(Err(SignInRefused::Incorrect(
                 "Your current password is not correct.".into(),

@@ -11,5 +11,6 @@ pub mod key_reloader;
 pub mod last_used;
 pub mod metrics;
 pub mod outage;
+pub mod limits;
 pub mod purge;
 pub mod throttle;

@@ -1,6 +1,6 @@
 //! The janitor: once a minute, removes expired sessions, codes, refresh tokens, session-token
-//! records, revoked-token entries, expired invitations and old audit events, a batch at a time,
-//! yielding between batches.
+//! records, revoked-token entries, expired invitations, shared rate and failure counts that
+//! tell nothing any more, and old audit events, a batch at a time, yielding between batches.
 
 use std::time::Duration;
 
@@ -53,6 +53,19 @@ pub async fn run_once(db: &Db, now: i64, audit_retention_days: i64) -> Result<u6
         Rule {
             table: "tenant_invitations",
             key: "id",
+            condition: "expires_at <",
+            keep_secs: 0,
+        },
+        // The counts servers share on PostgreSQL (empty on SQLite).
+        Rule {
+            table: "rate_buckets",
+            key: "bucket",
+            condition: "expires_at <",
+            keep_secs: 0,
+        },
+        Rule {
+            table: "failure_counts",
+            key: "throttle_key",
             condition: "expires_at <",
             keep_secs: 0,
         },

@@ -15,15 +15,19 @@ use governor::middleware::StateInformationMiddleware;
 use governor::state::keyed::DefaultKeyedStateStore;
 use governor::{Quota, RateLimiter};
 
+use crate::runtime::limits::failures::SharedFailures;
+
 /// Keys tracked before old entries are pruned.
 const MAX_KEYS: usize = 100_000;
 
-/// Per-key failure counts within a sliding window.
+/// Per-key failure counts within a sliding window: this server's, and with `shared` every
+/// server's on the same PostgreSQL database (`runtime::limits::failures`).
 #[derive(Clone)]
 pub struct FailureThrottle {
     limit: usize,
     window: i64,
     failures: Arc<Mutex<HashMap<String, VecDeque<i64>>>>,
+    shared: Option<SharedFailures>,
 }
 
 impl FailureThrottle {
@@ -33,29 +37,64 @@ impl FailureThrottle {
             limit: limit as usize,
             window: i64::from(window),
             failures: Arc::default(),
+            shared: None,
+        }
+    }
+
+    /// The same budget, counted across every server sharing `shared`'s database.
+    pub fn shared_through(mut self, shared: SharedFailures) -> Self {
+        self.shared = Some(shared);
+        self
+    }
+
+    /// Another budget of `limit` failures in the same window, kept where this one is (shared
+    /// as `scope` when this one is shared).
+    fn sibling(&self, limit: u32, scope: &'static str) -> Self {
+        Self {
+            limit: limit as usize,
+            window: self.window,
+            failures: Arc::default(),
+            shared: self.shared.as_ref().map(|s| s.scoped(scope)),
         }
     }
 
     /// `Err(seconds to wait)` while the key has used up its failures.
-    pub fn check(&self, key: &str, now: i64) -> Result<(), i64> {
+    pub async fn check(&self, key: &str, now: i64) -> Result<(), i64> {
+        let (here, seen_here) = self.check_here(key, now);
+        match &self.shared {
+            Some(shared) if here.is_ok() => shared.check(key, now, seen_here).await,
+            _ => here,
+        }
+    }
+
+    /// This server's verdict, and whether it has seen a failure of the key within the window.
+    fn check_here(&self, key: &str, now: i64) -> (Result<(), i64>, bool) {
         let Ok(mut map) = self.failures.lock() else {
-            return Ok(());
+            return (Ok(()), false);
         };
         let Some(times) = map.get_mut(key) else {
-            return Ok(());
+            return (Ok(()), false);
         };
         while times.front().is_some_and(|t| *t <= now - self.window) {
             times.pop_front();
         }
         if times.len() >= self.limit {
             let oldest = times.front().copied().unwrap_or(now);
-            return Err((oldest + self.window - now).max(1));
+            return (Err((oldest + self.window - now).max(1)), true);
         }
-        Ok(())
+        (Ok(()), !times.is_empty())
     }
 
-    /// Records a failure.
-    pub fn fail(&self, key: &str, now: i64) {
+    /// Records a failure (on a shared budget, before answering: the next attempt anywhere
+    /// counts it).
+    pub async fn fail(&self, key: &str, now: i64) {
+        self.fail_here(key, now);
+        if let Some(shared) = &self.shared {
+            shared.fail(key, now, self.limit, self.window).await;
+        }
+    }
+
+    fn fail_here(&self, key: &str, now: i64) {
         let Ok(mut map) = self.failures.lock() else {
             return;
         };
@@ -88,21 +127,26 @@ pub struct SignInThrottle {
 
 impl SignInThrottle {
     /// `per_account` (which may be shared with the token endpoint: their keys never collide) and
-    /// `per_address_limit` failures per `window` seconds from one address, whatever the account.
-    pub fn new(per_account: FailureThrottle, per_address_limit: u32, window: u32) -> Self {
+    /// `per_address_limit` failures in its window from one address, whatever the account.
+    pub fn new(per_account: FailureThrottle, per_address_limit: u32) -> Self {
         Self {
+            per_address: per_account.sibling(per_address_limit, "address"),
             per_account,
-            per_address: FailureThrottle::new(per_address_limit, window),
         }
     }
 
     /// `Err(seconds to wait)` while either budget is used up. Without a known address only the
     /// per-account budget applies: lumping every such request together would let one stranger
     /// lock all of them out.
-    pub fn check(&self, ip: Option<std::net::IpAddr>, email: &str, now: i64) -> Result<(), i64> {
-        let account = self.per_account.check(&key(ip, email), now);
+    pub async fn check(
+        &self,
+        ip: Option<std::net::IpAddr>,
+        email: &str,
+        now: i64,
+    ) -> Result<(), i64> {
+        let account = self.per_account.check(&key(ip, email), now).await;
         let address = match ip {
-            Some(ip) => self.per_address.check(&address_key(ip), now),
+            Some(ip) => self.per_address.check(&address_key(ip), now).await,
             None => Ok(()),
         };
         let verdict = match (account, address) {
@@ -117,10 +161,10 @@ impl SignInThrottle {
     }
 
     /// Records a failed sign-in against both budgets.
-    pub fn fail(&self, ip: Option<std::net::IpAddr>, email: &str, now: i64) {
-        self.per_account.fail(&key(ip, email), now);
+    pub async fn fail(&self, ip: Option<std::net::IpAddr>, email: &str, now: i64) {
+        self.per_account.fail(&key(ip, email), now).await;
         if let Some(ip) = ip {
-            self.per_address.fail(&address_key(ip), now);
+            self.per_address.fail(&address_key(ip), now).await;
         }
     }
 }
@@ -235,67 +279,75 @@ impl RateLimits {
 mod tests {
     use super::*;
 
-    #[test]
-    fn failures_block_until_the_window_passes() {
+    #[tokio::test]
+    async fn failures_block_until_the_window_passes() {
         let t = FailureThrottle::new(3, 300);
         for i in 0..3 {
-            assert!(t.check("k", 1000 + i).is_ok());
-            t.fail("k", 1000 + i);
+            assert!(t.check("k", 1000 + i).await.is_ok());
+            t.fail("k", 1000 + i).await;
         }
-        assert_eq!(t.check("k", 1003), Err(297));
-        assert!(t.check("other", 1003).is_ok(), "keys are independent");
+        assert_eq!(t.check("k", 1003).await, Err(297));
+        assert!(t.check("other", 1003).await.is_ok(), "keys are independent");
         assert!(
-            t.check("k", 1300).is_ok(),
+            t.check("k", 1300).await.is_ok(),
             "the first failure left the window"
         );
     }
 
-    #[test]
-    fn sign_in_failures_count_per_account_and_per_address() {
+    #[tokio::test]
+    async fn sign_in_failures_count_per_account_and_per_address() {
         let ip = Some("203.0.113.9".parse().unwrap());
         let elsewhere = Some("198.51.100.4".parse().unwrap());
-        let t = SignInThrottle::new(FailureThrottle::new(2, 300), 5, 300);
-        t.fail(ip, "a@example.com", 1000);
-        t.fail(ip, "A@example.com", 1000);
-        assert_eq!(t.check(ip, "a@example.com", 1001), Err(299), "per account");
-        assert!(t.check(ip, "b@example.com", 1001).is_ok());
+        let t = SignInThrottle::new(FailureThrottle::new(2, 300), 5);
+        t.fail(ip, "a@example.com", 1000).await;
+        t.fail(ip, "A@example.com", 1000).await;
+        assert_eq!(
+            t.check(ip, "a@example.com", 1001).await,
+            Err(299),
+            "per account"
+        );
+        assert!(t.check(ip, "b@example.com", 1001).await.is_ok());
         for who in ["b", "c", "d"] {
-            t.fail(ip, &format!("{who}@example.com"), 1002);
+            t.fail(ip, &format!("{who}@example.com"), 1002).await;
         }
         assert_eq!(
-            t.check(ip, "new@example.com", 1003),
+            t.check(ip, "new@example.com", 1003).await,
             Err(297),
             "five failures across accounts use up the address's budget"
         );
-        assert!(t.check(elsewhere, "a@example.com", 1003).is_ok());
+        assert!(t.check(elsewhere, "a@example.com", 1003).await.is_ok());
         assert!(
-            t.check(ip, "new@example.com", 1300).is_ok(),
+            t.check(ip, "new@example.com", 1300).await.is_ok(),
             "the window passes"
         );
     }
 
-    #[test]
-    fn an_ipv6_subscriber_has_one_budget_for_its_whole_block() {
-        let t = SignInThrottle::new(FailureThrottle::new(10, 300), 2, 300);
+    #[tokio::test]
+    async fn an_ipv6_subscriber_has_one_budget_for_its_whole_block() {
+        let t = SignInThrottle::new(FailureThrottle::new(10, 300), 2);
         t.fail(
             Some("2001:db8:1:2::1".parse().unwrap()),
             "a@example.com",
             1000,
-        );
+        )
+        .await;
         t.fail(
             Some("2001:db8:1:2::ffff".parse().unwrap()),
             "b@example.com",
             1000,
-        );
+        )
+        .await;
         let same_block = Some("2001:db8:1:2:abcd::9".parse().unwrap());
-        assert!(t.check(same_block, "c@example.com", 1001).is_err());
+        assert!(t.check(same_block, "c@example.com", 1001).await.is_err());
         let next_block = Some("2001:db8:1:3::1".parse().unwrap());
-        assert!(t.check(next_block, "c@example.com", 1001).is_ok());
+        assert!(t.check(next_block, "c@example.com", 1001).await.is_ok());
         let mapped = Some("::ffff:203.0.113.9".parse().unwrap());
-        t.fail(mapped, "a@example.com", 1000);
-        t.fail(Some("203.0.113.9".parse().unwrap()), "b@example.com", 1000);
+        t.fail(mapped, "a@example.com", 1000).await;
+        t.fail(Some("203.0.113.9".parse().unwrap()), "b@example.com", 1000)
+            .await;
         assert!(
             t.check(Some("203.0.113.9".parse().unwrap()), "c@example.com", 1001)
+                .await
                 .is_err(),
             "an IPv4 address counts the same however it arrives"
         );

@@ -1,6 +1,6 @@
-//! Persistence: the only module that speaks sea-orm. Repositories take a `&Db`, return domain
-//! types and map `DbErr` to `AppError` (a unique violation becomes `Conflict`, a database that
-//! cannot be reached `Unavailable`).
+//! Persistence: the only module that speaks sea-orm (and Redis, for `--redis-url`). Repositories
+//! take a `&Db`, return domain types and map `DbErr` to `AppError` (a unique violation becomes
+//! `Conflict`, a database that cannot be reached `Unavailable`).
 
 pub mod audit;
 pub mod clients;
@@ -11,6 +11,8 @@ pub mod invitations;
 pub mod keys;
 pub mod migrate;
 pub mod notify;
+pub mod limits;
+pub mod limits_redis;
 pub mod purge;
 pub mod secrets;
 pub mod session_tokens;

@@ -28,6 +28,7 @@ mod metrics;
 mod no_store;
 mod nodes;
 mod nodes_sync;
+mod nodes_limits;
 mod oauth;
 mod oauth_client;
 mod oauth_helpers;

@@ -126,7 +126,7 @@ impl Grants<'_> {
             .unwrap_or_default();
         let key = throttle::key(req.ip, &presented);
         let now = self.clock.now();
-        self.throttle.check(&key, now).map_err(|wait| {
+        self.throttle.check(&key, now).await.map_err(|wait| {
             crate::runtime::metrics::throttled("token_endpoint");
             OAuthRefusal::Throttled { wait }
         })?;
@@ -135,7 +135,7 @@ impl Grants<'_> {
             && refusal.is_audited()
         {
             if refusal.counts_as_failure() {
-                self.throttle.fail(&key, now);
+                self.throttle.fail(&key, now).await;
             }
             self.auditor.record(
                 AuditEvent::here("token.failure")

@@ -159,7 +159,8 @@ impl FromRequest for Caller {
             let principal = authenticate(&state, &token, ip).await?;
             let rate = state
                 .rate_limits
-                .check(&principal.rate_key, state.credentials.clock().now());
+                .check(&principal.rate_key, state.credentials.clock())
+                .await;
             if let Some(wait) = rate.retry_after {
                 return Err(ApiError::new(
                     StatusCode::TOO_MANY_REQUESTS,

@@ -65,7 +65,19 @@ pub(super) fn when(at: Option<i64>) -> String {
         .unwrap_or_else(|| "never".into())
 }
 
-fn row(c: &Credential, now: i64, limits: &crate::runtime::throttle::RateLimits) -> Row {
+/// Rows for `creds`, each with its requests this minute (on every server when the rate limit is
+/// shared).
+async fn rows(state: &AppState, creds: &[Credential], now: i64) -> Vec<Row> {
+    let ids: Vec<&str> = creds.iter().map(|c| c.id.as_str()).collect();
+    let usage = state.rate_limits.recent(&ids, now).await;
+    creds
+        .iter()
+        .zip(usage)
+        .map(|(c, usage)| row(c, now, usage))
+        .collect()
+}
+
+fn row(c: &Credential, now: i64, (count, limit): (u32, u32)) -> Row {
     let expiry = c.effective_expiry(None);
     let detail = match c.kind {
         CredentialKind::ApiKey => {
@@ -95,13 +107,10 @@ fn row(c: &Credential, now: i64, limits: &crate::runtime::throttle::RateLimits) 
         },
         expires: expiry.map_or_else(|| "no expiry".into(), |e| when(Some(e))),
         expires_soon: expiry.is_some_and(|e| e - now < 7 * 86_400),
-        usage: {
-            let (count, limit) = limits.recent(&c.id, now);
-            format!(
-                "{count} request(s) this minute, {}% of the {limit}/min limit",
-                count * 100 / limit.max(1)
-            )
-        },
+        usage: format!(
+            "{count} request(s) this minute, {}% of the {limit}/min limit",
+            count.saturating_mul(100) / limit.max(1)
+        ),
     }
 }
 
@@ -116,24 +125,20 @@ async fn page(
     state.credentials.flush_last_used().await?;
     let now = state.credentials.clock().now();
     let list = |kind| state.credentials.list(&user.id, None, kind);
-    let api_keys = list(CredentialKind::ApiKey)
-        .await?
-        .iter()
-        .map(|c| row(c, now, &state.rate_limits))
-        .collect();
-    let pats = list(CredentialKind::PersonalAccessToken)
-        .await?
-        .iter()
-        .map(|c| row(c, now, &state.rate_limits))
-        .collect();
-    let personal_token = list(CredentialKind::PersonalToken)
-        .await?
-        .first()
-        .map(|c| row(c, now, &state.rate_limits));
-    let secret_key = list(CredentialKind::SecretKey)
-        .await?
-        .first()
-        .map(|c| row(c, now, &state.rate_limits));
+    let api_keys = rows(state, &list(CredentialKind::ApiKey).await?, now).await;
+    let pats = rows(
+        state,
+        &list(CredentialKind::PersonalAccessToken).await?,
+        now,
+    )
+    .await;
+    // One of each is shown.
+    let mut personal_token = list(CredentialKind::PersonalToken).await?;
+    personal_token.truncate(1);
+    let personal_token = rows(state, &personal_token, now).await.pop();
+    let mut secret_key = list(CredentialKind::SecretKey).await?;
+    secret_key.truncate(1);
+    let secret_key = rows(state, &secret_key, now).await.pop();
     let authorized = consent::list_with_clients(&state.ctx, &user.id)
         .await?
         .into_iter()
