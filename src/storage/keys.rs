@@ -3,7 +3,7 @@
 
 use sea_orm::{
     ActiveValue::Set,
-    ColumnTrait, EntityTrait, QueryFilter, QuerySelect, TransactionTrait,
+    ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QuerySelect, TransactionTrait,
     sea_query::{Expr, ExprTrait},
 };
 
@@ -98,4 +98,49 @@ pub async fn insert_keys_retiring_others(db: &Db, keys: &[StoredKey], at: i64) -
     // PostgreSQL delivers a notification sent in a transaction only when it commits.
     notify(&tx, KEYS_CHANNEL, "").await?;
     tx.commit().await.map_err(map_err)
+}
+
+/// The advisory-lock key under which the first key of an algorithm is added ("portkeys").
+const FIRST_KEY_LOCK: i64 = 0x706f_7274_6b65_7973;
+
+/// Adds `key` as its algorithm's first key, unless a key of that algorithm exists by now;
+/// returns whether it was added. On PostgreSQL the check and the insert run under a
+/// transaction-scoped advisory lock, so servers making their first key at the same time (each
+/// after its own slow prime search) add exactly one; SQLite's single writer serialises them.
+pub async fn insert_first_key(db: &Db, key: &StoredKey) -> Result<bool> {
+    let tx = db.begin().await.map_err(map_err)?;
+    if tx.get_database_backend() == sea_orm::DatabaseBackend::Postgres {
+        tx.execute_raw(sea_orm::Statement::from_sql_and_values(
+            sea_orm::DatabaseBackend::Postgres,
+            "SELECT pg_advisory_xact_lock($1)",
+            [FIRST_KEY_LOCK.into()],
+        ))
+        .await
+        .map_err(map_err)?;
+    }
+    let exists = signing_keys::Entity::find()
+        .filter(signing_keys::Column::Alg.eq(key.alg.as_str()))
+        .one(&tx)
+        .await
+        .map_err(map_err)?
+        .is_some();
+    if exists {
+        tx.rollback().await.map_err(map_err)?;
+        return Ok(false);
+    }
+    signing_keys::Entity::insert(signing_keys::ActiveModel {
+        kid: Set(key.kid.clone()),
+        alg: Set(key.alg.as_str().to_owned()),
+        private_key: Set(key.private_key.clone()),
+        public_key: Set(key.public_key.clone()),
+        created_at: Set(key.created_at),
+        retired_at: Set(None),
+        activates_at: Set(key.activates_at),
+    })
+    .exec_without_returning(&tx)
+    .await
+    .map_err(map_err)?;
+    notify(&tx, KEYS_CHANNEL, "").await?;
+    tx.commit().await.map_err(map_err)?;
+    Ok(true)
 }

@@ -151,8 +151,7 @@ pub async fn reload_keys(db: &Db, keys: &Keys, issuer: &str, access_ttl: i64) ->
 pub async fn load_key_set(db: &Db, issuer: &str, access_ttl: i64) -> Result<KeySet> {
     if !storage::keys::any_key(db, SigningAlg::EdDsa).await? {
         let key = generate_key(SigningAlg::EdDsa, wall_clock())?;
-        storage::keys::insert_keys_retiring_others(db, std::slice::from_ref(&key), key.created_at)
-            .await?;
+        storage::keys::insert_first_key(db, &key).await?;
     }
     let now = wall_clock();
     let stored = storage::keys::list_keys(db, now - access_ttl).await?;
@@ -161,9 +160,8 @@ pub async fn load_key_set(db: &Db, issuer: &str, access_ttl: i64) -> Result<KeyS
 
 /// Makes the first RSA key when the database has none (a new one, or one from before RS256 ID
 /// tokens), then reloads `keys` so RS256 signing can start. Run in the background at start-up:
-/// the prime search takes a few hundred milliseconds, which start-up does not wait for. A
-/// server starting while another one makes the key may make a second; both are published, the
-/// newer one signs.
+/// the prime search takes a few hundred milliseconds, which start-up does not wait for. Servers
+/// starting together may each search, but only one key is stored.
 pub async fn ensure_rsa_key(db: &Db, keys: &Keys, issuer: &str, access_ttl: i64) -> Result<()> {
     if storage::keys::any_key(db, SigningAlg::Rs256).await? {
         // Loaded at start-up already, unless another server made it since.
@@ -173,10 +171,9 @@ pub async fn ensure_rsa_key(db: &Db, keys: &Keys, issuer: &str, access_ttl: i64)
         return reload_keys(db, keys, issuer, access_ttl).await;
     }
     let key = generate_off_workers(SigningAlg::Rs256).await?;
-    // Another server may have finished first while this one searched for primes.
-    if !storage::keys::any_key(db, SigningAlg::Rs256).await? {
-        storage::keys::insert_keys_retiring_others(db, std::slice::from_ref(&key), key.created_at)
-            .await?;
+    // Another server may have finished first while this one searched for primes: the insert
+    // checks again, atomically.
+    if storage::keys::insert_first_key(db, &key).await? {
         tracing::info!(kid = %key.kid, "created the RSA signing key for RS256 ID tokens");
     }
     reload_keys(db, keys, issuer, access_ttl).await
