@@ -349,3 +349,94 @@ async fn a_node_whose_database_goes_away_answers_503_with_retry_after_and_recove
     }
     assert_eq!(app.get("/account").await.status(), 200);
 }
+
+#[tokio::test]
+async fn a_token_signed_by_a_key_a_cut_off_node_has_not_loaded_is_answered_503_not_401() {
+    let Ok(base) = std::env::var(PG_ENV) else {
+        return skipped("the outage with an unknown key");
+    };
+    let pg = url::Url::parse(&base).unwrap();
+    let target = format!("{}:{}", pg.host_str().unwrap(), pg.port().unwrap_or(5432));
+    let target = tokio::net::lookup_host(target)
+        .await
+        .unwrap()
+        .next()
+        .unwrap();
+    let mut forwarder = Forwarder::start(target).await;
+    let port = forwarder.port;
+    let mut direct = String::new();
+    let app = spawn_with(Backend::Postgres, |s| {
+        direct = s.database_url.expose().to_owned();
+        let mut url = url::Url::parse(&direct).unwrap();
+        url.set_host(Some("127.0.0.1")).unwrap();
+        url.set_port(Some(port)).unwrap();
+        s.database_url = url.to_string().into();
+        s.database_acquire_timeout_ms = 1000;
+    })
+    .await
+    .unwrap();
+    // Another node, reaching the database directly, signs with keys the first has not seen.
+    let peer = crate::helpers::spawn_peer(&app, |s| s.database_url = direct.clone().into()).await;
+    let client = machine_client(&app).await;
+    let http = crate::helpers::client();
+    let kid_of = |token: &str| {
+        crate::oidc::header(token)["kid"]
+            .as_str()
+            .unwrap()
+            .to_owned()
+    };
+    let old_kid = kid_of(&token_from(&http, &peer.address, &client).await);
+    forwarder.cut().await;
+    let rotated = Command::new(env!("CARGO_BIN_EXE_portcullis"))
+        .args(["keys", "rotate", "--activation-delay-secs", "0"])
+        .env("PORTCULLIS_DATABASE_URL", &direct)
+        .env("PORTCULLIS_LOG", "warn")
+        .output()
+        .unwrap();
+    assert!(rotated.status.success());
+    let mut fresh = String::new();
+    for _ in 0..100 {
+        fresh = token_from(&http, &peer.address, &client).await;
+        if kid_of(&fresh) != old_kid {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_ne!(
+        kid_of(&fresh),
+        old_kid,
+        "the other node signs with the new key"
+    );
+    let me = |base: String| {
+        let http = http.clone();
+        let fresh = fresh.clone();
+        async move {
+            http.get(format!("{base}/v1/users/me"))
+                .bearer_auth(fresh)
+                .send()
+                .await
+                .unwrap()
+        }
+    };
+    let on_peer = me(peer.address.clone()).await.status();
+    let res = me(app.address.clone()).await;
+    assert_eq!(res.status(), 503, "the key may well exist: not refused");
+    assert!(res.headers().contains_key("retry-after"));
+    assert!(!res.headers().contains_key("www-authenticate"));
+
+    forwarder.restore().await;
+    assert!(answers_within(&app, "/healthz", 200, Duration::from_secs(30)).await);
+    let mut after = 0;
+    for _ in 0..50 {
+        after = me(app.address.clone()).await.status().as_u16();
+        if after != 503 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(
+        after,
+        on_peer.as_u16(),
+        "once the keys can be read, as on the other node"
+    );
+}

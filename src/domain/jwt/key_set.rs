@@ -581,14 +581,15 @@ mod tests {
         let set = KeySet::new(vec![ed(1), old, new.clone()], "http://issuer", 0).unwrap();
         assert_eq!(set.active_kid(SigningAlg::Rs256), Some(new.kid.as_str()));
 
-        let token = set.sign_id_token(&id_claims(), SigningAlg::Rs256).unwrap();
+        let claims = id_claims();
+        let token = set.sign_id_token(&claims, SigningAlg::Rs256).unwrap();
         let jwk: jsonwebtoken::jwk::Jwk =
             serde_json::from_value(super::super::public_jwk(&new).unwrap()).unwrap();
         let key = jsonwebtoken::DecodingKey::from_jwk(&jwk).unwrap();
         let decoded =
             jsonwebtoken::decode::<IdClaims>(&token, &key, &id_validation(Algorithm::RS256))
                 .unwrap();
-        assert_eq!(decoded.claims, id_claims());
+        assert_eq!(decoded.claims, claims);
         assert_eq!(decoded.header.kid.as_deref(), Some(new.kid.as_str()));
         assert_eq!(decoded.header.typ.as_deref(), Some("JWT"));
         // An ID token is never an access token.
@@ -601,14 +602,15 @@ mod tests {
         let set = KeySet::new(vec![key.clone()], "http://issuer", 0).unwrap();
         assert!(!set.can_sign(SigningAlg::Rs256), "no RSA key yet");
         assert!(set.sign_id_token(&id_claims(), SigningAlg::Rs256).is_err());
-        let token = set.sign_id_token(&id_claims(), SigningAlg::EdDsa).unwrap();
+        let claims = id_claims();
+        let token = set.sign_id_token(&claims, SigningAlg::EdDsa).unwrap();
         let decoded = jsonwebtoken::decode::<IdClaims>(
             &token,
             &decoding_key(&key),
             &id_validation(Algorithm::EdDSA),
         )
         .unwrap();
-        assert_eq!(decoded.claims, id_claims());
+        assert_eq!(decoded.claims, claims);
         assert_eq!(decoded.header.typ.as_deref(), Some("JWT"));
         assert!(
             set.verify(&token, now()).is_err(),

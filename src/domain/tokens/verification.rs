@@ -87,15 +87,25 @@ pub enum BearerError {
     Unchecked(AppError),
 }
 
+/// Why a token's signature was not accepted.
+enum SignatureFailure {
+    /// Expired, malformed, forged, or signed by no key of ours.
+    Refused(VerifyError),
+    /// Signed by a key this node has not loaded, and the keys could not be read (the database
+    /// cannot be reached): another node may well have signed it, so it is not refused.
+    Unchecked(AppError),
+}
+
 impl TokenService {
     /// Verifies a bearer access token: signature, expiry and revocation.
     pub async fn verify_bearer(&self, token: &str) -> Result<AccessClaims, BearerError> {
         let claims = match self.verify_signature(token).await {
             Ok(c) => c,
-            Err(VerifyError::Expired) => return Err(BearerError::Expired),
-            Err(VerifyError::Invalid | VerifyError::UnknownKey(_)) => {
-                return Err(BearerError::Invalid);
+            Err(SignatureFailure::Refused(VerifyError::Expired)) => {
+                return Err(BearerError::Expired);
             }
+            Err(SignatureFailure::Refused(_)) => return Err(BearerError::Invalid),
+            Err(SignatureFailure::Unchecked(e)) => return Err(BearerError::Unchecked(e)),
         };
         match self.is_revoked(&claims).await {
             Ok(false) => Ok(claims),
@@ -106,12 +116,12 @@ impl TokenService {
 
     /// Checks a JWT against the key set, reloading it once if the key id is new (another node,
     /// or `portcullis keys rotate`, may have added a key).
-    async fn verify_signature(&self, token: &str) -> Result<AccessClaims, VerifyError> {
+    async fn verify_signature(&self, token: &str) -> Result<AccessClaims, SignatureFailure> {
         let digest: [u8; 32] = Sha256::digest(token.as_bytes()).into();
         let cache = self.caches.verified();
         if let Some(claims) = cache.get(&digest) {
             return if claims.exp <= self.now() {
-                Err(VerifyError::Expired)
+                Err(SignatureFailure::Refused(VerifyError::Expired))
             } else {
                 Ok(claims)
             };
@@ -123,22 +133,29 @@ impl TokenService {
         verified
     }
 
-    async fn verify_uncached(&self, token: &str) -> Result<AccessClaims, VerifyError> {
+    async fn verify_uncached(&self, token: &str) -> Result<AccessClaims, SignatureFailure> {
         match self.keys.current().verify(token, self.now()) {
             Err(VerifyError::UnknownKey(_)) => {
-                if !self.keys.may_reload_for_unknown_key(self.now())
-                    || reload_keys(&self.db, &self.keys, &self.issuer, self.access_ttl)
-                        .await
-                        .is_err()
-                {
-                    return Err(VerifyError::Invalid);
+                if !self.keys.may_reload_for_unknown_key(self.now()) {
+                    return Err(SignatureFailure::Refused(VerifyError::Invalid));
+                }
+                match reload_keys(&self.db, &self.keys, &self.issuer, self.access_ttl).await {
+                    Ok(()) => {}
+                    Err(e @ AppError::Unavailable(_)) => {
+                        return Err(SignatureFailure::Unchecked(e));
+                    }
+                    Err(_) => return Err(SignatureFailure::Refused(VerifyError::Invalid)),
                 }
                 match self.keys.current().verify(token, self.now()) {
-                    Err(VerifyError::UnknownKey(_)) => Err(VerifyError::Invalid),
-                    other => other,
+                    Ok(claims) => Ok(claims),
+                    Err(VerifyError::UnknownKey(_)) => {
+                        Err(SignatureFailure::Refused(VerifyError::Invalid))
+                    }
+                    Err(e) => Err(SignatureFailure::Refused(e)),
                 }
             }
-            other => other,
+            Ok(claims) => Ok(claims),
+            Err(e) => Err(SignatureFailure::Refused(e)),
         }
     }
 
@@ -222,7 +239,8 @@ impl TokenService {
         if token.contains('.') {
             let claims = match self.verify_signature(token).await {
                 Ok(c) => c,
-                Err(_) => return Ok(()),
+                Err(SignatureFailure::Unchecked(e)) => return Err(e),
+                Err(SignatureFailure::Refused(_)) => return Ok(()),
             };
             if claims.client_id == client_id {
                 storage::tokens::revoke_jti(&self.db, &claims.jti, claims.exp).await?;
