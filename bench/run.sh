@@ -295,8 +295,15 @@ case "$MODE" in
     python3 "$LIB/report.py" check "$ROWS" ;;
   normal)
     if [ "$NODES" -gt 1 ]; then
+      # The single-node figures beside these come from the same binary on the same machine
+      # minutes later (one node on SQLite, same scenarios and load), not from another run.
+      stop_pid "$SERVER_PID"; SERVER_PID=""
+      say "bench: the same scenarios on one node (SQLite), for comparison"
+      env -u NODES PEER=off OUT="$TMP/single" SCENARIOS="$SCENARIOS" THREADS="$THREADS" CONCURRENCY="$CONCURRENCY" \
+        PORTCULLIS_BIN="$BIN" bash "$0" --normal >"$TMP/single.log" 2>&1 || { tail -5 "$TMP/single.log" >&2; die "the single-node run failed"; }
       python3 "$LIB/report.py" save nodes "$ROWS" "$TMP/machine.json" "$OUT/results/nodes.json" \
         "duration=$DURATION" "concurrency=$CONCURRENCY" "threads=$THREADS" "warmup=$WARMUP" "nodes=$NODES" \
+        "baseline=$TMP/single/results/normal.json" \
         "binary=$(basename "$(dirname "$BIN")")" "postgres=$(psql "$PG_ADMIN" -qAt -c 'SHOW server_version' 2>/dev/null | cut -d' ' -f1)"
       python3 "$LIB/report.py" render "$OUT/results" "$OUT/RESULTS.md"
       exit 0

@@ -176,26 +176,28 @@ def growth_section(g):
 def nodes_section(n, normal):
     c, rows = n["config"], n["rows"]
     k = c.get("nodes", 0)
-    single = normal["rows"] if normal else []
+    single = n.get("baseline") or []
     out = [f"## Several nodes: {k} nodes on one PostgreSQL", "", machine_line(n["machine"], c), "",
            f"`bench/run.sh --nodes {k}`: {k} nodes with the same `--issuer` on a fresh PostgreSQL "
            f"{c.get('postgres', '')} database on this machine, each on its own port; one wrk process whose "
            f"threads are dealt out to the nodes in turn (`lib/load.lua`, `WRK_ADDRS`), so each node gets "
            f"the same share of the connections and the figures are the sum over the nodes. Every node, "
            f"PostgreSQL and wrk share the same cores. Server CPU is the nodes' (PostgreSQL's is not counted); "
-           f"peak RSS is the largest node's. The single-node column is the SQLite run above."]
+           f"peak RSS is the largest node's. The single-node column is one node on SQLite, measured by the same "
+           f"run right after the nodes with the same binary, scenarios and load (not the run above)."]
     if c.get("binary", "release") != "release":
         out += ["", f"**Measured with the {c['binary']} binary, not a release build: these figures "
                     f"show the setup works, not how fast it is, and do not compare with the single-node column.**"]
-    out += ["", f"| scenario | 1 node, SQLite req/s | {k} nodes, PostgreSQL req/s | ratio | p50 ms | p99 ms | "
-                f"server CPU ms/req | peak RSS MB | responses |",
-            "|---|---:|---:|---:|---:|---:|---:|---:|---|"]
+    out += ["", f"| scenario | 1 node, SQLite req/s | {k} nodes, PostgreSQL req/s | ratio | 1 node p99 ms | "
+                f"{k} nodes p50 ms | {k} nodes p99 ms | server CPU ms/req | peak RSS MB | responses |",
+            "|---|---:|---:|---:|---:|---:|---:|---:|---:|---|"]
     for r in rows:
         one = find(single, r["scenario"])
         ratio = f"{r['rps'] / one['rps']:.2f}×" if one and one["rps"] else "n/a"
         base = f"{one['rps']:,.0f}" if one else "–"
+        p99 = f"{one['p99_ms']:.2f}" + ("" if one["ok"] else " ⚠") if one else "–"
         out.append(f"| {LABELS.get(r['scenario'], r['scenario'])} | {base} | "
-                   f"{r['rps']:,.0f} | {ratio} | {r['p50_ms']:.2f} | {r['p99_ms']:.2f} | "
+                   f"{r['rps']:,.0f} | {ratio} | {p99} | {r['p50_ms']:.2f} | {r['p99_ms']:.2f} | "
                    f"{r['cpu_ms_per_req'] or 0:.3f} | {r['peak_rss_mb']:.1f} | {health(r)} |")
     return out
 
@@ -224,17 +226,21 @@ def render(results_dir, out_path):
 
 def save(mode, rows_path, machine_path, out, kv):
     config = {}
-    steps = []
+    steps, baseline = [], None
     for item in kv:
         k, v = item.split("=", 1)
         if k == "steps":
             steps = rows_of(v)
+        elif k == "baseline":
+            baseline = json.load(open(v))["rows"]
         else:
             config[k] = int(v) if v.lstrip("-").isdigit() else v
     os.makedirs(os.path.dirname(out), exist_ok=True)
     data = {"mode": mode, "machine": json.load(open(machine_path)), "config": config, "rows": rows_of(rows_path)}
     if steps:
         data["steps"] = steps
+    if baseline is not None:
+        data["baseline"] = baseline
     with open(out, "w") as f:
         json.dump(data, f, indent=1)
         f.write("\n")
