@@ -297,7 +297,7 @@ case "$MODE" in
     if [ "$NODES" -gt 1 ]; then
       # The single-node figures beside these come from the same binary on the same machine
       # minutes later (one node on SQLite, same scenarios and load), not from another run.
-      stop_pid "$SERVER_PID"; SERVER_PID=""
+      for pid in $SERVER_PID; do stop_pid "$pid"; done; SERVER_PID=""
       say "bench: the same scenarios on one node (SQLite), for comparison"
       env -u NODES PEER=off OUT="$TMP/single" SCENARIOS="$SCENARIOS" THREADS="$THREADS" CONCURRENCY="$CONCURRENCY" \
         PORTCULLIS_BIN="$BIN" bash "$0" --normal >"$TMP/single.log" 2>&1 || { tail -5 "$TMP/single.log" >&2; die "the single-node run failed"; }
