@@ -5,10 +5,15 @@
 #   bench/run.sh             every scenario, plus the peer; writes bench/RESULTS.md
 #   bench/run.sh --growth    the scenarios again at each store size of GROWTH_STEPS
 #   bench/run.sh --smoke     ~1 s per scenario, checks every answer is 2xx; writes nothing
+#   bench/run.sh --nodes N   N nodes on a fresh PostgreSQL database (one issuer, one port each),
+#                            wrk's threads spread over them; writes results/nodes.json and
+#                            RESULTS.md (with --smoke: checks only, writes nothing)
 #
 # Environment: DURATION (s, 10) CONCURRENCY (32) THREADS (2) WARMUP (s, 2) SCENARIOS (all)
 #   GROWTH_STEPS ("10000 100000 1000000") PORTCULLIS_BIN (skip the build) PEER_DIR PEER (auto|off)
-#   CODE_MARGIN (1.5) KEEP_TMP (0) OUT (bench/: where results/ and RESULTS.md go). Other
+#   CODE_MARGIN (1.5) KEEP_TMP (0) OUT (bench/: where results/ and RESULTS.md go)
+#   BENCH_POSTGRES_URL (with --nodes: a database to connect to for CREATE DATABASE; default
+#   $PORTCULLIS_TEST_POSTGRES_URL, else postgres://postgres@127.0.0.1:5432/postgres). Other
 #   PORTCULLIS_* variables reach the server unchanged.
 set -euo pipefail
 
@@ -16,16 +21,22 @@ HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 ROOT="$(cd "$HERE/.." && pwd)"
 LIB="$HERE/lib"
 MODE="${MODE:-normal}"
-for arg in "$@"; do
-  case "$arg" in
+NODES="${NODES:-1}"
+while [ $# -gt 0 ]; do
+  case "$1" in
     --growth) MODE=growth ;;
     --smoke) MODE=smoke ;;
     --normal) MODE=normal ;;
-    -h|--help) sed -n '2,12p' "$0"; exit 0 ;;
-    *) echo "unknown argument $arg (try --help)" >&2; exit 2 ;;
+    --nodes) NODES="${2:-}"; shift ;;
+    --nodes=*) NODES="${1#*=}" ;;
+    -h|--help) sed -n '2,18p' "$0"; exit 0 ;;
+    *) echo "unknown argument $1 (try --help)" >&2; exit 2 ;;
   esac
+  shift
 done
 case "$MODE" in normal|growth|smoke) ;; *) echo "MODE must be normal, growth or smoke" >&2; exit 2 ;; esac
+case "$NODES" in [1-9]|[1-9][0-9]) ;; *) echo "--nodes takes a number of nodes, 1 to 99" >&2; exit 2 ;; esac
+[ "$NODES" = 1 ] || [ "$MODE" != growth ] || { echo "--growth grows a SQLite file: one node only" >&2; exit 2; }
 
 if [ "$MODE" = smoke ]; then
   # Low load on purpose: the smoke run checks the wiring (seeding, every scenario answering 2xx)
@@ -34,6 +45,13 @@ if [ "$MODE" = smoke ]; then
   export WRK_STRICT=1 PEER="${PEER:-off}"
 else
   DURATION="${DURATION:-10}" CONCURRENCY="${CONCURRENCY:-32}" THREADS="${THREADS:-2}" WARMUP="${WARMUP:-2}"
+fi
+if [ "$NODES" -gt 1 ]; then
+  # wrk gives each thread one node (lib/load.lua), so threads come in multiples of the nodes,
+  # and every thread needs a connection.
+  THREADS=$(( (THREADS + NODES - 1) / NODES * NODES ))
+  [ "$CONCURRENCY" -ge "$THREADS" ] || CONCURRENCY=$THREADS
+  SCENARIOS="${SCENARIOS:-livez client_credentials introspection me_api_key me_jwt login_personal_token}"
 fi
 SCENARIOS="${SCENARIOS:-livez client_credentials introspection me_api_key me_jwt login_personal_token authorization_code refresh_token}"
 GROWTH_STEPS="${GROWTH_STEPS:-10000 100000 1000000}"
@@ -45,14 +63,16 @@ REDIRECT_URI="http://127.0.0.1:9/cb"   # never contacted: codes are read from th
 py() { python3 "$LIB/util.py" "$@"; }
 say() { printf '%s\n' "$*" >&2; }
 die() { say "bench: $*"; exit 1; }
+[ "$NODES" = 1 ] || command -v psql >/dev/null || die "psql not found (--nodes needs PostgreSQL)"
 for tool in wrk curl python3; do command -v "$tool" >/dev/null || die "$tool not found"; done
 [ "$DURATION" -le 30 ] || die "DURATION must be at most 30 s: codes minted before a run live 60 s"
 
 TMP="$(mktemp -d "${TMPDIR:-/tmp}/portcullis-bench.XXXXXX")"
-SERVER_PID="" PEER_PID="" MINT_PID=""
+SERVER_PID="" PEER_PID="" MINT_PID="" PG_DB=""
 cleanup() {
   local rc=$?
   for pid in $MINT_PID $SERVER_PID $PEER_PID; do stop_pid "$pid"; done
+  [ -z "$PG_DB" ] || psql "$PG_ADMIN" -qAt -c "DROP DATABASE IF EXISTS \"$PG_DB\" WITH (FORCE)" >/dev/null 2>&1 || true
   if [ "$rc" -ne 0 ] || [ "${KEEP_TMP:-0}" = 1 ]; then say "bench: files kept in $TMP"; else rm -rf "$TMP"; fi
 }
 stop_pid() {  # TERM, then KILL after 10 s: a stuck process must not outlive the run
@@ -78,9 +98,14 @@ fi
 
 # ---- /proc sampling --------------------------------------------------------------------------
 TCK="$(getconf CLK_TCK)"
-cpu_ticks() { sed 's/.*) //' "/proc/$1/stat" | awk '{print $12 + $13}'; }  # utime+stime, all threads
-hwm_kb() { awk '/^VmHWM/{print $2}' "/proc/$1/status"; }
-reset_hwm() { { echo 5 > "/proc/$1/clear_refs"; } 2>/dev/null && echo 1 || echo 0; }  # per-scenario peaks
+# Each takes one pid or several (the nodes): CPU is summed, the peak is the largest node's.
+cpu_ticks() {  # utime+stime, all threads
+  local pid t=0; for pid in $1; do t=$((t + $(sed 's/.*) //' "/proc/$pid/stat" | awk '{print $12 + $13}'))); done; echo "$t"
+}
+hwm_kb() { local pid; for pid in $1; do awk '/^VmHWM/{print $2}' "/proc/$pid/status"; done | sort -n | tail -1; }
+reset_hwm() {  # per-scenario peaks
+  local pid ok=1; for pid in $1; do { echo 5 > "/proc/$pid/clear_refs"; } 2>/dev/null || ok=0; done; echo "$ok"
+}
 
 wait_http() {  # URL SECONDS PID: until the URL answers 2xx, or fail
   local url=$1 deadline=$((SECONDS + $2)) pid=$3
@@ -92,18 +117,38 @@ wait_http() {  # URL SECONDS PID: until the URL answers 2xx, or fail
 }
 
 # ---- Portcullis ------------------------------------------------------------------------------
-PORT="$(py port)"
-BASE="http://127.0.0.1:$PORT"
+PORTS="" ADDRS=""
+for i in $(seq "$NODES"); do
+  p="$(py port)"; PORTS="$PORTS $p"; ADDRS="${ADDRS:+$ADDRS,}127.0.0.1:$p"
+done
+PORT="${PORTS# }"; PORT="${PORT%% *}"
+BASE="http://127.0.0.1:$PORT"   # the first node's: every node has this issuer; seeding uses it
 DB="$TMP/bench.db"
-export PORTCULLIS_BIND="127.0.0.1:$PORT" PORTCULLIS_ISSUER="$BASE" PORTCULLIS_DATABASE_URL="sqlite://$DB?mode=rwc"
+if [ "$NODES" = 1 ]; then
+  export PORTCULLIS_DATABASE_URL="sqlite://$DB?mode=rwc"
+else
+  PG_ADMIN="${BENCH_POSTGRES_URL:-${PORTCULLIS_TEST_POSTGRES_URL:-postgres://postgres@127.0.0.1:5432/postgres}}"
+  PG_DB="portcullis_bench_$(basename "$TMP" | tr -dc 'a-zA-Z0-9' | tr 'A-Z' 'a-z')"
+  psql "$PG_ADMIN" -qAt -c "CREATE DATABASE \"$PG_DB\"" >/dev/null || { PG_DB=""; die "cannot create a database through $PG_ADMIN"; }
+  export PORTCULLIS_DATABASE_URL="$(py pgurl "$PG_ADMIN" "$PG_DB")"
+fi
+export PORTCULLIS_BIND="127.0.0.1:$PORT" PORTCULLIS_ISSUER="$BASE"
 # One credential carries thousands of requests a second here: lift the per-credential limit so
 # runs measure the verification path (the limiter still runs) rather than 429s.
 export PORTCULLIS_RATE_LIMIT_PER_MINUTE="${PORTCULLIS_RATE_LIMIT_PER_MINUTE:-1000000000}"
 
-start_server() {
-  "$BIN" serve >>"$TMP/server.log" 2>&1 &
-  SERVER_PID=$!
-  wait_http "$BASE/healthz" 60 "$SERVER_PID" || { tail -20 "$TMP/server.log" >&2; die "server did not become healthy"; }
+start_server() {  # every node: same database and issuer, its own port
+  local p pid
+  SERVER_PID=""
+  for p in $PORTS; do
+    PORTCULLIS_BIND="127.0.0.1:$p" "$BIN" serve >>"$TMP/server.$p.log" 2>&1 &
+    pid=$!; SERVER_PID="${SERVER_PID:+$SERVER_PID }$pid"
+  done
+  set -- $SERVER_PID
+  for p in $PORTS; do
+    wait_http "http://127.0.0.1:$p/healthz" 60 "$1" || { tail -20 "$TMP/server.$p.log" >&2; die "server on port $p did not become healthy"; }
+    shift
+  done
 }
 
 seed() {
@@ -127,6 +172,7 @@ STEP=0
 run() {
   local name=$1 target=$2 pid=$3 url=$4; shift 4
   local -a vars=("$@" "WRK_THREADS=$THREADS")
+  [ "$target" != portcullis ] || [ "$NODES" = 1 ] || vars+=("WRK_ADDRS=$ADDRS")
   local probe=200 mode method=GET auth="" body=""
   local v; for v in "$@"; do
     case "$v" in WRK_MODE=*) mode=${v#*=} ;; WRK_METHOD=*) method=${v#*=} ;; WRK_AUTH=*) auth=${v#*=} ;; WRK_BODY=*) body=${v#*=} ;; esac
@@ -144,7 +190,7 @@ run() {
     || die "wrk failed for $name: $(tail -3 "${json%.json}.txt")"
   py row scenario="$name" target="$target" step="$STEP" wrk="$json" cpu0="$c0" cpu1="$(cpu_ticks "$pid")" \
     tck="$TCK" hwm_kb="$(hwm_kb "$pid")" hwm_reset="$reset" probe="$probe" c="$CONCURRENCY" t="$THREADS" \
-    note="${NOTE:-}" >>"$ROWS"
+    nodes="$([ "$target" = portcullis ] && echo "$NODES" || echo 1)" note="${NOTE:-}" >>"$ROWS"
   python3 "$LIB/report.py" line "$ROWS"
 }
 
@@ -239,7 +285,7 @@ peer_scenarios() {
 }
 
 # ---- modes -----------------------------------------------------------------------------------
-say "bench: mode $MODE, $DURATION s per scenario, $CONCURRENCY connections, $THREADS wrk threads, binary $BIN"
+say "bench: mode $MODE, $NODES node(s), $DURATION s per scenario, $CONCURRENCY connections, $THREADS wrk threads, binary $BIN"
 py machine >"$TMP/machine.json"
 seed
 [ "$MODE" = growth ] && python3 "$LIB/report.py" tables "$DB" 0 >"$TMP/steps.jsonl"
@@ -248,6 +294,20 @@ case "$MODE" in
   smoke)
     python3 "$LIB/report.py" check "$ROWS" ;;
   normal)
+    if [ "$NODES" -gt 1 ]; then
+      # The single-node figures beside these come from the same binary on the same machine
+      # minutes later (one node on SQLite, same scenarios and load), not from another run.
+      for pid in $SERVER_PID; do stop_pid "$pid"; done; SERVER_PID=""
+      say "bench: the same scenarios on one node (SQLite), for comparison"
+      env -u NODES PEER=off OUT="$TMP/single" SCENARIOS="$SCENARIOS" THREADS="$THREADS" CONCURRENCY="$CONCURRENCY" \
+        PORTCULLIS_BIN="$BIN" bash "$0" --normal >"$TMP/single.log" 2>&1 || { tail -5 "$TMP/single.log" >&2; die "the single-node run failed"; }
+      python3 "$LIB/report.py" save nodes "$ROWS" "$TMP/machine.json" "$OUT/results/nodes.json" \
+        "duration=$DURATION" "concurrency=$CONCURRENCY" "threads=$THREADS" "warmup=$WARMUP" "nodes=$NODES" \
+        "baseline=$TMP/single/results/normal.json" \
+        "binary=$(basename "$(dirname "$BIN")")" "postgres=$(psql "$PG_ADMIN" -qAt -c 'SHOW server_version' 2>/dev/null | cut -d' ' -f1)"
+      python3 "$LIB/report.py" render "$OUT/results" "$OUT/RESULTS.md"
+      exit 0
+    fi
     stop_pid "$SERVER_PID"; SERVER_PID=""   # the peer gets the machine to itself, as Portcullis did
     peer_scenarios
     python3 "$LIB/report.py" save normal "$ROWS" "$TMP/machine.json" "$OUT/results/normal.json" \

@@ -7,6 +7,9 @@
 --   WRK_STRICT   1 = look at every status in static mode too (costs wrk CPU); otherwise static
 --                scenarios rely on wrk's own count of statuses >399
 --   WRK_JSON     where done() writes the summary
+--   WRK_ADDRS    host:port,host:port,... several nodes: thread i sends all its requests to node
+--                i mod n (wrk fixes a thread's address in setup(), not per request), so with
+--                threads a multiple of the nodes each node gets the same share of connections
 -- Single-use secrets: each code is sent once; each refresh token once, and the new token from
 -- its response joins the thread's pool (chained rotation), so 1 token per connection suffices.
 
@@ -25,8 +28,22 @@ if wrk.body or mode ~= "static" then
   wrk.headers["Content-Type"] = os.getenv("WRK_CTYPE") or "application/x-www-form-urlencoded"
 end
 
+local addrs_env = os.getenv("WRK_ADDRS") or ""
+local addrs = nil
+
 function setup(thread)
   thread:set("tid", #threads)
+  if addrs_env ~= "" then
+    if not addrs then
+      addrs = {}
+      for host, port in addrs_env:gmatch("([^,:]+):(%d+)") do
+        local addr = wrk.lookup(host, port)[1]
+        if not addr then error("cannot resolve " .. host) end
+        table.insert(addrs, addr)
+      end
+    end
+    thread.addr = addrs[#threads % #addrs + 1]
+  end
   table.insert(threads, thread)
 end
 

@@ -9,6 +9,7 @@ need exact arithmetic):
     util.py merge VERIFIERS OUT_PREFIX N      minted "state code" lines -> "code verifier" lines
     util.py row KEY=VALUE...                  one result row (JSON) from a wrk summary and /proc samples
     util.py machine                           the machine description (JSON)
+    util.py pgurl URL NAME                    URL with its database (path) replaced by NAME
 """
 import json
 import os
@@ -84,7 +85,7 @@ def row(args):
         "cpu_cores": round(cpu / secs, 2) if secs else None,
         "peak_rss_mb": round(int(a["hwm_kb"]) * 1024 / 1e6, 1),
         "hwm_reset": a.get("hwm_reset") == "1",
-        "concurrency": int(a["c"]), "threads": int(a["t"]),
+        "concurrency": int(a["c"]), "threads": int(a["t"]), "nodes": int(a.get("nodes", 1)),
         "ok": not problems, "problems": problems, "note": a.get("note", ""),
     }
     print(json.dumps(out))
@@ -128,6 +129,8 @@ def main():
         row(args)
     elif cmd == "machine":
         machine()
+    elif cmd == "pgurl":
+        print(urllib.parse.urlsplit(args[0])._replace(path="/" + args[1]).geturl())
     else:
         sys.exit(f"unknown subcommand {cmd}")
 

@@ -15,6 +15,7 @@ mod client_flags;
 mod credential_lists;
 mod credential_pages;
 mod credentials;
+mod deploy_recipe;
 mod email_verified;
 mod foundation;
 mod grants;
