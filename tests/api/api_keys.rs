@@ -4,7 +4,7 @@
 use serde_json::json;
 
 use crate::credentials::{DAY, api_key, assert_error, body, delete, get, post, setup};
-use crate::helpers::{Backend, spawn_app, spawn_with};
+use crate::helpers::{spawn_app, spawn_app_with};
 
 // ---------------------------------------------------------------- API keys
 
@@ -390,9 +390,7 @@ async fn ip_allowlists_accept_addresses_and_ranges() {
 
 #[tokio::test]
 async fn ip_allowlists_work_for_ipv6_clients() {
-    let app = spawn_with(Backend::Sqlite, |s| s.bind = "[::1]:0".parse().unwrap())
-        .await
-        .unwrap();
+    let app = spawn_app_with(|s| s.bind = "[::1]:0".parse().unwrap()).await;
     app.signed_in_user().await;
     let session = app.session_token().await;
     let v6 = api_key(

@@ -5,7 +5,7 @@
 use reqwest::Method;
 use serde_json::{Value, json};
 
-use crate::helpers::{Backend, TestApp, spawn_app, spawn_with};
+use crate::helpers::{TestApp, spawn_app, spawn_app_with};
 use crate::tenancy::*;
 
 fn in_days(days: i64) -> String {
@@ -291,11 +291,9 @@ async fn a_lowered_role_shrinks_an_existing_key_at_once() {
 
 #[tokio::test]
 async fn an_exchanged_token_keeps_its_keys_allowlist_behind_a_proxy_and_dies_with_it() {
-    let app = spawn_with(Backend::Sqlite, |s| {
+    let app = spawn_app_with(|s| {
         s.trusted_proxies = vec!["127.0.0.1/32".parse().unwrap()];
-    })
-    .await
-    .unwrap();
+    }).await;
     app.signed_in_user().await;
     let session = app.session_token().await;
     let (id, key) = {
@@ -378,9 +376,7 @@ async fn an_exchanged_token_keeps_its_keys_allowlist_behind_a_proxy_and_dies_wit
 
 #[tokio::test]
 async fn every_token_and_credential_has_its_own_rate_limit_bucket() {
-    let app = spawn_with(Backend::Sqlite, |s| s.rate_limit_per_minute = 3)
-        .await
-        .unwrap();
+    let app = spawn_app_with(|s| s.rate_limit_per_minute = 3).await;
     app.signed_in_user().await;
     let first = app.session_token().await;
     let second = app.session_token().await;

@@ -2,7 +2,7 @@
 
 use serde_json::{Value, json};
 
-use crate::helpers::{Backend, TestApp, spawn_app, spawn_with};
+use crate::helpers::{TestApp, spawn_app, spawn_app_with};
 
 async fn events(app: &TestApp, bearer: &str, query: &str) -> Value {
     let res = app
@@ -225,9 +225,7 @@ async fn people_see_their_own_events_and_admins_filter_all() {
 
 #[tokio::test]
 async fn credentials_are_rate_limited_with_headers() {
-    let app = spawn_with(Backend::Sqlite, |s| s.rate_limit_per_minute = 3)
-        .await
-        .unwrap();
+    let app = spawn_app_with(|s| s.rate_limit_per_minute = 3).await;
     app.signed_in_user().await;
     let admin = app.session_token().await;
     let (_, key) = crate::helpers::create_api_key(&app, &admin, "k", &["read"]).await;
@@ -283,12 +281,10 @@ async fn credentials_are_rate_limited_with_headers() {
 
 #[tokio::test]
 async fn repeated_sign_in_failures_are_throttled_per_address_and_account() {
-    let app = spawn_with(Backend::Sqlite, |s| {
+    let app = spawn_app_with(|s| {
         s.failure_limit = 3;
         s.trusted_proxies = vec!["127.0.0.1/32".parse().unwrap()];
-    })
-    .await
-    .unwrap();
+    }).await;
     let email = app.signed_in_user().await;
     app.sign_out().await;
     let attempt = |from: &'static str, password: &'static str| {
@@ -381,11 +377,9 @@ async fn forwarded_addresses_count_only_from_trusted_proxies() {
         "a spoofed header is ignored"
     );
 
-    let proxied = spawn_with(Backend::Sqlite, |s| {
+    let proxied = spawn_app_with(|s| {
         s.trusted_proxies = vec!["127.0.0.0/8".parse().unwrap()]
-    })
-    .await
-    .unwrap();
+    }).await;
     proxied.signed_in_user().await;
     let token = proxied.session_token().await;
     let key: Value = proxied
@@ -423,9 +417,7 @@ async fn forwarded_addresses_count_only_from_trusted_proxies() {
 
 #[tokio::test]
 async fn the_token_endpoint_throttles_repeated_failures_but_not_successes() {
-    let app = spawn_with(Backend::Sqlite, |s| s.failure_limit = 3)
-        .await
-        .unwrap();
+    let app = spawn_app_with(|s| s.failure_limit = 3).await;
     let c = crate::oauth_helpers::machine_client(&app).await;
     // Many successes: never throttled.
     for _ in 0..6 {
@@ -544,11 +536,9 @@ async fn hsts_is_sent_when_the_issuer_is_https() {
             .get("strict-transport-security")
             .is_none()
     );
-    let https = spawn_with(Backend::Sqlite, |s| {
+    let https = spawn_app_with(|s| {
         s.issuer = Some("https://auth.example".parse().unwrap())
-    })
-    .await
-    .unwrap();
+    }).await;
     let res = https.get("/signin").await;
     assert!(
         res.headers()["strict-transport-security"]

@@ -4,7 +4,7 @@
 
 use serde_json::Value;
 
-use crate::helpers::{Backend, TestApp, spawn_peer, spawn_with};
+use crate::helpers::{TestApp, spawn_peer, spawn_app_with};
 use crate::oauth_helpers::{TestClient, client_credentials, introspect, machine_client};
 
 /// An hour: within a test, only invalidation can make a cached entry go away.
@@ -23,9 +23,7 @@ async fn me(app: &TestApp, bearer: &str) -> u16 {
 
 /// A signed-in app and a session token for its API.
 async fn app_with_ttl(ttl_ms: u64) -> (TestApp, String) {
-    let app = spawn_with(Backend::Sqlite, |s| s.cache_ttl_ms = ttl_ms)
-        .await
-        .unwrap();
+    let app = spawn_app_with(|s| s.cache_ttl_ms = ttl_ms).await;
     app.signed_in_user().await;
     let session = app.session_token().await;
     (app, session)

@@ -3,7 +3,7 @@
 use std::io::Write;
 use std::process::{Command, Stdio};
 
-use crate::helpers::{Backend, location, spawn_with};
+use crate::helpers::{location, spawn_app_with};
 
 fn portcullis() -> Command {
     Command::new(env!("CARGO_BIN_EXE_portcullis"))
@@ -38,7 +38,7 @@ fn create_user(url: &str, args: &[&str], password: &str) -> String {
 #[tokio::test]
 async fn user_create_reads_the_password_from_stdin_and_prints_the_id() {
     let tmp = tempfile::tempdir().unwrap();
-    let url = format!("sqlite://{}/cli.db?mode=rwc", tmp.path().display());
+    let url = crate::helpers::suite_database_url(tmp.path(), "cli.db").await;
     let id = create_user(
         &url,
         &["--email", "root@example.com", "--name", "Root", "--admin"],
@@ -46,9 +46,7 @@ async fn user_create_reads_the_password_from_stdin_and_prints_the_id() {
     );
     assert!(uuid::Uuid::parse_str(&id).is_ok(), "prints the id: {id}");
 
-    let app = spawn_with(Backend::Sqlite, |s| s.database_url = url.clone().into())
-        .await
-        .unwrap();
+    let app = spawn_app_with(|s| s.database_url = url.clone().into()).await;
     let res = app
         .sign_in("root@example.com", "a long admin password")
         .await;
@@ -59,6 +57,7 @@ async fn user_create_reads_the_password_from_stdin_and_prints_the_id() {
 
 #[test]
 fn user_create_refuses_a_short_password() {
+    crate::helpers::sqlite_only!("the CLI's password rule is checked before it opens any database");
     let tmp = tempfile::tempdir().unwrap();
     let mut child = portcullis()
         .args(["user", "create", "--email", "a@example.com", "--name", "A"])
@@ -97,6 +96,7 @@ fn user_create_has_no_password_flag() {
 
 #[test]
 fn migrate_applies_migrations_and_exits() {
+    crate::helpers::sqlite_only!("it checks that the SQLite file appears on disk");
     let tmp = tempfile::tempdir().unwrap();
     let out = portcullis()
         .arg("migrate")

@@ -160,7 +160,7 @@ async fn a_resource_server_sees_every_token_and_credential_active() {
     assert_eq!(key["client_id"], o.api_key_id.as_str());
 }
 
-crate::on_both_backends!(
+crate::helpers::on_both_backends!(
     introspection_by_a_resource_server_is_not_a_use_of_the_credential,
     |app: TestApp| async move {
         let o = others(&app).await;
@@ -273,7 +273,7 @@ async fn a_public_client_cannot_be_made_a_resource_server() {
     assert!(!flag_checked(row(&page, &spa.id), "resource_server"));
 }
 
-crate::on_both_backends!(
+crate::helpers::on_both_backends!(
     an_administrator_marks_an_app_a_resource_server_and_its_owner_sees_it,
     |app: TestApp| async move {
         app.signed_in_user().await;
@@ -327,7 +327,7 @@ crate::on_both_backends!(
     }
 );
 
-crate::on_both_backends!(
+crate::helpers::on_both_backends!(
     the_cli_sets_flags_and_the_admin_page_shows_them,
     |app: TestApp| async move {
         app.signed_in_user().await;

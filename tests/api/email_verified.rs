@@ -32,7 +32,7 @@ async fn mark(app: &TestApp, user_id: &str, verified: &str) -> reqwest::Response
     .await
 }
 
-crate::on_both_backends!(
+crate::helpers::on_both_backends!(
     an_address_is_unverified_until_an_administrator_marks_it_then_tokens_say_so,
     |admin: TestApp| async move {
         admin.signed_in_user().await;

@@ -1,7 +1,7 @@
 //! Accounts, sessions, CSRF, health and the shared page behaviour.
 
-use crate::helpers::{Backend, TestApp, csrf_token, location, spawn_app, spawn_with};
-use crate::on_both_backends;
+use crate::helpers::{TestApp, csrf_token, location, spawn_app, spawn_app_with};
+use crate::helpers::on_both_backends;
 use sea_orm::{ConnectionTrait, Statement};
 
 const PASSWORD: &str = "correct horse battery";
@@ -281,11 +281,9 @@ async fn session_cookie_is_http_only_and_same_site_lax() {
         "plain-http issuer: no Secure flag"
     );
 
-    let https = spawn_with(Backend::Sqlite, |s| {
+    let https = spawn_app_with(|s| {
         s.issuer = Some("https://auth.example".parse().unwrap())
-    })
-    .await
-    .unwrap();
+    }).await;
     let cookie = set_cookie(&https.get("/signin").await).unwrap();
     assert!(cookie.contains("Secure"));
 }
@@ -406,9 +404,7 @@ async fn spawn_again_client(app: &TestApp) -> (reqwest::Client, String) {
 
 #[tokio::test]
 async fn closed_sign_up_still_allows_the_first_account_only() {
-    let app = spawn_with(Backend::Sqlite, |s| s.signup = false)
-        .await
-        .unwrap();
+    let app = spawn_app_with(|s| s.signup = false).await;
     assert_eq!(
         app.get("/signup").await.status(),
         200,
@@ -528,9 +524,7 @@ async fn a_session_idle_past_its_timeout_by_the_servers_clock_is_over() {
 
 #[tokio::test]
 async fn sessions_end_after_the_absolute_timeout() {
-    let app = spawn_with(Backend::Sqlite, |s| s.session_max_hours = 0)
-        .await
-        .unwrap();
+    let app = spawn_app_with(|s| s.session_max_hours = 0).await;
     app.signed_in_user().await;
     assert_eq!(app.get("/account").await.status(), 303);
 }

@@ -16,7 +16,7 @@ use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
 use crate::helpers::{TestApp, csrf_token, location, revealed};
-use crate::on_both_backends;
+use crate::helpers::on_both_backends;
 
 const REDIRECT: &str = "https://app.example/callback";
 const TOKEN_EXCHANGE: &str = "urn:ietf:params:oauth:grant-type:token-exchange";
@@ -339,6 +339,7 @@ struct Acknowledged {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn keys_acknowledged_before_a_sigkill_survive_it_and_the_database_stays_intact() {
+    crate::helpers::sqlite_only!("SIGKILL during writes, then SQLite's own integrity check on the file");
     let tmp = tempfile::Builder::new()
         .prefix("pc-crash")
         .tempdir()
@@ -549,7 +550,7 @@ async fn run_every_secret_past_a_debug_log(format: &str) {
         .prefix("pc-logs")
         .tempdir()
         .unwrap();
-    let db_url = sqlite_url(tmp.path(), "logs.db");
+    let db_url = crate::helpers::suite_database_url(tmp.path(), "logs.db").await;
     let logs: PathBuf = tmp.path().join("out");
     std::fs::create_dir(&logs).unwrap();
     let mut secrets: Vec<Secret> = Vec::new();

@@ -1,6 +1,6 @@
-//! Test harness: `spawn_app` starts Portcullis on `127.0.0.1:0` with a fresh SQLite file (or, with
-//! `PORTCULLIS_TEST_POSTGRES_URL` set, a fresh PostgreSQL database) and returns an HTTP client
-//! with cookies on and redirects off.
+//! Test harness: `spawn_app` starts Portcullis on `127.0.0.1:0` with a fresh database of the
+//! target's backend (a SQLite file in `api`, a PostgreSQL database in `api_postgres`) and returns
+//! an HTTP client with cookies on and redirects off.
 
 #![allow(dead_code)]
 
@@ -16,7 +16,7 @@ use sea_orm::{ConnectionTrait, Database};
 pub const PG_ENV: &str = "PORTCULLIS_TEST_POSTGRES_URL";
 
 /// Which database a test runs on.
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Backend {
     Sqlite,
     Postgres,
@@ -70,9 +70,36 @@ pub fn client_with_headers(headers: &[(&'static str, &str)]) -> reqwest::Client 
         .unwrap()
 }
 
-/// Starts an app on SQLite.
+/// The database this test target runs the suite on (`SUITE_BACKEND` in its root file).
+///
+/// The PostgreSQL target without `PORTCULLIS_TEST_POSTGRES_URL` has nowhere to run: the first
+/// test to ask ends the whole run successfully, saying so, rather than failing every test or
+/// running the suite a second time on SQLite. libtest offers no hook before the first test, and
+/// a test that never asks (one that ends early with `sqlite_only!`) needs no database.
+pub fn suite_backend() -> Backend {
+    let backend = crate::SUITE_BACKEND;
+    if backend == Backend::Postgres && std::env::var_os(PG_ENV).is_none() {
+        use std::io::Write;
+        // Straight to the process's stderr: libtest captures `eprintln!` and drops it on exit.
+        let _ = writeln!(
+            std::io::stderr(),
+            "skipped: {PG_ENV} is not set, so the suite's PostgreSQL run did not start"
+        );
+        std::process::exit(0);
+    }
+    backend
+}
+
+/// Starts an app on the target's backend.
 pub async fn spawn_app() -> TestApp {
-    spawn_with(Backend::Sqlite, |_| {}).await.unwrap()
+    spawn_app_with(|_| {}).await
+}
+
+/// Starts an app on the target's backend with adjusted settings.
+pub async fn spawn_app_with(adjust: impl FnOnce(&mut Settings)) -> TestApp {
+    spawn_with(suite_backend(), adjust)
+        .await
+        .expect("the suite's backend is available")
 }
 
 /// Starts an app on the given backend with adjusted settings; `None` when the backend is not
@@ -90,6 +117,17 @@ pub async fn spawn_with(backend: Backend, adjust: impl FnOnce(&mut Settings)) ->
     settings.workers = Some(2);
     adjust(&mut settings);
     Some(start(settings, tmp, client(), portcullis::clock::Clock::default()).await)
+}
+
+/// A fresh database of the target's backend for a server or CLI run the test starts itself: a
+/// SQLite file `file` in `dir`, or a new PostgreSQL database.
+pub async fn suite_database_url(dir: &std::path::Path, file: &str) -> String {
+    match suite_backend() {
+        Backend::Sqlite => format!("sqlite://{}/{file}?mode=rwc", dir.display()),
+        Backend::Postgres => fresh_postgres_database()
+            .await
+            .expect("the suite's backend is available"),
+    }
 }
 
 /// An API key created through the REST API with a session token: (id, secret).
@@ -373,32 +411,25 @@ pub fn location(res: &reqwest::Response) -> String {
         .to_owned()
 }
 
-/// Runs a test body on SQLite and, when configured, on PostgreSQL.
-#[macro_export]
+/// A test taking the app as an argument, on the target's backend. (It once ran the body on both
+/// databases; the whole suite now runs on both, one test target each.)
 macro_rules! on_both_backends {
     ($name:ident, $body:expr) => {
-        mod $name {
-            use super::*;
-
-            #[tokio::test]
-            async fn sqlite() {
-                let app = $crate::helpers::spawn_with($crate::helpers::Backend::Sqlite, |_| {})
-                    .await
-                    .unwrap();
-                ($body)(app).await;
-            }
-
-            #[tokio::test]
-            async fn postgres() {
-                match $crate::helpers::spawn_with($crate::helpers::Backend::Postgres, |_| {}).await
-                {
-                    Some(app) => ($body)(app).await,
-                    None => eprintln!(
-                        "skipped: {} is not set, so the PostgreSQL variant did not run",
-                        $crate::helpers::PG_ENV
-                    ),
-                }
-            }
+        #[tokio::test]
+        async fn $name() {
+            ($body)($crate::helpers::spawn_app().await).await;
         }
     };
 }
+
+/// Ends a test early in the PostgreSQL target, printing why: for the few tests about SQLite itself
+/// (its files on disk, a crash while writing them), which have no PostgreSQL counterpart.
+macro_rules! sqlite_only {
+    ($why:expr) => {
+        if $crate::SUITE_BACKEND != $crate::helpers::Backend::Sqlite {
+            eprintln!("skipped on PostgreSQL: {}", $why);
+            return;
+        }
+    };
+}
+pub(crate) use {on_both_backends, sqlite_only};

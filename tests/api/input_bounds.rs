@@ -5,7 +5,7 @@
 use reqwest::redirect::Policy;
 use serde_json::{Value, json};
 
-use crate::hardening::{Server, browser, create_admin, session_token, sign_in, sqlite_url};
+use crate::hardening::{Server, browser, create_admin, session_token, sign_in};
 use crate::helpers::{TestApp, spawn_app};
 
 /// The most an audit event may take once stored, serialized, whatever was sent.
@@ -144,7 +144,7 @@ async fn a_64_kb_user_agent_is_stored_truncated() {
 
 /// A server binary with an administrator, its logs in `tmp`, at the default level and format.
 async fn logged_server(tmp: &tempfile::TempDir) -> (Server, reqwest::Client) {
-    let db_url = sqlite_url(tmp.path(), "log.db");
+    let db_url = crate::helpers::suite_database_url(tmp.path(), "log.db").await;
     create_admin(&db_url, "root@example.com", "a long admin password");
     let server = Server::start(&db_url, &[("PORTCULLIS_LOG", "info")], tmp.path()).await;
     let (client, _) = browser();

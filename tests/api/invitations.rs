@@ -8,7 +8,7 @@ use crate::helpers::{
     switch_to,
 };
 use crate::membership_helpers::{World, id_of, mine, person, send, status, user_id, world};
-use crate::on_both_backends;
+use crate::helpers::on_both_backends;
 
 fn notice(page: &str) -> &str {
     let marker = "id=\"tenants-notice\">";

@@ -1,57 +1,17 @@
-//! Integration tests: each starts the real server on a random loopback port with its own fresh
-//! database and talks HTTP to it.
+//! Integration tests on SQLite: each starts the real server on a random loopback port with its own
+//! fresh database and talks HTTP to it. `tests/api_postgres.rs` runs the same suite on PostgreSQL.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod admin_pages;
-mod api_keys;
-mod attenuation;
-mod audit;
-mod bearer_challenges;
-mod browser;
-mod caching;
-mod cli;
-mod client_flags;
-mod credential_lists;
-mod credential_pages;
-mod credentials;
+include!("modules.rs");
+
+// The multi-node tests and the deployment recipe's test choose their database themselves, so they
+// run in this target only (on PostgreSQL when `PORTCULLIS_TEST_POSTGRES_URL` is set) rather than
+// once per database.
 mod deploy_recipe;
-mod email_verified;
-mod foundation;
-mod grants;
-mod hardening;
-mod helpers;
-mod input_bounds;
-mod invitations;
-mod members;
-mod membership_helpers;
-mod metrics;
-mod no_store;
 mod nodes;
 mod nodes_limits;
 mod nodes_sync;
-mod oauth;
-mod oauth_client;
-mod oauth_helpers;
-mod oidc;
-mod oidc_browser;
-mod oidc_form_post;
-mod oidc_keys;
-mod oidc_logout;
-mod oidc_parameters;
-mod oidc_prompt;
-mod oidc_settings;
-mod openapi;
-mod personal_tokens;
-mod policy;
-mod properties;
-mod proxies;
-mod route_walk;
-mod seeds;
-mod session_tokens;
-mod sessions;
-mod sign_in_load;
-mod system_credentials;
-mod tenancy;
-mod tenant_credentials;
-mod token_endpoint_failures;
+
+/// The database `spawn_app` starts servers on in this target.
+const SUITE_BACKEND: helpers::Backend = helpers::Backend::Sqlite;

@@ -8,7 +8,7 @@ use crate::helpers::{TestApp, create_api_key, invite_and_accept, switch_to};
 use crate::membership_helpers::{
     World, id_of, mine, person, send, send_raw, status, user_id, world,
 };
-use crate::on_both_backends;
+use crate::helpers::on_both_backends;
 
 #[tokio::test]
 async fn editors_and_viewers_cannot_invite_or_manage_members() {

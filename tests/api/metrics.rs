@@ -2,17 +2,15 @@
 //! after some traffic it shows requests by route pattern, latency, tokens issued, cache use,
 //! throttled requests, the database pool and the audit queue.
 
-use crate::helpers::{Backend, TestApp, client, spawn_app, spawn_with};
+use crate::helpers::{TestApp, client, spawn_app, spawn_app_with};
 
 const TOKEN: &str = "scrape-0123456789abcdef";
 
 async fn with_metrics(adjust: impl FnOnce(&mut portcullis::config::Settings)) -> TestApp {
-    spawn_with(Backend::Sqlite, |s| {
+    spawn_app_with(|s| {
         s.metrics_token = Some(TOKEN.parse().unwrap());
         adjust(s);
-    })
-    .await
-    .unwrap()
+    }).await
 }
 
 async fn scrape(app: &TestApp, bearer: Option<&str>) -> reqwest::Response {

@@ -5,7 +5,7 @@ use portcullis::domain::client::GrantType;
 
 use crate::helpers::{TestApp, location, spawn_app};
 use crate::oauth_helpers::*;
-use crate::on_both_backends;
+use crate::helpers::on_both_backends;
 
 async fn signed_in_app() -> TestApp {
     let app = spawn_app().await;
@@ -1258,6 +1258,7 @@ pub(crate) fn extract(page: &str, marker: &str) -> String {
 
 #[test]
 fn client_create_cli_prints_json_with_the_secret() {
+    crate::helpers::sqlite_only!("a CLI run on a database file of its own; serving is what differs by database");
     let tmp = tempfile::tempdir().unwrap();
     let out = std::process::Command::new(env!("CARGO_BIN_EXE_portcullis"))
         .args([

@@ -242,7 +242,7 @@ async fn the_jwks_publishes_an_rsa_key_and_an_ed25519_key_without_private_parts(
     );
 }
 
-crate::on_both_backends!(
+crate::helpers::on_both_backends!(
     the_rsa_key_is_created_once_and_kept_across_a_restart,
     |app: TestApp| async move {
         let before = kids(&published(&app, "RSA").await);

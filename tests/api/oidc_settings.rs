@@ -81,7 +81,7 @@ async fn post_settings(app: &TestApp, client_id: &str, alg: &str, uris: &str) ->
     app.post_form(&path, &path, &fields).await
 }
 
-crate::on_both_backends!(
+crate::helpers::on_both_backends!(
     an_owner_changes_the_id_token_algorithm_and_post_logout_uris_on_the_app_page,
     |app: TestApp| async move {
         app.signed_in_user().await; // the administrator

@@ -5,15 +5,13 @@
 use reqwest::Method;
 use serde_json::{Value, json};
 
-use crate::helpers::{Backend, TestApp, spawn_with};
+use crate::helpers::{TestApp, spawn_app_with};
 use crate::tenancy::call;
 
 async fn behind_proxy() -> (TestApp, String) {
-    let app = spawn_with(Backend::Sqlite, |s| {
+    let app = spawn_app_with(|s| {
         s.trusted_proxies = vec!["127.0.0.1/32".parse().unwrap()];
-    })
-    .await
-    .unwrap();
+    }).await;
     app.signed_in_user().await;
     let session = app.session_token().await;
     let res = call(

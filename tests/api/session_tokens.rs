@@ -4,7 +4,7 @@
 
 use serde_json::Value;
 
-use crate::helpers::{Backend, TestApp, client, location, revealed, spawn_app, spawn_with};
+use crate::helpers::{TestApp, client, location, revealed, spawn_app, spawn_app_with};
 use crate::oauth_helpers::{client_credentials, confidential, introspect, json, machine_client};
 
 const PASSWORD: &str = "correct horse battery";
@@ -106,9 +106,7 @@ async fn a_session_token_dies_when_its_session_passes_its_absolute_lifetime() {
 #[tokio::test]
 async fn a_session_token_dies_when_its_session_goes_idle() {
     // No caching, so the expiry written into the database is seen at once.
-    let app = spawn_with(Backend::Sqlite, |s| s.cache_ttl_ms = 0)
-        .await
-        .unwrap();
+    let app = spawn_app_with(|s| s.cache_ttl_ms = 0).await;
     app.signed_in_user().await;
     let token = app.session_token().await;
     assert_eq!(me(&app, &token).await, 200);
@@ -386,7 +384,7 @@ async fn a_real_client_still_cannot_revoke_a_session_token() {
     assert_eq!(me(&app, &token).await, 200);
 }
 
-crate::on_both_backends!(
+crate::helpers::on_both_backends!(
     session_tokens_end_with_their_session_on_either_database,
     |app: TestApp| async move {
         let email = app.signed_in_user().await;

@@ -6,7 +6,7 @@
 use serde_json::Value;
 
 use crate::helpers::{
-    Backend, TestApp, client, client_with_headers, location, spawn_app, spawn_with,
+    TestApp, client, client_with_headers, location, spawn_app, spawn_app_with,
 };
 use crate::oauth_helpers::{confidential, exchange, json, obtain_code, refresh};
 
@@ -101,11 +101,9 @@ async fn signed_in(device: &TestApp) -> bool {
 /// A server behind a trusted proxy at 127.0.0.1, so each test browser's `X-Forwarded-For` is
 /// its address.
 async fn behind_proxy() -> TestApp {
-    spawn_with(Backend::Sqlite, |s| {
+    spawn_app_with(|s| {
         s.trusted_proxies = vec!["127.0.0.1/32".parse().unwrap()];
-    })
-    .await
-    .unwrap()
+    }).await
 }
 
 /// A browser of its own (cookie jar, user agent, address) on `app`'s server.
@@ -210,7 +208,7 @@ async fn the_sessions_page_lists_each_browser_with_its_device_and_address_and_ma
     let ids = sea_orm::ConnectionTrait::query_all_raw(
         &app.db,
         sea_orm::Statement::from_string(
-            sea_orm::DatabaseBackend::Sqlite,
+            sea_orm::ConnectionTrait::get_database_backend(&app.db),
             "SELECT id, sid FROM sessions WHERE sid IS NOT NULL",
         ),
     )
@@ -234,7 +232,7 @@ async fn the_sessions_page_is_linked_from_the_settings_navigation() {
     assert!(page.contains("href=\"/settings/password\""));
 }
 
-crate::on_both_backends!(
+crate::helpers::on_both_backends!(
     ending_another_browsers_session_signs_it_out_and_ends_its_session_tokens,
     |app: TestApp| async move {
         let email = app.signed_in_user().await;
@@ -322,7 +320,7 @@ async fn ending_a_session_needs_the_form_token() {
     assert_eq!(listed(&app).await.len(), 2);
 }
 
-crate::on_both_backends!(
+crate::helpers::on_both_backends!(
     last_active_moves_forward_when_the_session_is_used_later,
     |app: TestApp| async move {
         app.signed_in_user().await;
@@ -397,7 +395,7 @@ async fn the_password_form_needs_its_form_token() {
     assert_eq!(sign_in_status(&app, &email, PASSWORD).await, 303);
 }
 
-crate::on_both_backends!(
+crate::helpers::on_both_backends!(
     changing_the_password_signs_out_every_other_browser_app_and_session_token,
     |app: TestApp| async move {
         let email = "ada@example.com";
@@ -486,9 +484,7 @@ crate::on_both_backends!(
 
 #[tokio::test]
 async fn wrong_current_passwords_count_toward_the_sign_in_throttle() {
-    let app = spawn_with(Backend::Sqlite, |s| s.failure_limit = 3)
-        .await
-        .unwrap();
+    let app = spawn_app_with(|s| s.failure_limit = 3).await;
     let email = app.signed_in_user().await;
     for _ in 0..3 {
         let res = change_password(&app, "not my password", NEW_PASSWORD, NEW_PASSWORD).await;

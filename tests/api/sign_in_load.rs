@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::Duration;
 
-use crate::helpers::{Backend, TestApp, csrf_token, spawn_with};
+use crate::helpers::{TestApp, csrf_token, spawn_app_with};
 
 /// A browser of its own (its own session and CSRF token) that waits long for answers: a request
 /// queued behind many password checks is slow, not lost.
@@ -158,12 +158,10 @@ async fn memory_of_a_burst() {
     // Two checks at once, whatever this machine's core count (the default is one per core): the
     // bound under test is the gate's, not the machine's. A long line, so every request waits
     // for its check rather than being turned away.
-    let app = spawn_with(Backend::Sqlite, |s| {
+    let app = spawn_app_with(|s| {
         s.password_hash_concurrency = Some(2);
         s.password_hash_queue = Some(64);
-    })
-    .await
-    .unwrap();
+    }).await;
     let real = app.signed_in_user().await;
     app.sign_out().await;
     let mut forms = Vec::new();
@@ -211,14 +209,12 @@ async fn memory_of_a_burst() {
 
 #[tokio::test]
 async fn a_burst_beyond_the_hashing_queue_gets_503_and_the_gate_recovers() {
-    let app = spawn_with(Backend::Sqlite, |s| {
+    let app = spawn_app_with(|s| {
         s.password_hash_concurrency = Some(1);
         s.password_hash_queue = Some(1);
         // This test is about the gate, not the address budget.
         s.address_failure_limit = Some(1000);
-    })
-    .await
-    .unwrap();
+    }).await;
     let real = app.signed_in_user().await;
     app.sign_out().await;
     let mut forms = Vec::new();
@@ -266,12 +262,10 @@ async fn a_burst_beyond_the_hashing_queue_gets_503_and_the_gate_recovers() {
 
 #[tokio::test]
 async fn rotating_emails_from_one_address_uses_up_its_budget_but_not_others() {
-    let app = spawn_with(Backend::Sqlite, |s| {
+    let app = spawn_app_with(|s| {
         s.failure_limit = 3;
         s.trusted_proxies = vec!["127.0.0.1/32".parse().unwrap()];
-    })
-    .await
-    .unwrap();
+    }).await;
     let real = app.signed_in_user().await;
     app.sign_out().await;
     let attacker = "203.0.113.9";
@@ -308,13 +302,11 @@ async fn rotating_emails_from_one_address_uses_up_its_budget_but_not_others() {
 
 #[tokio::test]
 async fn the_address_budget_is_configurable() {
-    let app = spawn_with(Backend::Sqlite, |s| {
+    let app = spawn_app_with(|s| {
         s.failure_limit = 3;
         s.address_failure_limit = Some(4);
         s.trusted_proxies = vec!["127.0.0.1/32".parse().unwrap()];
-    })
-    .await
-    .unwrap();
+    }).await;
     for i in 0..4 {
         let email = format!("rotated-{i}@example.com");
         let res = sign_in_from(&app, &email, "wrong password", "203.0.113.7").await;

@@ -1,0 +1,52 @@
+// The integration suite's modules, shared by the `api` (SQLite) and `api_postgres` (PostgreSQL)
+// test targets through `include!`, so one list feeds both runs. The multi-node tests are not here:
+// they run on PostgreSQL already, so only the `api` target declares them.
+
+mod admin_pages;
+mod api_keys;
+mod attenuation;
+mod audit;
+mod bearer_challenges;
+mod browser;
+mod caching;
+mod cli;
+mod client_flags;
+mod credential_lists;
+mod credential_pages;
+mod credentials;
+mod email_verified;
+mod foundation;
+mod grants;
+mod hardening;
+mod helpers;
+mod input_bounds;
+mod invitations;
+mod members;
+mod membership_helpers;
+mod metrics;
+mod no_store;
+mod oauth;
+mod oauth_client;
+mod oauth_helpers;
+mod oidc;
+mod oidc_browser;
+mod oidc_form_post;
+mod oidc_keys;
+mod oidc_logout;
+mod oidc_parameters;
+mod oidc_prompt;
+mod oidc_settings;
+mod openapi;
+mod personal_tokens;
+mod policy;
+mod properties;
+mod proxies;
+mod route_walk;
+mod seeds;
+mod session_tokens;
+mod sessions;
+mod sign_in_load;
+mod system_credentials;
+mod tenancy;
+mod tenant_credentials;
+mod token_endpoint_failures;
