@@ -3,6 +3,7 @@
 
 pub mod accounts;
 pub mod audit;
+pub mod auth_methods;
 pub mod bounded;
 pub mod browser_sessions;
 pub mod client;

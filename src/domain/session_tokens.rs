@@ -69,6 +69,8 @@ pub const STATE_SIGNED_IN_AT: &str = "auth_at";
 /// Session-state entry holding the session's public id: random, not the cookie key nor
 /// derived from it, so a token that names its session cannot be turned into the cookie.
 pub const STATE_SID: &str = "sid";
+/// Session-state entry holding how the person signed in (`AuthMethods`, a JSON list).
+pub const STATE_METHODS: &str = "amr";
 
 /// The signed-in browser session a token is created from.
 #[derive(Debug, Clone)]
@@ -77,6 +79,8 @@ pub struct BrowserSession {
     pub id: String,
     /// When the person signed in (Unix seconds).
     pub signed_in_at: i64,
+    /// How they signed in (empty for sessions from before methods were kept: a password).
+    pub methods: crate::domain::auth_methods::AuthMethods,
 }
 
 /// Creating, listing and ending session tokens; cheap to clone.

@@ -14,9 +14,11 @@ use super::csrf;
 use super::error::PageError;
 use crate::domain::accounts;
 use crate::domain::audit::Meta;
+use crate::domain::auth_methods::AuthMethods;
 use crate::domain::browser_sessions;
 use crate::domain::session_tokens::{
-    BrowserSession, STATE_SID as SID, STATE_SIGNED_IN_AT as SIGNED_IN_AT, STATE_USER_ID as USER_ID,
+    BrowserSession, STATE_METHODS as METHODS, STATE_SID as SID, STATE_SIGNED_IN_AT as SIGNED_IN_AT,
+    STATE_USER_ID as USER_ID,
 };
 use crate::domain::tenant;
 use crate::domain::user::User;
@@ -76,15 +78,22 @@ pub fn signed_in_since(session: &Session, query: &str) -> bool {
 }
 
 /// Starts a signed-in session at `now` (Unix seconds, the server's clock): a new session key
-/// (against fixation), a new public id and a new CSRF token. The session also records where it
-/// signed in from, for Settings → Sessions: the request's user agent and client address
-/// (`Meta::current()`, resolved through the trusted proxies by the request middleware).
-pub fn start(session: &Session, user: &User, now: i64) -> Result<(), PageError> {
+/// (against fixation), a new public id and a new CSRF token. The session records how the person
+/// proved who they are (`methods`, carried into tokens as `amr` and `acr`) and where it signed in
+/// from, for Settings → Sessions: the request's user agent and client address (`Meta::current()`,
+/// resolved through the trusted proxies by the request middleware).
+pub fn start(
+    session: &Session,
+    user: &User,
+    now: i64,
+    methods: &AuthMethods,
+) -> Result<(), PageError> {
     session.renew();
     session
         .insert(USER_ID, &user.id)
         .and_then(|()| session.insert(SIGNED_IN_AT, now))
         .and_then(|()| session.insert(SID, new_sid()))
+        .and_then(|()| session.insert(METHODS, methods))
         .map_err(|e| AppError::internal(anyhow::anyhow!("{e}")))?;
     for (key, value) in browser_sessions::origin_entries(&Meta::current()) {
         session
@@ -97,6 +106,16 @@ pub fn start(session: &Session, user: &User, now: i64) -> Result<(), PageError> 
 
 fn new_sid() -> String {
     uuid::Uuid::new_v4().to_string()
+}
+
+/// How the signed-in session proved who the person is (empty when signed in before this was
+/// kept, which means a password).
+pub fn methods(session: &Session) -> AuthMethods {
+    session
+        .get::<AuthMethods>(METHODS)
+        .ok()
+        .flatten()
+        .unwrap_or_default()
 }
 
 /// The session's public id, if it has one.
@@ -118,7 +137,11 @@ pub fn browser_session(session: &Session) -> Result<BrowserSession> {
         }
     };
     let signed_in_at = session.get::<i64>(SIGNED_IN_AT).ok().flatten().unwrap_or(0);
-    Ok(BrowserSession { id, signed_in_at })
+    Ok(BrowserSession {
+        id,
+        signed_in_at,
+        methods: methods(session),
+    })
 }
 
 /// The signed-in account, if any; ends sessions past their absolute lifetime.

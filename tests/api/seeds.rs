@@ -2,8 +2,8 @@
 //! binary against the test server: only the host is replaced, and placeholders are filled with
 //! real values obtained in the test. Each test checks the status code and the body's shape.
 //!
-//! Not covered here: the system-credential examples of seeds 000 and 001 (Basic auth at
-//! `/api/v0/login`, `/api/v1/auth-management/clients`), which are not implemented yet.
+//! The system-credential examples of seeds 000 and 001 (Basic auth at `/api/v0/login`,
+//! `/api/v1/auth-management/clients`) are in `system_credentials.rs`, which uses `curl` from here.
 
 use serde_json::{Value, json};
 
@@ -12,20 +12,20 @@ use crate::helpers::{TestApp, spawn_app};
 const CURL: &str = "/usr/bin/curl";
 
 /// What curl printed: the status code (from `-w '\n%{http_code}'`) and the body.
-struct Curled {
-    status: u16,
-    body: String,
+pub(crate) struct Curled {
+    pub(crate) status: u16,
+    pub(crate) body: String,
 }
 
 impl Curled {
-    fn json(&self) -> Value {
+    pub(crate) fn json(&self) -> Value {
         serde_json::from_str(&self.body)
             .unwrap_or_else(|e| panic!("not JSON ({e}): {:?}", self.body))
     }
 }
 
 /// Runs `curl -s <args> -w '\n%{http_code}'` off the async runtime and splits its output.
-async fn curl(args: Vec<String>) -> Curled {
+pub(crate) async fn curl(args: Vec<String>) -> Curled {
     let shown = args.join(" ");
     let out = tokio::task::spawn_blocking(move || {
         std::process::Command::new(CURL)
@@ -53,6 +53,7 @@ async fn curl(args: Vec<String>) -> Curled {
 macro_rules! args {
     ($($a:expr),* $(,)?) => { vec![$(String::from($a)),*] };
 }
+pub(crate) use args;
 
 /// Checks the house error shape `{"error":{"code","message","status"}}`.
 fn assert_error_shape(res: &Curled, status: u16, code: &str) -> Value {

@@ -4,6 +4,7 @@
 use serde_json::{Value, json};
 
 use crate::helpers::{TestApp, spawn_app};
+use crate::seeds::{args, curl};
 
 const DS: &str = "c1a7cb60-1731-4c0f-b966-165263c30896";
 const CLIENTS: &str = "/api/v1/auth-management/clients";
@@ -533,38 +534,28 @@ async fn seed_001_update_example_works_with_curl() {
         .as_str()
         .unwrap()
         .to_owned();
-    let out = std::process::Command::new("curl")
-        .args([
-            "-s",
-            "-w",
-            "\n%{http_code}",
-            "-X",
-            "PUT",
-            &format!("{}/api/v1/auth-management/clients/{id}", app.address),
-        ])
-        .args([
-            "-H",
-            &format!("Authorization: Bearer {admin}"),
-            "-H",
-            "Content-Type: application/json",
-        ])
-        .args([
-            "-d",
-            r#"{
+    let body = r#"{
   "name": "My OAuth Client",
   "roles": [
     {
       "role_id": "admin"
     }
   ]
-}"#,
+}"#;
+    let out = curl(args![
+            "-X",
+            "PUT",
+            format!("{}/api/v1/auth-management/clients/{id}", app.address),
+            "-H",
+            format!("Authorization: Bearer {admin}"),
+            "-H",
+            "Content-Type: application/json",
+            "-d",
+            body,
         ])
-        .output()
-        .unwrap();
-    let text = String::from_utf8(out.stdout).unwrap();
-    let (body, status) = text.rsplit_once('\n').unwrap();
-    assert_eq!(status, "200");
-    let body: Value = serde_json::from_str(body).unwrap();
+    .await;
+    assert_eq!(out.status, 200);
+    let body = out.json();
     assert_eq!(body["client_id"], id.as_str());
     assert_eq!(body["name"], "My OAuth Client");
     assert_eq!(body["roles"], json!([{"role_id": "admin"}]));
@@ -574,35 +565,24 @@ async fn seed_001_update_example_works_with_curl() {
 async fn seed_000_client_credentials_example_works_with_curl() {
     let (app, admin) = admin().await;
     let created = create(&app, &admin, json!({"name": "c"})).await;
-    let out = std::process::Command::new("curl")
-        .args([
-            "-s",
-            "-w",
-            "\n%{http_code}",
+    let out = curl(args![
             "--request",
             "POST",
-            &format!("{}/api/v0/login", app.address),
-        ])
-        .args([
+            format!("{}/api/v0/login", app.address),
             "-u",
-            &format!(
+            format!(
                 "{}:{}",
                 created["client_id"].as_str().unwrap(),
                 created["client_secret"].as_str().unwrap()
             ),
-        ])
-        .args([
             "--header",
             "Content-Type: application/json",
             "--data",
             r#"{"grant_type": "client_credentials"}"#,
         ])
-        .output()
-        .unwrap();
-    let text = String::from_utf8(out.stdout).unwrap();
-    let (body, status) = text.rsplit_once('\n').unwrap();
-    assert_eq!(status, "200");
-    let body: Value = serde_json::from_str(body).unwrap();
+    .await;
+    assert_eq!(out.status, 200);
+    let body = out.json();
     assert_eq!(body["token_type"], "Bearer");
     assert_eq!(body["expires_in"], 3600);
     assert!(body["access_token"].as_str().unwrap().split('.').count() == 3);

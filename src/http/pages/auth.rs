@@ -9,6 +9,7 @@ use serde::Deserialize;
 
 use super::{EmptyForm, see_other};
 use crate::domain::accounts::{self, NewAccount, SignInRefused, SignupPolicy};
+use crate::domain::auth_methods::{AuthMethod, AuthMethods};
 use crate::domain::bounded;
 use crate::domain::return_to::safe_return_path;
 use crate::error::AppError;
@@ -156,7 +157,12 @@ pub async fn signin_post(
     };
     match outcome {
         Ok(user) => {
-            session::start(&session, &user, state.ctx.now())?;
+            session::start(
+                &session,
+                &user,
+                state.ctx.now(),
+                &AuthMethods::one(AuthMethod::Password),
+            )?;
             tracing::info!(user_id = %user.id, "signed in");
             Ok(see_other(if return_to.is_empty() {
                 "/account"
@@ -239,7 +245,12 @@ pub async fn signup_post(
     };
     match accounts::sign_up(&state.ctx, state.signup_policy(), input).await {
         Ok(user) => {
-            session::start(&session, &user, state.ctx.now())?;
+            session::start(
+                &session,
+                &user,
+                state.ctx.now(),
+                &AuthMethods::one(AuthMethod::Password),
+            )?;
             tracing::info!(user_id = %user.id, admin = user.is_admin, "account created");
             Ok(see_other("/account"))
         }
