@@ -6,6 +6,7 @@ pub mod audit;
 pub mod clients;
 pub mod consents;
 pub mod credentials;
+pub mod factors;
 mod entity;
 pub mod invitations;
 pub mod keys;
