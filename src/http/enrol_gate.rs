@@ -57,7 +57,13 @@ mod tests {
         ] {
             assert!(open_while_enrolling(open), "{open}");
         }
-        for closed in ["/", "/account", "/oauth/authorize", "/settings/password", "/admin/people"] {
+        for closed in [
+            "/",
+            "/account",
+            "/oauth/authorize",
+            "/settings/password",
+            "/admin/people",
+        ] {
             assert!(!open_while_enrolling(closed), "{closed}");
         }
     }

@@ -15,8 +15,8 @@ use super::error::PageError;
 use crate::domain::accounts;
 use crate::domain::audit::Meta;
 use crate::domain::auth_methods::{AuthMethod, AuthMethods};
-use crate::domain::factors::signin::PendingSignIn;
 use crate::domain::browser_sessions;
+use crate::domain::factors::signin::PendingSignIn;
 use crate::domain::session_tokens::{
     BrowserSession, STATE_METHODS as METHODS, STATE_SID as SID, STATE_SIGNED_IN_AT as SIGNED_IN_AT,
     STATE_USER_ID as USER_ID,
@@ -112,7 +112,11 @@ pub fn require_enrolment(session: &Session) -> Result<(), PageError> {
 
 /// Whether the person must still enrol a second factor.
 pub fn must_enrol(session: &Session) -> bool {
-    session.get::<bool>(MUST_ENROL).ok().flatten().unwrap_or(false)
+    session
+        .get::<bool>(MUST_ENROL)
+        .ok()
+        .flatten()
+        .unwrap_or(false)
 }
 
 /// After an authenticator app was enrolled in this session: the requirement is met, and the

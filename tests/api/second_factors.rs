@@ -95,7 +95,7 @@ async fn wrong_codes_count_in_the_sign_in_throttle() {
     let res = second_step(&app, "totp", &next_code(&app, &seed)).await;
     assert_eq!(res.status(), 429, "the right code, but the budget is spent");
     assert!(res.headers().contains_key("retry-after"));
-    let res = sign_in_again(&app, &email).await;
+    let res = app.sign_in(&email, PASSWORD).await;
     assert_eq!(res.status(), 429, "and so is the password's");
 }
 
@@ -123,7 +123,11 @@ async fn a_pending_sign_in_expires_after_five_minutes() {
     app.clock.advance(301);
     let res = app.get("/signin/second-factor").await;
     assert_eq!(location(&res), "/signin");
-    let _ = seed;
+    let res = app
+        .post_form("/signin", "/signin/second-factor", &[("method", "totp"), ("code", &code_now(&app, &seed))])
+        .await;
+    assert_eq!(location(&res), "/signin", "nothing pending to finish");
+    assert_eq!(app.get("/account").await.status(), 303, "not signed in");
 }
 
 #[tokio::test]

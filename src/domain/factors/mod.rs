@@ -99,7 +99,9 @@ pub async fn overview(ctx: &Context, user: &User, issuer: &str) -> Result<Overvi
                 .seal(&seed, &context)
                 .ok_or_else(|| AppError::internal(anyhow::anyhow!("sealing failed")))?;
             if !storage::factors::begin_totp(db, &user.id, &sealed, ctx.now()).await? {
-                return Err(AppError::Conflict("An authenticator app is already set up.".into()));
+                return Err(AppError::Conflict(
+                    "An authenticator app is already set up.".into(),
+                ));
             }
             seed
         }
@@ -225,7 +227,9 @@ pub async fn remove_totp(
 ) -> Result<Result<(), SignInRefused>> {
     let now = ctx.now();
     let proven = match proof {
-        Reauthentication::Password(p) => accounts::confirm_password(ctx, throttle, ip, user, p).await?,
+        Reauthentication::Password(p) => {
+            accounts::confirm_password(ctx, throttle, ip, user, p).await?
+        }
         Reauthentication::Code(code) => {
             if let Err(wait_secs) = throttle.check(ip, &user.email, now).await {
                 Err(SignInRefused::Throttled { wait_secs })
@@ -275,13 +279,19 @@ pub async fn reset(ctx: &Context, by: Actor<'_>, user_id: &str) -> Result<()> {
 
 /// Whether every person must have a second factor (off until an administrator turns it on).
 pub async fn second_factor_required(ctx: &Context) -> Result<bool> {
-    Ok(storage::factors::find_setting(ctx.db(), REQUIRE_SECOND_FACTOR)
-        .await?
-        .is_some_and(|v| v == "true"))
+    Ok(
+        storage::factors::find_setting(ctx.db(), REQUIRE_SECOND_FACTOR)
+            .await?
+            .is_some_and(|v| v == "true"),
+    )
 }
 
 /// Turns the requirement of a second factor for everyone on or off.
-pub async fn set_second_factor_required(ctx: &Context, by: Actor<'_>, required: bool) -> Result<()> {
+pub async fn set_second_factor_required(
+    ctx: &Context,
+    by: Actor<'_>,
+    required: bool,
+) -> Result<()> {
     ctx.policy()
         .authorize_server(by, ServerAction::RequireSecondFactor)?;
     if second_factor_required(ctx).await? == required {

@@ -69,7 +69,11 @@ mod tests {
         let a = stored_hash(&h, "u1", "abcde-fghij").unwrap();
         assert_eq!(stored_hash(&h, "u1", " ABCDE FGHIJ ").unwrap(), a);
         assert_ne!(stored_hash(&h, "u2", "abcde-fghij").unwrap(), a);
-        assert_eq!(stored_hash(&h, "u1", "abcde-fghi0"), None, "not in the alphabet");
+        assert_eq!(
+            stored_hash(&h, "u1", "abcde-fghi0"),
+            None,
+            "not in the alphabet"
+        );
         assert_eq!(stored_hash(&h, "u1", "short"), None);
     }
 }

@@ -90,7 +90,9 @@ pub async fn sign_in_with_password(
         Ok(user) => user,
         Err(refused) => return Ok(Err(refused)),
     };
-    Ok(Ok(after_first_factor(ctx, user, AuthMethod::Password).await?))
+    Ok(Ok(
+        after_first_factor(ctx, user, AuthMethod::Password).await?
+    ))
 }
 
 /// Creates an account from the sign-up page (`accounts::sign_up`), which signs the person in
@@ -107,7 +109,11 @@ pub async fn sign_up(
 }
 
 /// What a person who has just proven `method` (a password at sign-in or sign-up) must do next.
-pub async fn after_first_factor(ctx: &Context, user: User, method: AuthMethod) -> Result<AfterPassword> {
+pub async fn after_first_factor(
+    ctx: &Context,
+    user: User,
+    method: AuthMethod,
+) -> Result<AfterPassword> {
     if has_second_factor(ctx, &user.id).await? {
         return Ok(AfterPassword::SecondFactor(PendingSignIn {
             user_id: user.id,
@@ -179,11 +185,13 @@ pub async fn finish(
         if !pending.is_live(now) {
             return Ok(Err(SecondFactorRefused::Ended));
         }
-        return Ok(Err(SecondFactorRefused::Incorrect(match method {
-            AuthMethod::RecoveryCode => "That recovery code is not right, or was used already.",
-            _ => "That code is not right. Type the code your app shows now.",
-        }
-        .into())));
+        return Ok(Err(SecondFactorRefused::Incorrect(
+            match method {
+                AuthMethod::RecoveryCode => "That recovery code is not right, or was used already.",
+                _ => "That code is not right. Type the code your app shows now.",
+            }
+            .into(),
+        )));
     };
     ctx.record(event("signin.second_factor_success"));
     let mut methods = pending.methods.clone();
@@ -197,7 +205,12 @@ pub async fn finish(
 
 /// Checks one second factor: `None` when it does not prove the person, else `Some` with the
 /// recovery codes left after a recovery code.
-async fn prove(ctx: &Context, user: &User, method: AuthMethod, proof: &str) -> Result<Option<Option<u64>>> {
+async fn prove(
+    ctx: &Context,
+    user: &User,
+    method: AuthMethod,
+    proof: &str,
+) -> Result<Option<Option<u64>>> {
     match method {
         AuthMethod::Totp => Ok(spend_totp_code(ctx, &user.id, proof, false)
             .await?

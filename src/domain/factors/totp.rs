@@ -68,7 +68,12 @@ pub fn normalize(code: &str) -> Option<String> {
 /// The time step `code` matches at `now` (Unix seconds): the current step or one either side,
 /// newer than `last_step` (the newest step accepted before). `None` for a wrong, stale or
 /// replayed code. Every candidate is compared, in constant time.
-pub fn matching_step(seed: &[u8], code: &str, now: i64, last_step: Option<i64>) -> Result<Option<i64>> {
+pub fn matching_step(
+    seed: &[u8],
+    code: &str,
+    now: i64,
+    last_step: Option<i64>,
+) -> Result<Option<i64>> {
     let Some(code) = normalize(code) else {
         return Ok(None);
     };
@@ -139,9 +144,19 @@ mod tests {
         let now = 1_234_567_890;
         let step = now / STEP_SECS;
         let code = code_at(SEED, now).unwrap();
-        assert_eq!(matching_step(SEED, &code, now, Some(step)).unwrap(), None, "reuse");
-        assert_eq!(matching_step(SEED, &code, now, Some(step + 1)).unwrap(), None);
-        assert_eq!(matching_step(SEED, &code, now, Some(step - 1)).unwrap(), Some(step));
+        assert_eq!(
+            matching_step(SEED, &code, now, Some(step)).unwrap(),
+            None,
+            "reuse"
+        );
+        assert_eq!(
+            matching_step(SEED, &code, now, Some(step + 1)).unwrap(),
+            None
+        );
+        assert_eq!(
+            matching_step(SEED, &code, now, Some(step - 1)).unwrap(),
+            Some(step)
+        );
         let previous = code_at(SEED, now - STEP_SECS).unwrap();
         assert_eq!(
             matching_step(SEED, &previous, now, Some(step)).unwrap(),
@@ -154,7 +169,11 @@ mod tests {
     fn malformed_codes_never_match() {
         let now = 1_234_567_890;
         for bad in ["", "12345", "1234567", "abcdef", "00592４"] {
-            assert_eq!(matching_step(SEED, bad, now, None).unwrap(), None, "{bad:?}");
+            assert_eq!(
+                matching_step(SEED, bad, now, None).unwrap(),
+                None,
+                "{bad:?}"
+            );
         }
         let spaced = code_at(SEED, now).unwrap();
         let spaced = format!("{} {}", &spaced[..3], &spaced[3..]);

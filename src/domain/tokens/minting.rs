@@ -180,7 +180,10 @@ mod tests {
             ..mint("u1", "app", "read")
         }
         .claims("i", 10, 60, "j".into());
-        assert_eq!(c.amr.as_deref(), Some(&["pwd".to_owned(), "otp".into(), "mfa".into()][..]));
+        assert_eq!(
+            c.amr.as_deref(),
+            Some(&["pwd".to_owned(), "otp".into(), "mfa".into()][..])
+        );
         assert_eq!(c.acr.as_deref(), Some(ACR_MULTI));
         let plain = mint("u1", "app", "read").claims("i", 10, 60, "j".into());
         assert_eq!((plain.amr, plain.acr), (None, None));

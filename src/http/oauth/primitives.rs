@@ -24,9 +24,9 @@ use oxide_auth_async::endpoint::{Endpoint, Extension, OwnerSolicitor as AsyncSol
 use oxide_auth_async::primitives::{Authorizer, Issuer, Registrar};
 use serde::Serialize;
 
+use crate::domain::auth_methods::AuthMethods;
 use crate::domain::client::Client;
 use crate::domain::scope::ScopeSet;
-use crate::domain::auth_methods::AuthMethods;
 use crate::domain::tokens::{AUTH_TIME, CodeRecord, METHODS, NONCE, SID, TokenService};
 use crate::state::AppState;
 

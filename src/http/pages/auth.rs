@@ -9,9 +9,9 @@ use serde::Deserialize;
 
 use super::{EmptyForm, see_other};
 use crate::domain::accounts::{self, NewAccount, SignInRefused, SignupPolicy};
-use crate::domain::factors::signin::{self, AfterPassword};
 use crate::domain::auth_methods::{AuthMethod, AuthMethods};
 use crate::domain::bounded;
+use crate::domain::factors::signin::{self, AfterPassword};
 use crate::domain::return_to::safe_return_path;
 use crate::error::AppError;
 use crate::http::csrf::CsrfForm;

@@ -50,7 +50,9 @@ pub struct ReturnTo {
 }
 
 fn keep(raw: Option<&str>) -> String {
-    raw.and_then(safe_return_path).unwrap_or_default().to_owned()
+    raw.and_then(safe_return_path)
+        .unwrap_or_default()
+        .to_owned()
 }
 
 async fn page(
@@ -89,7 +91,14 @@ pub async fn security_get(
 }
 
 fn codes_page(layout: Layout, codes: Vec<String>, next: String) -> Result<HttpResponse, PageError> {
-    let mut res = html(StatusCode::OK, &RecoveryCodesPage { layout, codes, next })?;
+    let mut res = html(
+        StatusCode::OK,
+        &RecoveryCodesPage {
+            layout,
+            codes,
+            next,
+        },
+    )?;
     res.headers_mut()
         .insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
     Ok(res)
@@ -198,7 +207,8 @@ pub async fn totp_remove_post(
         Some(p) => Reauthentication::Password(p),
         None => Reauthentication::Code(code),
     };
-    match factors::remove_totp(&state.ctx, &state.signin_throttle, ip, &current.user, proof).await? {
+    match factors::remove_totp(&state.ctx, &state.signin_throttle, ip, &current.user, proof).await?
+    {
         Ok(()) => Ok(see_other("/settings/security")),
         Err(err) => refused_page(&state, current, &session, String::new(), err).await,
     }
