@@ -100,6 +100,12 @@ pub fn finish_second_factor(
     if !step_up {
         return start(session, user, now, methods);
     }
+    // A step-up adds to the sign-in it was asked for, and to no other.
+    if session.get::<String>(USER_ID).ok().flatten().as_deref() != Some(user.id.as_str()) {
+        return Err(PageError::SignInRequired {
+            return_to: "/account".into(),
+        });
+    }
     session.renew();
     session.insert(METHODS, methods).map_err(internal)
 }
@@ -193,7 +199,10 @@ pub fn start(
     methods: &AuthMethods,
 ) -> Result<(), PageError> {
     session.renew();
-    session.remove(MUST_ENROL);
+    // Whatever was pending belonged to the sign-in this one replaces.
+    for key in [MUST_ENROL, PENDING, PENDING_RETURN_TO] {
+        session.remove(key);
+    }
     session
         .insert(USER_ID, &user.id)
         .and_then(|()| session.insert(SIGNED_IN_AT, now))

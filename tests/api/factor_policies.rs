@@ -75,6 +75,14 @@ async fn a_password_only_sign_in_gives_pwd_and_the_single_factor_acr() {
 async fn an_app_requiring_a_second_factor_steps_the_session_up_and_tokens_say_so() {
     let app = spawn_app().await;
     let (_, enrolled) = password_session_with_app_elsewhere(&app).await;
+    // What the session was before: password only, and its public id.
+    let plain = oidc_client(&app).await;
+    let (verifier, challenge) = pkce();
+    let path = authorize_path(&plain.id, SCOPE, "s", Some(&challenge));
+    let before = tokens(&app, &plain, &approve(&app, &path).await, &verifier).await;
+    let before = payload(before["id_token"].as_str().unwrap());
+    assert_eq!(before["acr"], ACR_SINGLE);
+
     let c = mfa_app(&app).await;
     let (verifier, challenge) = pkce();
     let path = authorize_path(&c.id, SCOPE, "s", Some(&challenge));
@@ -91,7 +99,7 @@ async fn an_app_requiring_a_second_factor_steps_the_session_up_and_tokens_say_so
     assert_eq!(id["amr"], json!(["pwd", "otp", "mfa"]));
     assert_eq!(id["acr"], ACR_MULTI);
     let sid = id["sid"].clone();
-    assert!(sid.is_string(), "the session kept a public id");
+    assert_eq!(sid, before["sid"], "step-up kept the session's public id");
 
     // Refresh keeps them.
     let refresh_token = body["refresh_token"].as_str().unwrap();
@@ -101,10 +109,14 @@ async fn an_app_requiring_a_second_factor_steps_the_session_up_and_tokens_say_so
     let id = payload(refreshed["id_token"].as_str().unwrap());
     assert_eq!(id["amr"], json!(["pwd", "otp", "mfa"]));
     assert_eq!(id["acr"], ACR_MULTI);
-    assert_eq!(id["sid"], sid, "step-up kept the session's id");
+    assert_eq!(id["sid"], sid);
 
-    // Introspection shows them for access tokens.
-    for access in [&body["access_token"], &refreshed["access_token"]] {
+    // Introspection shows them, for access tokens and the grant's refresh token.
+    for access in [
+        &body["access_token"],
+        &refreshed["access_token"],
+        &refreshed["refresh_token"],
+    ] {
         let seen = introspect(&app, &c, access.as_str().unwrap()).await;
         assert_eq!(seen["active"], true);
         assert_eq!(seen["amr"], json!(["pwd", "otp", "mfa"]));

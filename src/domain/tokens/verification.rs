@@ -65,6 +65,7 @@ impl ActiveToken {
     }
 
     fn from_refresh(rec: RefreshRecord) -> Self {
+        let methods = rec.methods.unwrap_or_default();
         Self {
             token_type: "refresh_token",
             scope: rec.scope,
@@ -77,8 +78,8 @@ impl ActiveToken {
             env: None,
             roles: None,
             full_access: None,
-            amr: None,
-            acr: None,
+            amr: Some(methods.amr().into_iter().map(str::to_owned).collect()),
+            acr: Some(methods.acr().to_owned()),
         }
     }
 }
