@@ -9,6 +9,8 @@ pub mod audit;
 pub mod auth;
 pub mod credentials;
 pub mod member_credentials;
+pub mod passkey_signin;
+pub mod passkeys;
 pub mod password;
 pub mod session_token;
 pub mod sessions;
@@ -155,9 +157,47 @@ pub fn settings_routes(cfg: &mut web::ServiceConfig) {
         "/settings/sessions/{sid}/end",
         web::post().to(sessions::session_end_post),
     )
+    .route("/settings/passkeys", web::get().to(passkeys::passkeys_get))
+    .route(
+        "/settings/passkeys/{id}/rename",
+        web::post().to(passkeys::rename_post),
+    )
+    .route(
+        "/settings/passkeys/{id}/remove",
+        web::post().to(passkeys::remove_post),
+    )
     .route("/settings/password", web::get().to(password::password_get))
     .route(
         "/settings/password",
         web::post().to(password::password_post),
     );
+}
+
+/// Largest JSON body a passkey ceremony takes: a credential with its attestation, its client
+/// data and a few extensions fits in a few kilobytes.
+const CEREMONY_JSON_LIMIT: usize = 16 * 1024;
+
+/// Registers the passkey ceremonies' JSON endpoints (`static/passkeys.js` calls them).
+pub fn passkey_routes(cfg: &mut web::ServiceConfig) {
+    let endpoints: [(&str, fn() -> actix_web::Route); 4] = [
+        ("/settings/passkeys/register/start", || {
+            web::post().to(passkeys::register_start_post)
+        }),
+        ("/settings/passkeys/register/finish", || {
+            web::post().to(passkeys::register_finish_post)
+        }),
+        ("/signin/passkey/start", || {
+            web::post().to(passkey_signin::start_post)
+        }),
+        ("/signin/passkey/finish", || {
+            web::post().to(passkey_signin::finish_post)
+        }),
+    ];
+    for (path, route) in endpoints {
+        cfg.service(
+            web::resource(path)
+                .app_data(crate::http::error::json_config().limit(CEREMONY_JSON_LIMIT))
+                .route(route()),
+        );
+    }
 }

@@ -5,6 +5,7 @@ pub mod auth_codes;
 pub mod consents;
 pub mod credentials;
 pub mod oauth_clients;
+pub mod passkeys;
 pub mod refresh_tokens;
 pub mod revoked_access_tokens;
 pub mod server_secrets;
