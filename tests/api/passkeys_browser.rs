@@ -1,11 +1,13 @@
 //! Passkeys in a real browser: headless Chromium with a WebDriver virtual authenticator (W3C
 //! WebAuthn §11, "Add Virtual Authenticator") that holds discoverable keys and verifies its
 //! user. A person signs up, adds a passkey on Settings → Passkeys, signs out, signs in with the
-//! passkey alone, and a replayed answer is refused.
+//! passkey alone, and a replayed answer is refused; the session records the passkey (`amr`).
 
 use std::time::Duration;
 
 use fantoccini::wd::WebDriverCompatibleCommand;
+use portcullis::domain::auth_methods::{AuthMethod, AuthMethods};
+use sea_orm::{ConnectionTrait, Statement};
 use fantoccini::{Client, Locator};
 use serde_json::{Value, json};
 
@@ -132,4 +134,20 @@ async fn a_person_adds_a_passkey_and_signs_in_with_it_alone() {
         assert_eq!(outcome[2]["error"]["code"], "authentication_failed");
     })
     .await;
+
+    // The session the passkey signed in records it: `amr` hwk (and mfa) for its tokens.
+    let rows = app
+        .db
+        .query_all_raw(Statement::from_string(
+            app.db.get_database_backend(),
+            "SELECT state FROM sessions WHERE signed_in_at IS NOT NULL",
+        ))
+        .await
+        .unwrap();
+    assert_eq!(rows.len(), 1, "only the passkey sign-in's session is left");
+    let state: String = rows[0].try_get("", "state").unwrap();
+    let state: Value = serde_json::from_str(&state).unwrap();
+    let methods: AuthMethods = serde_json::from_str(state["amr"].as_str().unwrap()).unwrap();
+    assert_eq!(methods, AuthMethods::one(AuthMethod::Passkey));
+    assert_eq!(methods.amr(), ["hwk", "mfa"]);
 }

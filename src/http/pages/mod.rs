@@ -177,27 +177,20 @@ pub fn settings_routes(cfg: &mut web::ServiceConfig) {
 /// data and a few extensions fits in a few kilobytes.
 const CEREMONY_JSON_LIMIT: usize = 16 * 1024;
 
-/// Registers the passkey ceremonies' JSON endpoints (`static/passkeys.js` calls them).
+/// Registers the passkey ceremonies' JSON endpoints (`static/passkeys.js` calls them), each
+/// reading at most `CEREMONY_JSON_LIMIT` bytes of JSON.
 pub fn passkey_routes(cfg: &mut web::ServiceConfig) {
-    let endpoints: [(&str, fn() -> actix_web::Route); 4] = [
-        ("/settings/passkeys/register/start", || {
-            web::post().to(passkeys::register_start_post)
-        }),
-        ("/settings/passkeys/register/finish", || {
-            web::post().to(passkeys::register_finish_post)
-        }),
-        ("/signin/passkey/start", || {
-            web::post().to(passkey_signin::start_post)
-        }),
-        ("/signin/passkey/finish", || {
-            web::post().to(passkey_signin::finish_post)
-        }),
-    ];
-    for (path, route) in endpoints {
-        cfg.service(
-            web::resource(path)
-                .app_data(crate::http::error::json_config().limit(CEREMONY_JSON_LIMIT))
-                .route(route()),
-        );
-    }
+    let ceremony = |path: &str| {
+        web::resource(path).app_data(crate::http::error::json_config().limit(CEREMONY_JSON_LIMIT))
+    };
+    cfg.service(
+        ceremony("/settings/passkeys/register/start")
+            .route(web::post().to(passkeys::register_start_post)),
+    )
+    .service(
+        ceremony("/settings/passkeys/register/finish")
+            .route(web::post().to(passkeys::register_finish_post)),
+    )
+    .service(ceremony("/signin/passkey/start").route(web::post().to(passkey_signin::start_post)))
+    .service(ceremony("/signin/passkey/finish").route(web::post().to(passkey_signin::finish_post)));
 }
