@@ -1,7 +1,8 @@
 //! Passkeys in a real browser: headless Chromium with a WebDriver virtual authenticator (W3C
 //! WebAuthn §11, "Add Virtual Authenticator") that holds discoverable keys and verifies its
 //! user. A person signs up, adds a passkey on Settings → Passkeys, signs out, signs in with the
-//! passkey alone, and a replayed answer is refused; the session records the passkey (`amr`).
+//! passkey alone, a replayed answer is refused, and so is a copy of the key whose signature
+//! counter is behind; the session records the passkey (`amr`).
 
 use std::time::Duration;
 
@@ -14,31 +15,75 @@ use serde_json::{Value, json};
 use crate::browser::{click, fill, screenshot, wait_for_path, with_browser};
 use crate::helpers::spawn_localhost_app_with;
 
-/// `POST /session/{id}/webauthn/authenticator`: a platform authenticator that keeps resident
-/// keys and reports the user verified, as a phone or laptop unlocked by its owner would.
+/// A command of the WebAuthn WebDriver extension (W3C WebAuthn §11): `path` under
+/// `/session/{id}/webauthn/`.
 #[derive(Debug)]
-struct AddVirtualAuthenticator;
+struct Webauthn {
+    method: http::Method,
+    path: String,
+    body: Option<Value>,
+}
 
-impl WebDriverCompatibleCommand for AddVirtualAuthenticator {
+impl WebDriverCompatibleCommand for Webauthn {
     fn endpoint(
         &self,
         base_url: &url::Url,
         session_id: Option<&str>,
     ) -> Result<url::Url, url::ParseError> {
         let session = session_id.unwrap_or_default();
-        base_url.join(&format!("session/{session}/webauthn/authenticator"))
+        base_url.join(&format!("session/{session}/webauthn/{}", self.path))
     }
 
     fn method_and_body(&self, _: &url::Url) -> (http::Method, Option<String>) {
-        let body = json!({
-            "protocol": "ctap2",
-            "transport": "internal",
-            "hasResidentKey": true,
-            "hasUserVerification": true,
-            "isUserVerified": true,
-        });
-        (http::Method::POST, Some(body.to_string()))
+        (self.method.clone(), self.body.as_ref().map(Value::to_string))
     }
+}
+
+/// Adds a platform authenticator that keeps resident keys and reports the user verified, as a
+/// phone or laptop unlocked by its owner would; returns its id.
+async fn add_virtual_authenticator(c: &Client) -> String {
+    let id = c
+        .issue_cmd(Webauthn {
+            method: http::Method::POST,
+            path: "authenticator".into(),
+            body: Some(json!({
+                "protocol": "ctap2",
+                "transport": "internal",
+                "hasResidentKey": true,
+                "hasUserVerification": true,
+                "isUserVerified": true,
+            })),
+        })
+        .await
+        .unwrap();
+    id.as_str().unwrap().to_owned()
+}
+
+/// Puts the authenticator's one credential back with its signature counter at zero: what a
+/// copy of the key made before its uses would answer with.
+async fn clone_key_from_before(c: &Client, authenticator: &str) {
+    let path = format!("authenticator/{authenticator}/credentials");
+    let get = Webauthn {
+        method: http::Method::GET,
+        path: path.clone(),
+        body: None,
+    };
+    let credentials = c.issue_cmd(get).await.unwrap();
+    let mut credential = credentials[0].clone();
+    assert!(credential["signCount"].as_u64().unwrap() > 0, "{credential}");
+    credential["signCount"] = json!(0);
+    let clear = Webauthn {
+        method: http::Method::DELETE,
+        path,
+        body: None,
+    };
+    c.issue_cmd(clear).await.unwrap();
+    let add = Webauthn {
+        method: http::Method::POST,
+        path: format!("authenticator/{authenticator}/credential"),
+        body: Some(credential),
+    };
+    c.issue_cmd(add).await.unwrap();
 }
 
 /// Waits until an element matches `css`, and returns its text.
@@ -93,7 +138,7 @@ async fn a_person_adds_a_passkey_and_signs_in_with_it_alone() {
     // The relying party is `localhost`: the browser must use that name, not 127.0.0.1.
     let base = format!("http://localhost:{}", app.port);
     with_browser("passkeys", move |c| async move {
-        c.issue_cmd(AddVirtualAuthenticator).await.unwrap();
+        let authenticator = add_virtual_authenticator(&c).await;
 
         c.goto(&format!("{base}/signup")).await.unwrap();
         fill(&c, "name", "Ada Lovelace").await;
@@ -132,8 +177,33 @@ async fn a_person_adds_a_passkey_and_signs_in_with_it_alone() {
         assert_eq!(outcome[0], 200, "{outcome}");
         assert_eq!(outcome[1], 401, "a replayed answer signs no one in: {outcome}");
         assert_eq!(outcome[2]["error"]["code"], "authentication_failed");
+
+        // A copy of the key whose counter is behind the server's is refused as a clone.
+        clone_key_from_before(&c, &authenticator).await;
+        c.goto(&format!("{base}/signin?again=1")).await.unwrap();
+        click(&c, "#passkey-signin-button").await;
+        let error = text_of(&c, "#passkey-signin-error:not([hidden])").await;
+        assert!(error.contains("did not sign you in"), "{error}");
+        screenshot(&c, "passkeys-clone-refused").await;
     })
     .await;
+
+    let clone_flagged = "SELECT COUNT(*) AS n FROM audit_events WHERE event_type = 'passkey.counter_regressed'";
+    let mut flagged = 0;
+    for _ in 0..100 {
+        let row = app
+            .db
+            .query_one_raw(Statement::from_string(app.db.get_database_backend(), clone_flagged))
+            .await
+            .unwrap()
+            .unwrap();
+        flagged = row.try_get::<i64>("", "n").unwrap();
+        if flagged > 0 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(flagged, 1, "the possible clone is in the audit log");
 
     // The session the passkey signed in records it: `amr` hwk (and mfa) for its tokens.
     let rows = app
