@@ -85,6 +85,7 @@ impl Application {
         )
         .with_hash_gate(HashGate::new(hash_concurrency, hash_queue))
         .with_sealer(load_sealer(&db).await?);
+        let ctx = with_passkeys(ctx, &settings.issuer());
         let credentials = CredentialService::new(
             db.clone(),
             caches.clone(),
@@ -292,4 +293,22 @@ async fn load_session_key(db: &Db) -> anyhow::Result<Key> {
     .await?;
     let bytes = STANDARD.decode(encoded)?;
     Ok(Key::try_from(bytes.as_slice())?)
+}
+
+/// `ctx` with the WebAuthn relying party of this issuer, built once here; without passkeys (and
+/// a warning saying why) when the issuer cannot be one, such as an IP address.
+fn with_passkeys(ctx: Context, issuer: &str) -> Context {
+    let relying_party = url::Url::parse(issuer)
+        .map_err(|e| format!("the issuer {issuer} is not a URL: {e}"))
+        .and_then(|url| crate::domain::passkeys::RelyingParty::from_issuer(&url));
+    match relying_party {
+        Ok(rp) => {
+            tracing::info!(rp_id = rp.id(), "passkeys are on");
+            ctx.with_relying_party(rp)
+        }
+        Err(why) => {
+            tracing::warn!("passkeys are off: {why}");
+            ctx
+        }
+    }
 }

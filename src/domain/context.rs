@@ -1,13 +1,17 @@
 //! The domain's one entry shape: `Context` bundles what every operation may need — the storage
-//! handle, the caches, the secret hasher, the bound on password hashing, the audit log, the clock
-//! and the authorization policy — built once at startup (or by a command-line subcommand) and
-//! passed by reference. `Actor` says who performs an operation, so operations record their own
-//! audit events whether a person on the web or the operator at the command line asked for them.
+//! handle, the caches, the secret hasher, the bound on password hashing, the audit log, the clock,
+//! the authorization policy and the WebAuthn relying party — built once at startup (or by a
+//! command-line subcommand) and passed by reference. `Actor` says who performs an operation, so
+//! operations record their own audit events whether a person on the web or the operator at the
+//! command line asked for them.
 //!
 //! Nothing here decides anything: rules live in the operations and in `domain::policy`.
 
+use std::sync::Arc;
+
 use crate::clock::Clock;
 use crate::domain::audit::AuditEvent;
+use crate::domain::passkeys::RelyingParty;
 use crate::domain::policy::Policy;
 use crate::domain::user::User;
 use crate::runtime::audit_writer::Auditor;
@@ -27,6 +31,7 @@ pub struct Context {
     auditor: Auditor,
     clock: Clock,
     policy: Policy,
+    relying_party: Option<Arc<RelyingParty>>,
 }
 
 impl Context {
@@ -50,6 +55,7 @@ impl Context {
             auditor,
             clock,
             policy,
+            relying_party: None,
         }
     }
 
@@ -70,6 +76,18 @@ impl Context {
         self.sealer.as_ref().ok_or_else(|| {
             crate::error::AppError::internal(anyhow::anyhow!("no sealing key loaded"))
         })
+    }
+
+    /// This context with passkeys, for this relying party (without one, passkey operations are
+    /// refused).
+    pub fn with_relying_party(mut self, relying_party: RelyingParty) -> Self {
+        self.relying_party = Some(Arc::new(relying_party));
+        self
+    }
+
+    /// The WebAuthn relying party, when passkeys are on.
+    pub fn relying_party(&self) -> Option<&RelyingParty> {
+        self.relying_party.as_deref()
     }
 
     /// The storage handle (for `storage` calls inside the domain only).

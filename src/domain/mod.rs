@@ -22,6 +22,7 @@ pub mod membership;
 pub mod oauth;
 pub mod oidc;
 pub mod oidc_request;
+pub mod passkeys;
 pub mod password;
 pub mod people;
 pub mod policy;

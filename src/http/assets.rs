@@ -29,6 +29,11 @@ const ASSETS: &[(&str, &str, &[u8])] = &[
         include_bytes!("../../static/recovery_codes.js"),
     ),
     (
+        "passkeys.js",
+        "text/javascript; charset=utf-8",
+        include_bytes!("../../static/passkeys.js"),
+    ),
+    (
         "favicon.svg",
         "image/svg+xml",
         include_bytes!("../../static/favicon.svg"),

@@ -1,6 +1,7 @@
 //! Anti-CSRF: a random token per session (synchronizer-token pattern), embedded in every form as
 //! `csrf_token` and checked in constant time before a handler runs. `CsrfForm<T>` is the only way
-//! page handlers read a form body, so no state-changing form can skip the check.
+//! page handlers read a form body, so no state-changing form can skip the check; `CsrfJson<T>`
+//! is its counterpart for the JSON a page's script posts, with the token in `X-CSRF-Token`.
 
 use std::future::Future;
 use std::pin::Pin;
@@ -10,7 +11,7 @@ use actix_web::web::Bytes;
 use actix_web::{FromRequest, HttpRequest, dev::Payload};
 use serde::de::DeserializeOwned;
 
-use super::error::PageError;
+use super::error::{ApiError, PageError};
 use crate::secret::{CsrfToken, random_token};
 
 const KEY: &str = "csrf";
@@ -70,5 +71,36 @@ impl<T: DeserializeOwned + 'static> FromRequest for CsrfForm<T> {
                 .map(CsrfForm)
                 .map_err(|_| PageError::BadRequest("The form is missing a field.".into()))
         })
+    }
+}
+
+/// Header in which a page's script sends the session's token.
+pub const HEADER: &str = "x-csrf-token";
+
+/// A JSON body posted by a page's script, whose `X-CSRF-Token` header has been checked against
+/// the session before the body is read. The body is read as `web::Json` reads it: bounded by
+/// the `JsonConfig` in force, and refused in the house shape.
+pub struct CsrfJson<T>(pub T);
+
+impl<T: DeserializeOwned + 'static> FromRequest for CsrfJson<T> {
+    type Error = actix_web::Error;
+    type Future = Pin<Box<dyn Future<Output = Result<Self, actix_web::Error>>>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        let presented = req
+            .headers()
+            .get(HEADER)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned);
+        if !verify(&req.get_session(), presented.as_deref()) {
+            let refused = ApiError::new(
+                actix_web::http::StatusCode::FORBIDDEN,
+                "csrf_failed",
+                "This request could not be verified. Reload the page and try again.",
+            );
+            return Box::pin(async move { Err(refused.into()) });
+        }
+        let body = actix_web::web::Json::<T>::from_request(req, payload);
+        Box::pin(async move { Ok(CsrfJson(body.await?.into_inner())) })
     }
 }

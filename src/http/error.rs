@@ -241,6 +241,17 @@ impl ApiError {
     }
 }
 
+impl ApiError {
+    /// An error of a JSON endpoint that a page's script calls with the browser session (not a
+    /// bearer token): the house shape, without the bearer challenge, which would name a way of
+    /// authenticating this endpoint does not take.
+    pub fn for_browser(err: AppError) -> Self {
+        let mut api = Self::from(err);
+        api.headers.retain(|(name, _)| *name != "www-authenticate");
+        api
+    }
+}
+
 /// The protection space named in bearer challenges.
 pub const REALM: &str = "portcullis";
 

@@ -42,6 +42,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         )
         .configure(oauth::routes)
         .configure(api::routes)
+        .configure(pages::passkey_routes)
         .configure(pages::settings_routes)
         .route("/static/{file}", web::get().to(assets::static_get));
 }

@@ -167,6 +167,26 @@ impl SignInThrottle {
             self.per_address.fail(&address_key(ip), now).await;
         }
     }
+
+    /// `Err(seconds to wait)` while the address's budget is used up: for a sign-in that names
+    /// no account up front (a passkey's). Without a known address nothing applies.
+    pub async fn check_address(&self, ip: Option<std::net::IpAddr>, now: i64) -> Result<(), i64> {
+        let Some(ip) = ip else {
+            return Ok(());
+        };
+        let verdict = self.per_address.check(&address_key(ip), now).await;
+        if verdict.is_err() {
+            crate::runtime::metrics::throttled("sign_in");
+        }
+        verdict
+    }
+
+    /// Records a failed sign-in that named no account against the address's budget.
+    pub async fn fail_address(&self, ip: Option<std::net::IpAddr>, now: i64) {
+        if let Some(ip) = ip {
+            self.per_address.fail(&address_key(ip), now).await;
+        }
+    }
 }
 
 /// The per-address budget's key: an IPv4 address, or an IPv6 address's /64, the block one

@@ -14,6 +14,7 @@ pub mod limits;
 pub mod limits_redis;
 pub mod migrate;
 pub mod notify;
+pub mod passkeys;
 pub mod purge;
 pub mod secrets;
 pub mod session_tokens;

@@ -102,6 +102,23 @@ pub async fn spawn_app_with(adjust: impl FnOnce(&mut Settings)) -> TestApp {
         .expect("the suite's backend is available")
 }
 
+/// Starts an app on the target's backend whose issuer is `http://localhost:<port>`: a host name,
+/// so the server is a WebAuthn relying party and offers passkeys, which with the default
+/// `127.0.0.1` issuer it cannot. The port is chosen free before the server binds it.
+pub async fn spawn_localhost_app_with(adjust: impl FnOnce(&mut Settings)) -> TestApp {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    spawn_app_with(|s| {
+        s.bind = format!("127.0.0.1:{port}").parse().unwrap();
+        s.issuer = Some(format!("http://localhost:{port}").parse().unwrap());
+        adjust(s);
+    })
+    .await
+}
+
 /// Starts an app on the given backend with adjusted settings; `None` when the backend is not
 /// available (PostgreSQL without `PORTCULLIS_TEST_POSTGRES_URL`).
 pub async fn spawn_with(backend: Backend, adjust: impl FnOnce(&mut Settings)) -> Option<TestApp> {

@@ -39,6 +39,8 @@ mod oidc_parameters;
 mod oidc_prompt;
 mod oidc_settings;
 mod openapi;
+mod passkeys;
+mod passkeys_browser;
 mod personal_tokens;
 mod policy;
 mod properties;

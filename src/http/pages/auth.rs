@@ -31,6 +31,8 @@ pub struct SignInPage {
     first_run: bool,
     signup_open: bool,
     again: bool,
+    /// Offer "Sign in with a passkey" (the server has a relying party).
+    passkeys: bool,
 }
 
 /// `templates/signup.html`.
@@ -101,6 +103,7 @@ async fn signin_page(
         first_run,
         signup_open: first_run || matches!(state.signup_policy(), SignupPolicy::Open),
         again: false,
+        passkeys: state.ctx.relying_party().is_some(),
     })
 }
 

@@ -6,6 +6,7 @@ pub mod consents;
 pub mod credentials;
 pub mod oauth_clients;
 pub mod recovery_codes;
+pub mod passkeys;
 pub mod refresh_tokens;
 pub mod revoked_access_tokens;
 pub mod server_secrets;
