@@ -6,7 +6,7 @@ use portcullis::domain::auth_methods::{ACR_MULTI, ACR_SINGLE};
 use serde_json::{Value, json};
 
 use crate::factor_helpers::*;
-use crate::helpers::{TestApp, client, location, spawn_app};
+use crate::helpers::{TestApp, client, location, spawn_app, spawn_app_with};
 use crate::oauth_helpers::*;
 use crate::oidc::{oidc_client, payload};
 
@@ -269,4 +269,38 @@ async fn an_administrator_resets_a_persons_factors_and_their_next_sign_in_is_pas
         .unwrap();
     let events = events["data"].as_array().unwrap();
     assert_eq!(events.len(), 1, "{events:?}");
+}
+
+#[tokio::test]
+async fn the_admin_apps_page_and_the_command_line_set_the_requirement() {
+    // No client cache, so the command line's change holds at once (on SQLite nothing announces
+    // it to the running server).
+    let app = spawn_app_with(|s| s.cache_ttl_ms = 0).await;
+    app.signed_in_user().await;
+    let c = oidc_client(&app).await;
+    let (_, challenge) = pkce();
+    let path = authorize_path(&c.id, SCOPE, "s", Some(&challenge));
+    assert_eq!(app.get(&path).await.status(), 200, "consent: no step-up yet");
+
+    let res = app
+        .post_form(
+            "/admin/apps",
+            &format!("/admin/apps/{}/flags", c.id),
+            &[("require_second_factor", "on")],
+        )
+        .await;
+    assert_eq!(res.status(), 303);
+    let to = location(&app.get(&path).await);
+    assert!(to.starts_with("/settings/security?return_to="), "{to}");
+
+    let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_portcullis"));
+    cmd.args(["client", "set", &c.id, "--require-second-factor", "false"])
+        .env("PORTCULLIS_DATABASE_URL", app.settings.database_url.expose());
+    let out = tokio::task::spawn_blocking(move || cmd.output())
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("require_second_factor: false"));
+    assert_eq!(app.get(&path).await.status(), 200, "no step-up any more");
 }

@@ -6,6 +6,22 @@ use crate::helpers::{TestApp, client, location, spawn_app, spawn_app_with};
 
 const PASSWORD: &str = "correct horse battery";
 
+/// The audit log's events of one type, read by the signed-in administrator.
+async fn audit_events(app: &TestApp, event_type: &str) -> Vec<serde_json::Value> {
+    let token = app.session_token().await;
+    let page: serde_json::Value = app
+        .client
+        .get(app.url(&format!("/api/v1/audit-events?event_type={event_type}")))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    page["data"].as_array().unwrap().clone()
+}
+
 /// Signs `email` out and in again with its password; returns the sign-in response.
 async fn sign_in_again(app: &TestApp, email: &str) -> reqwest::Response {
     app.sign_out().await;
@@ -34,6 +50,9 @@ async fn an_enrolled_app_makes_sign_in_ask_for_its_code_and_the_code_completes_i
     assert_eq!(res.status(), 303);
     assert_eq!(location(&res), "/account");
     assert_eq!(app.get("/account").await.status(), 200, "signed in");
+    for event in ["user.totp_enrolled", "signin.second_factor_success"] {
+        assert_eq!(audit_events(&app, event).await.len(), 1, "{event}");
+    }
 }
 
 #[tokio::test]
@@ -140,6 +159,10 @@ async fn recovery_codes_work_once_and_a_new_set_voids_the_old() {
     assert_eq!(location(&res), "/account");
     let security = app.get_html("/settings/security").await;
     assert!(security.contains("9 unused recovery code(s) left"));
+    // The first account is an administrator, who may read the audit log.
+    let used = audit_events(&app, "user.recovery_code_used").await;
+    assert_eq!(used.len(), 1);
+    assert_eq!(used[0]["detail"]["left"], 9);
 
     sign_in_again(&app, &email).await;
     let res = second_step(&app, "recovery_code", &codes[0]).await;

@@ -236,3 +236,19 @@ async fn prove(
         AuthMethod::Password | AuthMethod::Passkey => Ok(None),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_pending_sign_in_lives_five_minutes_and_five_wrong_codes() {
+        let mut p = PendingSignIn::step_up("u", AuthMethods::one(AuthMethod::Password), 1000);
+        assert!(p.is_live(1000 + PENDING_TTL_SECS - 1));
+        assert!(!p.is_live(1000 + PENDING_TTL_SECS), "expired");
+        p.failures = PENDING_MAX_FAILURES - 1;
+        assert!(p.is_live(1001));
+        p.failures = PENDING_MAX_FAILURES;
+        assert!(!p.is_live(1001), "too many wrong codes");
+    }
+}
