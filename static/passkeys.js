@@ -127,4 +127,6 @@
 
   wire("passkey-register", "passkey-register-error", register);
   wire("passkey-signin", "passkey-signin-error", signIn);
+  // The same ceremony as the second step after a password, or for step-up.
+  wire("passkey-second-factor", "passkey-second-factor-error", signIn);
 })();

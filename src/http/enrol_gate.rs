@@ -17,6 +17,7 @@ use super::session;
 fn open_while_enrolling(path: &str) -> bool {
     const PREFIXES: &[&str] = &[
         "/settings/security",
+        "/settings/passkeys",
         "/signout",
         "/static/",
         "/healthz",

@@ -125,15 +125,16 @@ pub fn must_enrol(session: &Session) -> bool {
         .unwrap_or(false)
 }
 
-/// After an authenticator app was enrolled in this session: the requirement is met, and the
-/// session has just proven the app, which counts as that second factor (a step-up).
-pub fn enrolled(session: &Session) -> Result<(), PageError> {
+/// After a second factor (an authenticator app, a passkey) was enrolled in this session: the
+/// requirement is met, and the session has just proven it, which counts as that second factor (a
+/// step-up).
+pub fn enrolled(session: &Session, method: AuthMethod) -> Result<(), PageError> {
     session.remove(MUST_ENROL);
     let mut methods = methods(session);
     if methods.is_empty() {
         methods.add(AuthMethod::Password);
     }
-    methods.add(AuthMethod::Totp);
+    methods.add(method);
     session.renew();
     session.insert(METHODS, methods).map_err(internal)
 }

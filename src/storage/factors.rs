@@ -10,7 +10,7 @@ use sea_orm::{
 };
 
 use super::UniqueExt;
-use super::entity::{recovery_codes, server_settings, totp_factors};
+use super::entity::{passkeys, recovery_codes, server_settings, totp_factors};
 use super::{Db, map_err};
 use crate::domain::factors::StoredTotp;
 use crate::error::Result;
@@ -77,9 +77,9 @@ pub async fn accept_step(db: &Db, user_id: &str, step: i64, confirming: bool) ->
     Ok(res.rows_affected == 1)
 }
 
-/// Removes a person's authenticator app and recovery codes; returns what was removed
-/// (whether there was an app, and how many codes).
-pub async fn delete_factors(db: &Db, user_id: &str) -> Result<(bool, u64)> {
+/// Removes a person's authenticator app and recovery codes, and with `FactorSet::All` their
+/// passkeys too, in one transaction; returns what was removed.
+pub async fn delete_factors(db: &Db, user_id: &str, set: FactorSet) -> Result<DeletedFactors> {
     let tx = db.begin().await.map_err(map_err)?;
     let totp = totp_factors::Entity::delete_by_id(user_id.to_owned())
         .exec(&tx)
@@ -92,8 +92,43 @@ pub async fn delete_factors(db: &Db, user_id: &str) -> Result<(bool, u64)> {
         .await
         .map_err(map_err)?
         .rows_affected;
+    let passkeys = match set {
+        FactorSet::AppAndCodes => 0,
+        FactorSet::All => {
+            passkeys::Entity::delete_many()
+                .filter(passkeys::Column::UserId.eq(user_id))
+                .exec(&tx)
+                .await
+                .map_err(map_err)?
+                .rows_affected
+        }
+    };
     tx.commit().await.map_err(map_err)?;
-    Ok((totp > 0, codes))
+    Ok(DeletedFactors {
+        totp: totp > 0,
+        recovery_codes: codes,
+        passkeys,
+    })
+}
+
+/// Which factors `delete_factors` removes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FactorSet {
+    /// The authenticator app and the recovery codes that stand in for it.
+    AppAndCodes,
+    /// Every second factor, passkeys included.
+    All,
+}
+
+/// What `delete_factors` removed.
+#[derive(Debug, Clone, Copy)]
+pub struct DeletedFactors {
+    /// The authenticator app.
+    pub totp: bool,
+    /// Recovery codes (used or not).
+    pub recovery_codes: u64,
+    /// Passkeys.
+    pub passkeys: u64,
 }
 
 /// Replaces a person's recovery codes with these hashes (the old set is void at once).

@@ -58,6 +58,16 @@ pub async fn list(db: &Db, user_id: &str) -> Result<Vec<StoredPasskey>> {
     Ok(rows.into_iter().map(to_domain).collect())
 }
 
+/// Whether the person has any passkey.
+pub async fn any(db: &Db, user_id: &str) -> Result<bool> {
+    let found = passkeys::Entity::find()
+        .filter(passkeys::Column::UserId.eq(user_id))
+        .one(db)
+        .await
+        .map_err(map_err)?;
+    Ok(found.is_some())
+}
+
 /// The passkey with this credential id (base64url), if any.
 pub async fn find_by_credential_id(db: &Db, credential_id: &str) -> Result<Option<StoredPasskey>> {
     let row = passkeys::Entity::find()

@@ -12,6 +12,7 @@ pub mod recovery;
 pub mod signin;
 pub mod totp;
 
+use crate::storage::factors::FactorSet;
 use std::net::IpAddr;
 
 use serde_json::json;
@@ -69,11 +70,21 @@ pub struct Overview {
 /// The server setting that requires a second factor of everyone.
 const REQUIRE_SECOND_FACTOR: &str = "require_second_factor";
 
-/// Whether the person has a second factor (a confirmed authenticator app).
+/// Whether the person has a second factor: a confirmed authenticator app or a passkey.
 pub async fn has_second_factor(ctx: &Context, user_id: &str) -> Result<bool> {
+    Ok(has_totp(ctx, user_id).await? || has_passkey(ctx, user_id).await?)
+}
+
+/// Whether the person has a confirmed authenticator app.
+pub async fn has_totp(ctx: &Context, user_id: &str) -> Result<bool> {
     Ok(storage::factors::find_totp(ctx.db(), user_id)
         .await?
         .is_some_and(|t| t.confirmed))
+}
+
+/// Whether the person has a passkey (one the second step after a password accepts too).
+pub async fn has_passkey(ctx: &Context, user_id: &str) -> Result<bool> {
+    storage::passkeys::any(ctx.db(), user_id).await
 }
 
 /// Settings → Security: the person's factors, and without an app an enrolment to show (the one
@@ -184,7 +195,7 @@ pub async fn confirm_enrolment(
 
 /// A new set of recovery codes for a person with an authenticator app; the old set is void.
 pub async fn regenerate_recovery_codes(ctx: &Context, user: &User) -> Result<Vec<String>> {
-    if !has_second_factor(ctx, &user.id).await? {
+    if !has_totp(ctx, &user.id).await? {
         return Err(AppError::Conflict(
             "Set up an authenticator app first: recovery codes stand in for it.".into(),
         ));
@@ -249,17 +260,22 @@ pub async fn remove_totp(
         );
         return Ok(Err(refused));
     }
-    let (had_app, codes) = storage::factors::delete_factors(ctx.db(), &user.id).await?;
+    let deleted =
+        storage::factors::delete_factors(ctx.db(), &user.id, FactorSet::AppAndCodes).await?;
     ctx.record(
         AuditEvent::here("user.totp_removed")
             .by_user(&user.id)
             .target(format!("user:{}", user.id))
-            .detail(json!({"had_app": had_app, "recovery_codes_removed": codes})),
+            .detail(json!({
+                "had_app": deleted.totp,
+                "recovery_codes_removed": deleted.recovery_codes,
+            })),
     );
     Ok(Ok(()))
 }
 
-/// An administrator removes every second factor of a person (their app and recovery codes):
+/// An administrator removes every second factor of a person (their app, recovery codes and
+/// passkeys):
 /// they sign in with their password alone until they enrol again. Their sessions keep going.
 pub async fn reset(ctx: &Context, by: Actor<'_>, user_id: &str) -> Result<()> {
     ctx.policy()
@@ -267,12 +283,16 @@ pub async fn reset(ctx: &Context, by: Actor<'_>, user_id: &str) -> Result<()> {
     let user = accounts::find(ctx, user_id)
         .await?
         .ok_or(AppError::NotFound("Person"))?;
-    let (had_app, codes) = storage::factors::delete_factors(ctx.db(), &user.id).await?;
+    let deleted = storage::factors::delete_factors(ctx.db(), &user.id, FactorSet::All).await?;
     ctx.record(
         by.stamp(AuditEvent::here("user.factors_reset"))
             .about(Some(&user.id))
             .target(format!("user:{}", user.id))
-            .detail(json!({"totp": had_app, "recovery_codes": codes})),
+            .detail(json!({
+                "totp": deleted.totp,
+                "recovery_codes": deleted.recovery_codes,
+                "passkeys": deleted.passkeys,
+            })),
     );
     Ok(())
 }

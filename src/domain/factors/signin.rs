@@ -17,6 +17,7 @@ use crate::domain::accounts::{self, SignInRefused};
 use crate::domain::audit::AuditEvent;
 use crate::domain::auth_methods::{AuthMethod, AuthMethods};
 use crate::domain::context::Context;
+use crate::domain::passkeys::{self, AuthenticationState};
 use crate::domain::user::User;
 use crate::error::{AppError, Result};
 use crate::runtime::throttle::SignInThrottle;
@@ -152,16 +153,35 @@ pub struct Proven {
     pub recovery_left: Option<u64>,
 }
 
-/// Proves `method` with `proof` for a pending sign-in or step-up. A wrong proof counts in
-/// `pending` (which ends after `PENDING_MAX_FAILURES`) and against the sign-in throttle.
+/// What proves a second factor.
+pub enum Proof<'a> {
+    /// A typed code: from an authenticator app (`Totp`) or a recovery code (`RecoveryCode`).
+    Code(AuthMethod, &'a str),
+    /// A passkey's answer to the challenge the session kept (`None` when it kept none, or it
+    /// was spent already).
+    Passkey(Option<AuthenticationState>, &'a serde_json::Value),
+}
+
+impl Proof<'_> {
+    /// The method it proves.
+    pub fn method(&self) -> AuthMethod {
+        match self {
+            Self::Code(method, _) => *method,
+            Self::Passkey(..) => AuthMethod::Passkey,
+        }
+    }
+}
+
+/// Proves a second factor for a pending sign-in or step-up. A wrong proof counts in `pending`
+/// (which ends after `PENDING_MAX_FAILURES`) and against the sign-in throttle.
 pub async fn finish(
     ctx: &Context,
     throttle: &SignInThrottle,
     ip: Option<IpAddr>,
     pending: &mut PendingSignIn,
-    method: AuthMethod,
-    proof: &str,
+    proof: Proof<'_>,
 ) -> Result<Result<Proven, SecondFactorRefused>> {
+    let method = proof.method();
     let now = ctx.now();
     if !pending.is_live(now) {
         return Ok(Err(SecondFactorRefused::Ended));
@@ -178,7 +198,7 @@ pub async fn finish(
         ctx.record(event("signin.second_factor_throttled").failed());
         return Ok(Err(SecondFactorRefused::Throttled { wait_secs }));
     }
-    let Some(recovery_left) = prove(ctx, &user, method, proof).await? else {
+    let Some(recovery_left) = prove(ctx, &user, proof).await? else {
         throttle.fail(ip, &user.email, now).await;
         ctx.record(event("signin.second_factor_failure").failed());
         pending.failures += 1;
@@ -188,6 +208,7 @@ pub async fn finish(
         return Ok(Err(SecondFactorRefused::Incorrect(
             match method {
                 AuthMethod::RecoveryCode => "That recovery code is not right, or was used already.",
+                AuthMethod::Passkey => "That passkey did not confirm it is you. Try again.",
                 _ => "That code is not right. Type the code your app shows now.",
             }
             .into(),
@@ -205,12 +226,18 @@ pub async fn finish(
 
 /// Checks one second factor: `None` when it does not prove the person, else `Some` with the
 /// recovery codes left after a recovery code.
-async fn prove(
-    ctx: &Context,
-    user: &User,
-    method: AuthMethod,
-    proof: &str,
-) -> Result<Option<Option<u64>>> {
+async fn prove(ctx: &Context, user: &User, proof: Proof<'_>) -> Result<Option<Option<u64>>> {
+    let (method, proof) = match proof {
+        Proof::Code(method, code) => (method, code),
+        Proof::Passkey(state, answer) => {
+            // Only this person's passkeys were asked for; any refusal is a wrong proof.
+            return match passkeys::finish_authentication(ctx, state, answer).await {
+                Ok(owner) => Ok((owner.id == user.id).then_some(None)),
+                Err(AppError::Unauthenticated(_)) => Ok(None),
+                Err(other) => Err(other),
+            };
+        }
+    };
     match method {
         AuthMethod::Totp => Ok(spend_totp_code(ctx, &user.id, proof, false)
             .await?
@@ -231,8 +258,8 @@ async fn prove(
             );
             Ok(Some(Some(left)))
         }
-        // Not proven by a typed code: a password is the first step, and a passkey proves itself
-        // through a WebAuthn ceremony of its own.
+        // Not proven by a typed code: a password is the first step, and a passkey answers a
+        // WebAuthn challenge (`Proof::Passkey`).
         AuthMethod::Password | AuthMethod::Passkey => Ok(None),
     }
 }

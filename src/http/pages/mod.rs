@@ -13,6 +13,7 @@ pub mod passkey_signin;
 pub mod passkeys;
 pub mod password;
 pub mod second_factor;
+pub mod second_factor_passkey;
 pub mod security;
 pub mod session_token;
 pub mod sessions;
@@ -223,5 +224,13 @@ pub fn passkey_routes(cfg: &mut web::ServiceConfig) {
             .route(web::post().to(passkeys::register_finish_post)),
     )
     .service(ceremony("/signin/passkey/start").route(web::post().to(passkey_signin::start_post)))
-    .service(ceremony("/signin/passkey/finish").route(web::post().to(passkey_signin::finish_post)));
+    .service(ceremony("/signin/passkey/finish").route(web::post().to(passkey_signin::finish_post)))
+    .service(
+        ceremony("/signin/second-factor/passkey/start")
+            .route(web::post().to(second_factor_passkey::start_post)),
+    )
+    .service(
+        ceremony("/signin/second-factor/passkey/finish")
+            .route(web::post().to(second_factor_passkey::finish_post)),
+    );
 }

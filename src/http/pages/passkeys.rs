@@ -16,6 +16,7 @@ use serde_json::json;
 use super::auth::html;
 use super::credentials::when;
 use super::{EmptyForm, see_other};
+use crate::domain::auth_methods::AuthMethod;
 use crate::domain::credentials::format_time;
 use crate::domain::passkeys::{self, RegistrationState};
 use crate::domain::user::User;
@@ -176,6 +177,11 @@ pub async fn register_finish_post(
     let stored = passkeys::finish_registration(&state.ctx, &user, ceremony, &credential)
         .await
         .map_err(ApiError::for_browser)?;
+    // The person has just used the new passkey: it meets a second-factor requirement and counts
+    // as this session's second factor, as a confirmed authenticator app does.
+    session::enrolled(&session, AuthMethod::Passkey).map_err(|_| {
+        ApiError::for_browser(AppError::internal(anyhow::anyhow!("session not updated")))
+    })?;
     Ok(HttpResponse::Created()
         .insert_header((CACHE_CONTROL, "no-store"))
         .json(json!({

@@ -12,8 +12,9 @@ use serde::Deserialize;
 use super::auth::html;
 use super::see_other;
 use crate::domain::auth_methods::AuthMethod;
+use crate::domain::factors;
 use crate::domain::factors::recovery::FEW_LEFT;
-use crate::domain::factors::signin::{self, SecondFactorRefused};
+use crate::domain::factors::signin::{self, Proof, SecondFactorRefused};
 use crate::http::csrf::CsrfForm;
 use crate::http::error::{PageError, insert_retry_after};
 use crate::http::session::{self, Layout, MaybeUser};
@@ -27,6 +28,10 @@ pub struct SecondFactorPage {
     recovery: bool,
     step_up: bool,
     error: Option<String>,
+    /// The person has an authenticator app (and so recovery codes).
+    totp: bool,
+    /// The person has a passkey, which the page offers too.
+    passkey: bool,
 }
 
 /// `templates/recovery_warning.html`: shown after a recovery code, when few are left.
@@ -65,6 +70,8 @@ pub async fn second_factor_get(
         recovery: query.method.as_deref() == Some("recovery_code"),
         step_up: pending.step_up,
         error: None,
+        totp: factors::has_totp(&state.ctx, &pending.user_id).await?,
+        passkey: factors::has_passkey(&state.ctx, &pending.user_id).await?,
     };
     Ok(html(StatusCode::OK, &page)?)
 }
@@ -96,17 +103,27 @@ pub async fn second_factor_post(
         &state.signin_throttle,
         ip,
         &mut pending,
-        form.method,
-        code,
+        Proof::Code(form.method, code),
     )
     .await?;
     let recovery = form.method == AuthMethod::RecoveryCode;
+    // A refusal shows the form again, with what the person can use.
+    let (totp, passkey) = if outcome.is_err() {
+        (
+            factors::has_totp(&state.ctx, &pending.user_id).await?,
+            factors::has_passkey(&state.ctx, &pending.user_id).await?,
+        )
+    } else {
+        (false, false)
+    };
     let refused = |layout, status, message: String| {
         let page = SecondFactorPage {
             layout,
             recovery,
             step_up: pending.step_up,
             error: Some(message),
+            totp,
+            passkey,
         };
         html(status, &page)
     };

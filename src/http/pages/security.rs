@@ -13,6 +13,7 @@ use serde::Deserialize;
 use super::auth::html;
 use super::see_other;
 use crate::domain::accounts::SignInRefused;
+use crate::domain::auth_methods::AuthMethod;
 use crate::domain::factors::{self, Overview, Reauthentication, recovery::FEW_LEFT};
 use crate::domain::return_to::safe_return_path;
 use crate::error::AppError;
@@ -162,7 +163,7 @@ pub async fn totp_confirm_post(
         .await?
     {
         Ok(codes) => {
-            session::enrolled(&session)?;
+            session::enrolled(&session, AuthMethod::Totp)?;
             let next = if return_to.is_empty() {
                 "/settings/security".to_owned()
             } else {
