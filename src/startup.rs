@@ -19,6 +19,7 @@ use crate::domain::browser_sessions::BrowserSessions;
 use crate::domain::context::Context;
 use crate::domain::credentials::CredentialService;
 use crate::domain::jwt::Keys;
+use crate::domain::notices::Outbox;
 use crate::domain::session_tokens::SessionTokens;
 use crate::domain::tokens::{self, TokenService};
 use crate::http;
@@ -26,6 +27,7 @@ use crate::runtime::audit_writer::Auditor;
 use crate::runtime::cache::Caches;
 use crate::runtime::hash_gate::HashGate;
 use crate::runtime::last_used::LastUsed;
+use crate::runtime::mail_throttle::MailThrottle;
 use crate::secret::SecretHasher;
 use crate::state::AppState;
 use crate::storage::{self, Db, sessions::DbSessionStore};
@@ -84,6 +86,14 @@ impl Application {
             clock.clone(),
         )
         .with_hash_gate(HashGate::new(hash_concurrency, hash_queue));
+        // Mail only with --smtp-url (and --mail-from, which clap requires with it).
+        let ctx = match (&settings.smtp_url, &settings.mail_from) {
+            (Some(url), Some(from)) => {
+                let mailer = crate::runtime::mailer::Mailer::start(url, from)?;
+                ctx.with_outbox(Outbox::new(mailer, settings.issuer()))
+            }
+            _ => ctx,
+        };
         let credentials = CredentialService::new(
             db.clone(),
             caches.clone(),
@@ -135,6 +145,7 @@ impl Application {
             auditor,
             throttle,
             signin_throttle,
+            mail_throttle: MailThrottle::default(),
             rate_limits,
             oauth_addons: http::oauth::primitives::addons(),
             metrics,

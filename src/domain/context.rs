@@ -1,13 +1,15 @@
 //! The domain's one entry shape: `Context` bundles what every operation may need — the storage
-//! handle, the caches, the secret hasher, the bound on password hashing, the audit log, the clock
-//! and the authorization policy — built once at startup (or by a command-line subcommand) and
-//! passed by reference. `Actor` says who performs an operation, so operations record their own
-//! audit events whether a person on the web or the operator at the command line asked for them.
+//! handle, the caches, the secret hasher, the bound on password hashing, the audit log, the
+//! clock, the authorization policy and, when the server has mail, its outbox — built once at
+//! startup (or by a command-line subcommand) and passed by reference. `Actor` says who performs
+//! an operation, so operations record their own audit events whether a person on the web or the
+//! operator at the command line asked for them.
 //!
 //! Nothing here decides anything: rules live in the operations and in `domain::policy`.
 
 use crate::clock::Clock;
 use crate::domain::audit::AuditEvent;
+use crate::domain::notices::Outbox;
 use crate::domain::policy::Policy;
 use crate::domain::user::User;
 use crate::runtime::audit_writer::Auditor;
@@ -26,6 +28,7 @@ pub struct Context {
     auditor: Auditor,
     clock: Clock,
     policy: Policy,
+    outbox: Option<Outbox>,
 }
 
 impl Context {
@@ -48,7 +51,19 @@ impl Context {
             auditor,
             clock,
             policy,
+            outbox: None,
         }
+    }
+
+    /// This context mailing through `outbox` (the server with `--smtp-url`).
+    pub fn with_outbox(mut self, outbox: Outbox) -> Self {
+        self.outbox = Some(outbox);
+        self
+    }
+
+    /// Where notices go out; `None` when the server has no mail.
+    pub fn outbox(&self) -> Option<&Outbox> {
+        self.outbox.as_ref()
     }
 
     /// This context with password hashing bounded by `gate` (the server's configured bound).

@@ -10,6 +10,8 @@ pub mod invalidation;
 pub mod key_reloader;
 pub mod last_used;
 pub mod limits;
+pub mod mail_throttle;
+pub mod mailer;
 pub mod metrics;
 pub mod outage;
 pub mod purge;
