@@ -89,7 +89,9 @@ mod tests {
 
     #[test]
     fn smtp_url_debug_hides_the_password() {
-        let url: SmtpUrl = "smtps://mailer:pa55word-x@mail.example:465".parse().unwrap();
+        let url: SmtpUrl = "smtps://mailer:pa55word-x@mail.example:465"
+            .parse()
+            .unwrap();
         let shown = format!("{url:?}");
         assert!(!shown.contains("pa55word-x"), "{shown}");
         assert!(shown.contains("mail.example"));

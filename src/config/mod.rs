@@ -205,7 +205,13 @@ pub struct Settings {
     /// loopback), `smtp://host:587?tls=required` (STARTTLS), `smtps://host:465` (TLS), with
     /// `user:password@` for authentication. Without it nothing is mailed: no address
     /// verification links, and "forgot password" sends people to an administrator.
-    #[arg(long, env = "PORTCULLIS_SMTP_URL", hide_env_values = true, requires = "mail_from", global = true)]
+    #[arg(
+        long,
+        env = "PORTCULLIS_SMTP_URL",
+        hide_env_values = true,
+        requires = "mail_from",
+        global = true
+    )]
     pub smtp_url: Option<SmtpUrl>,
 
     /// Sender of the server's mail (`Name <address>` or `address`); required with --smtp-url.

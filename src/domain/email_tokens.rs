@@ -70,7 +70,12 @@ const MAX_PRESENTED: usize = 64;
 
 /// Issues a link of `purpose` for the account to `email`, replacing any older one; the token
 /// to put in the link.
-pub async fn issue(ctx: &Context, user_id: &str, email: &str, purpose: Purpose) -> Result<MailToken> {
+pub async fn issue(
+    ctx: &Context,
+    user_id: &str,
+    email: &str,
+    purpose: Purpose,
+) -> Result<MailToken> {
     let token = MailToken::new(random_token::<32>());
     let now = ctx.now();
     let stored = EmailToken {

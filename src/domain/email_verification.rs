@@ -31,7 +31,11 @@ pub async fn mail_link(ctx: &Context, user: &User) -> Result<Sent> {
     };
     let token = email_tokens::issue(ctx, &user.id, &user.email, Purpose::VerifyEmail).await?;
     let link = outbox.link(Purpose::VerifyEmail, &token);
-    Ok(notices::send(ctx, &user.email, &Notice::VerifyEmail { link }))
+    Ok(notices::send(
+        ctx,
+        &user.email,
+        &Notice::VerifyEmail { link },
+    ))
 }
 
 /// Why a resend did not mail anything.

@@ -120,14 +120,16 @@ pub async fn reset(
         .ok_or(AppError::NotFound("Account"))?;
     let changed = replace(ctx, &user, &hash).await?;
     let verified =
-        storage::users::verify_email_if_current(ctx.db(), &user.id, &link.email, ctx.now())
-            .await?;
+        storage::users::verify_email_if_current(ctx.db(), &user.id, &link.email, ctx.now()).await?;
     ctx.caches().invalidate(Stale::USERS);
     ctx.record(
         AuditEvent::here("user.password_reset")
             .by_user(&user.id)
             .target(format!("user:{}", user.id))
-            .detail(details(&changed.0, json!({"via": "link", "email_verified": verified}))),
+            .detail(details(
+                &changed.0,
+                json!({"via": "link", "email_verified": verified}),
+            )),
     );
     crate::domain::session_tokens::record_revoked(
         ctx,
@@ -179,7 +181,10 @@ fn check_new(input: &NewPassword) -> Result<()> {
     Ok(())
 }
 
-type Ended = (PasswordChanged, Vec<crate::domain::session_tokens::SessionToken>);
+type Ended = (
+    PasswordChanged,
+    Vec<crate::domain::session_tokens::SessionToken>,
+);
 
 /// Stores the new hash and ends everything the old password let in, keeping no session.
 async fn replace(ctx: &Context, user: &User, hash: &password::PasswordHash) -> Result<Ended> {

@@ -72,10 +72,22 @@ mod tests {
             assert!(t.take(Some(ip), "reset", "A@example.com", 0).await.is_ok());
         }
         let other: IpAddr = "10.0.1.1".parse().unwrap();
-        assert!(t.take(Some(other), "reset", "a@example.com", 1).await.is_err());
-        assert!(t.take(Some(other), "verify", "a@example.com", 1).await.is_ok());
+        assert!(
+            t.take(Some(other), "reset", "a@example.com", 1)
+                .await
+                .is_err()
+        );
+        assert!(
+            t.take(Some(other), "verify", "a@example.com", 1)
+                .await
+                .is_ok()
+        );
         let later = i64::from(WINDOW_SECS) + 1;
-        assert!(t.take(Some(other), "reset", "a@example.com", later).await.is_ok());
+        assert!(
+            t.take(Some(other), "reset", "a@example.com", later)
+                .await
+                .is_ok()
+        );
     }
 
     #[tokio::test]
@@ -86,6 +98,10 @@ mod tests {
             let target = format!("p{i}@example.com");
             assert!(t.take(Some(ip), "reset", &target, 0).await.is_ok());
         }
-        assert!(t.take(Some(ip), "reset", "new@example.com", 0).await.is_err());
+        assert!(
+            t.take(Some(ip), "reset", "new@example.com", 0)
+                .await
+                .is_err()
+        );
     }
 }

@@ -92,7 +92,11 @@ async fn sender(
     while let Some(message) = rx.recv().await {
         let kind = message.kind;
         let sent = match build(&from, message) {
-            Ok(email) => transport.send(email).await.map(|_| ()).map_err(|e| e.to_string()),
+            Ok(email) => transport
+                .send(email)
+                .await
+                .map(|_| ())
+                .map_err(|e| e.to_string()),
             Err(e) => Err(e),
         };
         match sent {
@@ -136,7 +140,10 @@ mod tests {
             body: "https://id.example/reset-password?token=s3cret".into(),
         };
         let shown = format!("{message:?}");
-        assert!(!shown.contains("s3cret") && !shown.contains("a@example.com"), "{shown}");
+        assert!(
+            !shown.contains("s3cret") && !shown.contains("a@example.com"),
+            "{shown}"
+        );
     }
 
     #[test]
@@ -149,7 +156,10 @@ mod tests {
             body: "Hello".into(),
         };
         let raw = String::from_utf8(build(&from, message).unwrap().formatted()).unwrap();
-        assert!(raw.contains("Content-Type: text/plain; charset=utf-8"), "{raw}");
+        assert!(
+            raw.contains("Content-Type: text/plain; charset=utf-8"),
+            "{raw}"
+        );
         assert!(raw.contains("@id.example>"), "{raw}");
         assert!(raw.contains("Subject: Your password was changed"), "{raw}");
     }

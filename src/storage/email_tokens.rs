@@ -41,7 +41,12 @@ pub async fn replace(db: &Db, token_hash: &str, token: &EmailToken, at: i64) -> 
 }
 
 /// The unexpired link of `purpose` with this hash, if any.
-pub async fn find(db: &Db, purpose: Purpose, token_hash: &str, now: i64) -> Result<Option<EmailToken>> {
+pub async fn find(
+    db: &Db,
+    purpose: Purpose,
+    token_hash: &str,
+    now: i64,
+) -> Result<Option<EmailToken>> {
     let found = email_tokens::Entity::find_by_id(token_hash.to_owned())
         .filter(email_tokens::Column::Purpose.eq(purpose.as_str()))
         .filter(email_tokens::Column::ExpiresAt.gt(now))
@@ -53,7 +58,12 @@ pub async fn find(db: &Db, purpose: Purpose, token_hash: &str, now: i64) -> Resu
 
 /// Takes the unexpired link of `purpose` with this hash: deletes it and returns what it was,
 /// once. Of two requests taking the same link at once, only one deletes it.
-pub async fn take(db: &Db, purpose: Purpose, token_hash: &str, now: i64) -> Result<Option<EmailToken>> {
+pub async fn take(
+    db: &Db,
+    purpose: Purpose,
+    token_hash: &str,
+    now: i64,
+) -> Result<Option<EmailToken>> {
     let Some(found) = find(db, purpose, token_hash, now).await? else {
         return Ok(None);
     };

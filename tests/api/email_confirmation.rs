@@ -108,8 +108,8 @@ async fn changing_the_address_takes_the_password_mails_the_new_one_and_tells_the
 
     // The new address signs in; the old one names no account any more.
     let fresh = TestApp::with_client(&app, client());
-    assert_eq!(fresh.sign_in(&new, PASSWORD).await.status(), 303);
     assert_eq!(fresh.sign_in(&email, PASSWORD).await.status(), 401);
+    assert_eq!(fresh.sign_in(&new, PASSWORD).await.status(), 303);
 }
 
 #[tokio::test]

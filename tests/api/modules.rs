@@ -22,6 +22,7 @@ mod hardening;
 mod helpers;
 mod input_bounds;
 mod invitations;
+mod mail_logs;
 mod members;
 mod membership_helpers;
 mod metrics;

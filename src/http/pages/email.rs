@@ -55,7 +55,11 @@ fn email_page(state: &AppState, layout: Layout, user: &User) -> EmailPage {
     }
 }
 
-fn render(page: &EmailPage, status: StatusCode, retry: Option<u64>) -> Result<HttpResponse, PageError> {
+fn render(
+    page: &EmailPage,
+    status: StatusCode,
+    retry: Option<u64>,
+) -> Result<HttpResponse, PageError> {
     let mut res = html(status, page)?;
     if let Some(secs) = retry {
         insert_retry_after(&mut res, secs);
@@ -93,9 +97,14 @@ pub async fn email_post(
         current: form.current_password,
     };
     let ip = crate::http::meta::client_ip(&req);
-    let outcome =
-        email_verification::change(&state.ctx, &state.signin_throttle, ip, &current.user, change)
-            .await;
+    let outcome = email_verification::change(
+        &state.ctx,
+        &state.signin_throttle,
+        ip,
+        &current.user,
+        change,
+    )
+    .await;
     let mut page = email_page(&state, current.layout, &current.user);
     let (status, retry) = match outcome {
         Ok(Ok(user)) => {

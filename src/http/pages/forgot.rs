@@ -66,8 +66,7 @@ pub async fn forgot_post(
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, PageError> {
     let ip = crate::http::meta::client_ip(&req);
-    let asked =
-        password_reset::request(&state.ctx, &state.mail_throttle, ip, &form.email).await?;
+    let asked = password_reset::request(&state.ctx, &state.mail_throttle, ip, &form.email).await?;
     let mut page = ForgotPage {
         layout,
         mail_on: state.mail_on(),
