@@ -119,6 +119,22 @@ mod tests {
     }
 
     #[test]
+    fn an_smtp_url_needs_a_sender() {
+        use clap::Parser as _;
+        let url = ["portcullis", "--smtp-url", "smtp://127.0.0.1:2525"];
+        assert!(crate::config::Cli::try_parse_from(url).is_err());
+        let both = crate::config::Cli::try_parse_from([
+            "portcullis",
+            "--smtp-url",
+            "smtp://127.0.0.1:2525",
+            "--mail-from",
+            "noreply@example.com",
+        ])
+        .unwrap();
+        assert!(both.settings.smtp_url.is_some() && both.settings.mail_from.is_some());
+    }
+
+    #[test]
     fn mail_from_takes_an_address_with_or_without_a_name() {
         let named: MailFrom = "Portcullis <noreply@example.com>".parse().unwrap();
         assert_eq!(named.mailbox().email.to_string(), "noreply@example.com");

@@ -342,3 +342,24 @@ async fn the_command_line_resets_a_password_from_stdin_and_ends_every_session() 
     let fresh = TestApp::with_client(&app, client());
     assert_eq!(fresh.sign_in(&email, NEW_PASSWORD).await.status(), 303);
 }
+
+#[tokio::test]
+async fn a_password_changed_on_settings_is_reported_by_mail() {
+    let (app, mail) = spawn_app_with_mail().await;
+    let email = app.signed_in_user().await;
+    let res = app
+        .post_form(
+            "/settings/password",
+            "/settings/password",
+            &[
+                ("current_password", PASSWORD),
+                ("new_password", NEW_PASSWORD),
+                ("new_password_again", NEW_PASSWORD),
+            ],
+        )
+        .await;
+    assert_eq!(res.status(), 200);
+    let notice = mail.next_about(&email, "Your password was changed").await;
+    assert!(notice.body().contains("signed out"), "{}", notice.body());
+    assert!(!notice.body().contains("token="), "a notice carries no link token");
+}
