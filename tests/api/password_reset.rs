@@ -363,3 +363,27 @@ async fn a_password_changed_on_settings_is_reported_by_mail() {
     assert!(notice.body().contains("signed out"), "{}", notice.body());
     assert!(!notice.body().contains("token="), "a notice carries no link token");
 }
+
+#[tokio::test]
+async fn a_mail_server_that_is_down_fails_no_request() {
+    // A port nothing listens on any more: every send is refused.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let app = crate::helpers::spawn_app_with(|s| {
+        s.smtp_url = Some(format!("smtp://127.0.0.1:{port}").parse().unwrap());
+        s.mail_from = Some("noreply@portcullis.test".parse().unwrap());
+    })
+    .await;
+    let email = app.signed_in_user().await;
+    let stranger = TestApp::with_client(&app, client());
+    let res = forgot(&stranger, &email).await;
+    assert_eq!(res.status(), 200);
+    assert!(res.text().await.unwrap().contains("id=\"forgot-sent\""));
+    let res = app
+        .post_form("/settings/email", "/settings/email/resend", &[])
+        .await;
+    assert_eq!(res.status(), 200);
+}
