@@ -15,6 +15,7 @@ pub mod credentials;
 pub mod email_tokens;
 pub mod email_verification;
 pub mod exchange;
+pub mod factors;
 pub mod grants;
 pub mod introspection;
 pub mod jwt;

@@ -24,6 +24,11 @@ const ASSETS: &[(&str, &str, &[u8])] = &[
         include_bytes!("../../static/form_post.js"),
     ),
     (
+        "recovery_codes.js",
+        "text/javascript; charset=utf-8",
+        include_bytes!("../../static/recovery_codes.js"),
+    ),
+    (
         "favicon.svg",
         "image/svg+xml",
         include_bytes!("../../static/favicon.svg"),

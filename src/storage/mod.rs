@@ -8,6 +8,7 @@ pub mod consents;
 pub mod credentials;
 pub mod email_tokens;
 mod entity;
+pub mod factors;
 pub mod invitations;
 pub mod keys;
 pub mod limits;

@@ -13,6 +13,8 @@ pub mod forgot;
 pub mod links;
 pub mod member_credentials;
 pub mod password;
+pub mod second_factor;
+pub mod security;
 pub mod session_token;
 pub mod sessions;
 pub mod settings;
@@ -161,6 +163,35 @@ pub fn settings_routes(cfg: &mut web::ServiceConfig) {
     .route("/settings/email", web::get().to(email::email_get))
     .route("/settings/email", web::post().to(email::email_post))
     .route("/settings/email/resend", web::post().to(email::resend_post))
+    .route("/settings/security", web::get().to(security::security_get))
+    .route(
+        "/settings/security/totp/confirm",
+        web::post().to(security::totp_confirm_post),
+    )
+    .route(
+        "/settings/security/totp/remove",
+        web::post().to(security::totp_remove_post),
+    )
+    .route(
+        "/settings/security/recovery-codes",
+        web::post().to(security::recovery_codes_post),
+    )
+    .route(
+        "/signin/second-factor",
+        web::get().to(second_factor::second_factor_get),
+    )
+    .route(
+        "/signin/second-factor",
+        web::post().to(second_factor::second_factor_post),
+    )
+    .route(
+        "/admin/second-factor-required",
+        web::post().to(admin_people::second_factor_required_post),
+    )
+    .route(
+        "/admin/people/{user_id}/reset-factors",
+        web::post().to(admin_people::reset_factors_post),
+    )
     .route("/settings/password", web::get().to(password::password_get))
     .route(
         "/settings/password",
