@@ -12,6 +12,7 @@ use crate::domain::client::{ClientFlags, GrantType, NewClient};
 use crate::domain::client_flags::{self, FlagChange};
 use crate::domain::client_settings::{self, OidcSettings, SettingsChange};
 use crate::domain::context::{Actor, Context};
+use crate::domain::password_reset;
 use crate::domain::people::{self, Person};
 use crate::domain::signing_keys;
 use crate::runtime::audit_writer::Auditor;
@@ -79,6 +80,26 @@ pub async fn user_verify_email(settings: &Settings, args: UserVerifyEmail) -> an
     let set = people::set_email_verified(&ctx, Actor::CommandLine, who, !args.unverified);
     let user = audited(&ctx, set).await?;
     println!("{}: email_verified {}", user.email, user.email_verified);
+    Ok(())
+}
+
+/// `portcullis user reset-password`
+pub async fn user_reset_password(
+    settings: &Settings,
+    args: crate::config::UserResetPassword,
+) -> anyhow::Result<()> {
+    let password = read_password()?;
+    let ctx = context(settings).await?;
+    let reset = password_reset::reset_by_operator(&ctx, Actor::CommandLine, &args.email, password);
+    let ended = audited(&ctx, reset).await?;
+    println!(
+        "{}: password reset; ended {} browser session(s), {} session token(s) and {} app \
+         sign-in(s)",
+        args.email.trim(),
+        ended.sessions,
+        ended.session_tokens,
+        ended.token_families
+    );
     Ok(())
 }
 

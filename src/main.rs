@@ -18,6 +18,9 @@ async fn main() -> std::process::ExitCode {
         Command::User(UserCommand::VerifyEmail(verify)) => {
             cli::user_verify_email(&args.settings, verify).await
         }
+        Command::User(UserCommand::ResetPassword(reset)) => {
+            cli::user_reset_password(&args.settings, reset).await
+        }
         Command::Client(ClientCommand::Create(create)) => {
             cli::client_create(&args.settings, create).await
         }

@@ -61,6 +61,11 @@ secret_string!(
     RefreshToken
 );
 secret_string!(
+    /// A single-use link token mailed to a person (address verification, password reset), or
+    /// the whole link carrying one.
+    MailToken
+);
+secret_string!(
     /// A long-lived credential's secret (API key, `sk-` token, personal token, secret key).
     CredentialSecret
 );

@@ -19,6 +19,7 @@ use crate::domain::browser_sessions::BrowserSessions;
 use crate::domain::context::Context;
 use crate::domain::credentials::CredentialService;
 use crate::domain::jwt::Keys;
+use crate::domain::notices::Outbox;
 use crate::domain::session_tokens::SessionTokens;
 use crate::domain::tokens::{self, TokenService};
 use crate::http;
@@ -26,6 +27,7 @@ use crate::runtime::audit_writer::Auditor;
 use crate::runtime::cache::Caches;
 use crate::runtime::hash_gate::HashGate;
 use crate::runtime::last_used::LastUsed;
+use crate::runtime::mail_throttle::MailThrottle;
 use crate::secret::SecretHasher;
 use crate::state::AppState;
 use crate::storage::{self, Db, sessions::DbSessionStore};
@@ -86,6 +88,14 @@ impl Application {
         .with_hash_gate(HashGate::new(hash_concurrency, hash_queue))
         .with_sealer(load_sealer(&db).await?);
         let ctx = with_passkeys(ctx, &settings.issuer());
+        // Mail only with --smtp-url (and --mail-from, which clap requires with it).
+        let ctx = match (&settings.smtp_url, &settings.mail_from) {
+            (Some(url), Some(from)) => {
+                let mailer = crate::runtime::mailer::Mailer::start(url, from)?;
+                ctx.with_outbox(Outbox::new(mailer, settings.issuer()))
+            }
+            _ => ctx,
+        };
         let credentials = CredentialService::new(
             db.clone(),
             caches.clone(),
@@ -137,6 +147,7 @@ impl Application {
             auditor,
             throttle,
             signin_throttle,
+            mail_throttle: MailThrottle::default(),
             rate_limits,
             oauth_addons: http::oauth::primitives::addons(),
             metrics,

@@ -14,6 +14,7 @@ use crate::domain::tokens::TokenService;
 use crate::runtime::audit_writer::Auditor;
 use crate::runtime::cache::Caches;
 use crate::runtime::limits::RateLimiter;
+use crate::runtime::mail_throttle::MailThrottle;
 use crate::runtime::throttle::{FailureThrottle, SignInThrottle};
 use crate::storage::Db;
 
@@ -43,6 +44,8 @@ pub struct AppState {
     pub throttle: FailureThrottle,
     /// Sign-in's failure budgets: `throttle`'s per address and account, and one per address.
     pub signin_throttle: SignInThrottle,
+    /// How often "forgot password" and "resend the confirmation mail" may mail an address.
+    pub mail_throttle: MailThrottle,
     /// Per-credential request limits (shared by every server on PostgreSQL).
     pub rate_limits: RateLimiter,
     /// oxide-auth extensions (PKCE), shared by every authorization flow.
@@ -72,6 +75,11 @@ impl AppState {
             auditor: &self.auditor,
             clock: self.tokens.clock(),
         }
+    }
+
+    /// Whether the server mails (`--smtp-url`).
+    pub fn mail_on(&self) -> bool {
+        self.ctx.outbox().is_some()
     }
 
     /// Absolute lifetime of a signed-in browser session, in seconds.

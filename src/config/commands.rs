@@ -139,6 +139,18 @@ pub enum UserCommand {
     /// Mark a person's email address verified (OpenID Connect `email_verified`), or with
     /// `--unverified` not verified.
     VerifyEmail(UserVerifyEmail),
+    /// Set a person's password for them (when the server has no mail for "forgot password").
+    /// The new password is read like `user create` reads one; every session, session token and
+    /// app sign-in of the person ends.
+    ResetPassword(UserResetPassword),
+}
+
+/// Arguments of `portcullis user reset-password`.
+#[derive(Debug, Args)]
+pub struct UserResetPassword {
+    /// The account's email address.
+    #[arg(long)]
+    pub email: String,
 }
 
 /// Arguments of `portcullis user verify-email`.

@@ -10,9 +10,11 @@ use clap::{Args, Parser, ValueEnum};
 use url::Url;
 
 mod commands;
+mod mail;
 mod redis_url;
 
 pub use commands::*;
+pub use mail::{MailFrom, SmtpUrl};
 pub use redis_url::RedisUrl;
 
 /// `portcullis` command line.
@@ -198,6 +200,23 @@ pub struct Settings {
     /// `Authorization: Bearer`; without it there is no /metrics. At least 16 characters.
     #[arg(long, env = "PORTCULLIS_METRICS_TOKEN", value_parser = parse_metrics_token, hide_env_values = true, global = true)]
     pub metrics_token: Option<MetricsToken>,
+
+    /// SMTP server the server's mail goes through: `smtp://host:port` (plain, e.g. a relay on
+    /// loopback), `smtp://host:587?tls=required` (STARTTLS), `smtps://host:465` (TLS), with
+    /// `user:password@` for authentication. Without it nothing is mailed: no address
+    /// verification links, and "forgot password" sends people to an administrator.
+    #[arg(
+        long,
+        env = "PORTCULLIS_SMTP_URL",
+        hide_env_values = true,
+        requires = "mail_from",
+        global = true
+    )]
+    pub smtp_url: Option<SmtpUrl>,
+
+    /// Sender of the server's mail (`Name <address>` or `address`); required with --smtp-url.
+    #[arg(long, env = "PORTCULLIS_MAIL_FROM", global = true)]
+    pub mail_from: Option<MailFrom>,
 
     /// Log filter, in `tracing` env-filter syntax (e.g. `info`, `portcullis=debug`).
     #[arg(long, env = "PORTCULLIS_LOG", default_value = "info", global = true)]

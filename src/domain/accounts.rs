@@ -1,7 +1,8 @@
 //! Creating accounts, signing in and changing a password. Each operation records its own audit
 //! event (`account.created`, `signin.success`, `signin.failure`, `signin.throttled`,
 //! `user.password_changed`, `user.password_change_failed`), whoever asked: the pages or
-//! `portcullis user create`. Every password hash and check goes
+//! `portcullis user create`. With mail, sign-up mails a link confirming the address and a
+//! changed password is reported to the account's address. Every password hash and check goes
 //! through the server's `HashGate` (see `domain::password`), so a burst of them is refused with
 //! `Busy` rather than grow the process without bound.
 
@@ -12,6 +13,7 @@ use serde_json::json;
 use crate::domain::audit::AuditEvent;
 use crate::domain::bounded;
 use crate::domain::context::{Actor, Context};
+use crate::domain::notices::{self, Notice};
 use crate::domain::password::{self, PasswordHash};
 use crate::domain::policy::ServerAction;
 use crate::domain::user::{DisplayName, Email, User};
@@ -91,6 +93,10 @@ pub async fn sign_up(ctx: &Context, policy: SignupPolicy, input: NewAccount) -> 
             .by_user(&user.id)
             .detail(json!({"admin": user.is_admin})),
     );
+    // The account exists whatever happens to its link; the person can ask for another.
+    if let Err(e) = crate::domain::email_verification::mail_link(ctx, &user).await {
+        tracing::warn!(error = %e, "could not issue an address confirmation link");
+    }
     Ok(user)
 }
 
@@ -266,20 +272,8 @@ pub async fn change_password(
             "The two new passwords do not match.",
         ));
     }
-    let stored = storage::users::find_hash(ctx.db(), &user.id).await?;
-    match password::verify(ctx.hash_gate(), change.current, stored).await {
-        Ok(true) => {}
-        Ok(false) => {
-            throttle.fail(ip, &user.email, now).await;
-            ctx.record(failed("incorrect_password"));
-            return Ok(Err(SignInRefused::Incorrect(
-                "Your current password is not correct.".into(),
-            )));
-        }
-        Err(AppError::Busy { retry_after_secs }) => {
-            return Ok(Err(SignInRefused::Busy { retry_after_secs }));
-        }
-        Err(other) => return Err(other),
+    if let Err(refused) = verify_current(ctx, throttle, ip, user, change.current, &failed).await? {
+        return Ok(Err(refused));
     }
     let hash = match password::hash(ctx.hash_gate(), change.new).await {
         Err(AppError::Busy { retry_after_secs }) => {
@@ -311,7 +305,37 @@ pub async fn change_password(
         "password_changed",
         ("user", &user.id),
     );
+    notices::send(ctx, &user.email, &Notice::PasswordChanged);
     Ok(Ok(changed))
+}
+
+/// Checks a signed-in person's current password before a change it guards (password, email
+/// address), like a sign-in: a wrong one counts against the same budgets as a failed sign-in
+/// for the account's email from this address, and is recorded as `failed("incorrect_password")`.
+/// The caller checks the throttle first.
+pub(crate) async fn verify_current(
+    ctx: &Context,
+    throttle: &SignInThrottle,
+    ip: Option<IpAddr>,
+    user: &User,
+    current: Password,
+    failed: &dyn Fn(&str) -> AuditEvent,
+) -> Result<Result<(), SignInRefused>> {
+    let stored = storage::users::find_hash(ctx.db(), &user.id).await?;
+    match password::verify(ctx.hash_gate(), current, stored).await {
+        Ok(true) => Ok(Ok(())),
+        Ok(false) => {
+            throttle.fail(ip, &user.email, ctx.now()).await;
+            ctx.record(failed("incorrect_password"));
+            Ok(Err(SignInRefused::Incorrect(
+                "Your current password is not correct.".into(),
+            )))
+        }
+        Err(AppError::Busy { retry_after_secs }) => {
+            Ok(Err(SignInRefused::Busy { retry_after_secs }))
+        }
+        Err(other) => Err(other),
+    }
 }
 
 /// Checks a signed-in person's current password before a sensitive change (removing a second

@@ -1,9 +1,9 @@
 //! The domain's one entry shape: `Context` bundles what every operation may need — the storage
-//! handle, the caches, the secret hasher, the bound on password hashing, the audit log, the clock,
-//! the authorization policy and the WebAuthn relying party — built once at startup (or by a
-//! command-line subcommand) and passed by reference. `Actor` says who performs an operation, so
-//! operations record their own audit events whether a person on the web or the operator at the
-//! command line asked for them.
+//! handle, the caches, the secret hasher, the bound on password hashing, the audit log, the
+//! clock, the authorization policy, the WebAuthn relying party and, when the server has mail, its
+//! outbox — built once at startup (or by a command-line subcommand) and passed by reference.
+//! `Actor` says who performs an operation, so operations record their own audit events whether a
+//! person on the web or the operator at the command line asked for them.
 //!
 //! Nothing here decides anything: rules live in the operations and in `domain::policy`.
 
@@ -12,6 +12,7 @@ use std::sync::Arc;
 use crate::clock::Clock;
 use crate::domain::audit::AuditEvent;
 use crate::domain::passkeys::RelyingParty;
+use crate::domain::notices::Outbox;
 use crate::domain::policy::Policy;
 use crate::domain::user::User;
 use crate::runtime::audit_writer::Auditor;
@@ -32,6 +33,7 @@ pub struct Context {
     clock: Clock,
     policy: Policy,
     relying_party: Option<Arc<RelyingParty>>,
+    outbox: Option<Outbox>,
 }
 
 impl Context {
@@ -56,7 +58,19 @@ impl Context {
             clock,
             policy,
             relying_party: None,
+            outbox: None,
         }
+    }
+
+    /// This context mailing through `outbox` (the server with `--smtp-url`).
+    pub fn with_outbox(mut self, outbox: Outbox) -> Self {
+        self.outbox = Some(outbox);
+        self
+    }
+
+    /// Where notices go out; `None` when the server has no mail.
+    pub fn outbox(&self) -> Option<&Outbox> {
+        self.outbox.as_ref()
     }
 
     /// This context with password hashing bounded by `gate` (the server's configured bound).

@@ -1,8 +1,8 @@
-//! Admin → People: every account, and the one fact about it that an administrator confirms by
-//! hand, that its email address is the person's (OpenID Connect's `email_verified`, released by
-//! UserInfo and the ID token). Sign-up never verifies an address: nothing here sends mail. Only
-//! server administrators (and the operator at the command line) may; each change records
-//! `user.email_verified`.
+//! Admin → People: every account, and the one fact about it that an administrator may confirm
+//! by hand, that its email address is the person's (OpenID Connect's `email_verified`, released
+//! by UserInfo and the ID token). With mail, people confirm it themselves by a mailed link
+//! (`domain::email_verification`). Only server administrators (and the operator at the command
+//! line) may set it here; each change records `user.email_verified`.
 
 use serde_json::json;
 

@@ -22,7 +22,7 @@ use actix_web::{HttpResponse, web};
 
 /// Registers every route.
 pub fn routes(cfg: &mut web::ServiceConfig) {
-    use pages::{account, auth};
+    use pages::{account, auth, email, forgot};
     cfg.route("/healthz", web::get().to(health::healthz_get))
         .route("/livez", web::get().to(health::livez_get))
         .route("/", web::get().to(account::home_get))
@@ -31,6 +31,12 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/signup", web::get().to(auth::signup_get))
         .route("/signup", web::post().to(auth::signup_post))
         .route("/signout", web::post().to(auth::signout_post))
+        .route("/forgot-password", web::get().to(forgot::forgot_get))
+        .route("/forgot-password", web::post().to(forgot::forgot_post))
+        .route("/reset-password", web::get().to(forgot::reset_get))
+        .route("/reset-password", web::post().to(forgot::reset_post))
+        .route("/verify-email", web::get().to(email::verify_get))
+        .route("/verify-email", web::post().to(email::verify_post))
         .route("/account", web::get().to(account::account_get))
         .route(
             "/account/sign-out-everywhere",

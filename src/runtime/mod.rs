@@ -1,7 +1,8 @@
 //! Runtime machinery, not rules: the caches behind hot lookups, the throttles and rate limits,
-//! the bound on concurrent password hashing, the audit log's background writer, the last-used
-//! recorder, the janitor, the metrics the server exports and the note of a database outage.
-//! The domain uses these; none of them decides who may do what.
+//! the bound on concurrent password hashing, the audit log's background writer, the mail sender
+//! and how often mail may be asked for, the last-used recorder, the janitor, the metrics the
+//! server exports and the note of a database outage. The domain uses these; none of them
+//! decides who may do what.
 
 pub mod audit_writer;
 pub mod cache;
@@ -10,6 +11,8 @@ pub mod invalidation;
 pub mod key_reloader;
 pub mod last_used;
 pub mod limits;
+pub mod mail_throttle;
+pub mod mailer;
 pub mod metrics;
 pub mod outage;
 pub mod purge;

@@ -191,7 +191,7 @@ impl SignInThrottle {
 
 /// The per-address budget's key: an IPv4 address, or an IPv6 address's /64, the block one
 /// subscriber is usually given (RFC 6177 §3), since whoever holds one address of it can use any.
-fn address_key(ip: std::net::IpAddr) -> String {
+pub(crate) fn address_key(ip: std::net::IpAddr) -> String {
     match ip.to_canonical() {
         std::net::IpAddr::V4(v4) => v4.to_string(),
         std::net::IpAddr::V6(v6) => {

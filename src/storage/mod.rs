@@ -6,6 +6,7 @@ pub mod audit;
 pub mod clients;
 pub mod consents;
 pub mod credentials;
+pub mod email_tokens;
 mod entity;
 pub mod factors;
 pub mod invitations;

@@ -162,6 +162,45 @@ pub async fn update_email_verified(db: &Db, id: &str, verified: bool, at: i64) -
     Ok(())
 }
 
+/// Marks an account's address verified if it is still `email` (the address a link was mailed
+/// to); whether it was.
+pub async fn verify_email_if_current(db: &Db, id: &str, email: &str, at: i64) -> Result<bool> {
+    let res = users::Entity::update_many()
+        .col_expr(users::Column::EmailVerified, Expr::value(true))
+        .col_expr(users::Column::UpdatedAt, Expr::value(at))
+        .filter(users::Column::Id.eq(id))
+        .filter(users::Column::Email.eq(email))
+        .exec(db)
+        .await
+        .map_err(map_err)?;
+    Ok(res.rows_affected == 1)
+}
+
+/// Gives an account a new, unverified address, and forgets every link mailed to the old one;
+/// an address another account has is `Conflict`, as at sign-up.
+pub async fn update_email(db: &Db, id: &str, email: &Email, at: i64) -> Result<()> {
+    let tx = db.begin().await.map_err(map_err)?;
+    let updated = users::Entity::update_many()
+        .col_expr(users::Column::Email, Expr::value(email.as_str()))
+        .col_expr(users::Column::EmailVerified, Expr::value(false))
+        .col_expr(users::Column::UpdatedAt, Expr::value(at))
+        .filter(users::Column::Id.eq(id))
+        .exec(&tx)
+        .await
+        .map_err(|e| match map_err(e) {
+            AppError::Conflict(_) => {
+                AppError::Conflict("An account with that email already exists.".into())
+            }
+            other => other,
+        })?;
+    if updated.rows_affected != 1 {
+        tx.rollback().await.map_err(map_err)?;
+        return Err(AppError::NotFound("Account"));
+    }
+    super::email_tokens::delete_for_user_in(&tx, id).await?;
+    tx.commit().await.map_err(map_err)
+}
+
 /// How many accounts exist.
 pub async fn count_users(db: &Db) -> Result<u64> {
     users::Entity::find().count(db).await.map_err(map_err)

@@ -12,13 +12,16 @@ use crate::helpers::{TestApp, client, csrf_token, spawn_app};
 use crate::tenancy::*;
 
 /// Routes anyone may use.
-const PUBLIC: [&str; 9] = [
+const PUBLIC: [&str; 12] = [
     "/",
     "/healthz",
     "/livez",
     "/signin",
     "/signup",
     "/signout",
+    "/forgot-password",
+    "/reset-password",
+    "/verify-email",
     "/static/{file}",
     "/auth/token",
     "/api/v1/docs",

@@ -8,6 +8,9 @@ pub mod app_settings;
 pub mod audit;
 pub mod auth;
 pub mod credentials;
+pub mod email;
+pub mod forgot;
+pub mod links;
 pub mod member_credentials;
 pub mod passkey_signin;
 pub mod passkeys;
@@ -160,6 +163,9 @@ pub fn settings_routes(cfg: &mut web::ServiceConfig) {
         "/settings/sessions/{sid}/end",
         web::post().to(sessions::session_end_post),
     )
+    .route("/settings/email", web::get().to(email::email_get))
+    .route("/settings/email", web::post().to(email::email_post))
+    .route("/settings/email/resend", web::post().to(email::resend_post))
     .route("/settings/security", web::get().to(security::security_get))
     .route(
         "/settings/security/totp/confirm",

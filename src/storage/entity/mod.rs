@@ -4,6 +4,7 @@ pub mod audit_events;
 pub mod auth_codes;
 pub mod consents;
 pub mod credentials;
+pub mod email_tokens;
 pub mod oauth_clients;
 pub mod passkeys;
 pub mod recovery_codes;
