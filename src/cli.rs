@@ -29,8 +29,10 @@ async fn context(settings: &Settings) -> anyhow::Result<Context> {
     // What a command changes is announced to running servers (PostgreSQL) before it exits.
     let caches = Caches::default();
     crate::runtime::invalidation::tie(&db, &caches);
+    let sealer = crate::startup::load_sealer(&db).await?;
     Ok(Context::new(db, caches, hasher, auditor, Clock::default())
-        .with_hash_gate(HashGate::new(hash_concurrency, hash_queue)))
+        .with_hash_gate(HashGate::new(hash_concurrency, hash_queue))
+        .with_sealer(sealer))
 }
 
 /// Runs one operation, then writes its audit events before the process can exit, whether it
@@ -126,6 +128,7 @@ pub async fn client_create(
     let flags = ClientFlags {
         resource_server: args.resource_server,
         first_party: args.first_party,
+        require_second_factor: args.require_second_factor,
     };
     let reg = audited(&ctx, client_flags::register(&ctx, new, flags)).await?;
     let secret = reg.secret.as_ref().map(|s| s.expose().to_owned());
@@ -150,6 +153,7 @@ pub async fn client_set(settings: &Settings, args: crate::config::ClientSet) -> 
     let flags = FlagChange {
         resource_server: args.resource_server,
         first_party: args.first_party,
+        require_second_factor: args.require_second_factor,
     };
     // Both checked before anything changes, so a bad value changes nothing.
     let post_logout = if args.clear_post_logout_redirect_uris {
@@ -179,6 +183,10 @@ pub async fn client_set(settings: &Settings, args: crate::config::ClientSet) -> 
     println!("client_id:       {}", client.id);
     println!("resource_server: {}", client.flags.resource_server);
     println!("first_party:     {}", client.flags.first_party);
+    println!(
+        "require_second_factor: {}",
+        client.flags.require_second_factor
+    );
     println!("id_token_signed_response_alg: {}", client.oidc.id_token_alg);
     println!(
         "post_logout_redirect_uris: {}",

@@ -182,3 +182,83 @@ mod hasher_tests {
         assert!(!a.verify("t", &a.hash("s")));
     }
 }
+
+/// Authenticated encryption (ChaCha20-Poly1305, RFC 8439) under a server key, for the few
+/// secrets the server must read back rather than only check (authenticator-app seeds): whoever
+/// copies the database without the key learns nothing from them. Each value is sealed with a
+/// fresh random nonce and bound to `context` (the row it belongs to), so a sealed value moved to
+/// another row does not open.
+#[derive(Clone)]
+pub struct Sealer {
+    cipher: chacha20poly1305::ChaCha20Poly1305,
+}
+
+/// Nonce length of ChaCha20-Poly1305 (RFC 8439 §2.8).
+const NONCE_LEN: usize = 12;
+
+impl Sealer {
+    /// A sealer under this 32-byte key; `None` for a key of another length.
+    pub fn new(key: &[u8]) -> Option<Self> {
+        use chacha20poly1305::aead::KeyInit;
+        let cipher = chacha20poly1305::ChaCha20Poly1305::new_from_slice(key).ok()?;
+        Some(Self { cipher })
+    }
+
+    /// `secret` sealed for `context`: base64 of the nonce followed by the ciphertext and tag.
+    pub fn seal(&self, secret: &[u8], context: &str) -> Option<String> {
+        use chacha20poly1305::aead::{Aead, Payload};
+        let nonce_bytes = random_bytes::<NONCE_LEN>();
+        let nonce = chacha20poly1305::Nonce::from(nonce_bytes);
+        let payload = Payload {
+            msg: secret,
+            aad: context.as_bytes(),
+        };
+        let sealed = self.cipher.encrypt(&nonce, payload).ok()?;
+        let mut out = nonce_bytes.to_vec();
+        out.extend_from_slice(&sealed);
+        Some(base64::engine::general_purpose::STANDARD.encode(out))
+    }
+
+    /// The secret `seal` made for `context`; `None` when it was altered, made under another key
+    /// or for another context.
+    pub fn open(&self, sealed: &str, context: &str) -> Option<Vec<u8>> {
+        use chacha20poly1305::aead::{Aead, Payload};
+        let raw = base64::engine::general_purpose::STANDARD
+            .decode(sealed)
+            .ok()?;
+        if raw.len() < NONCE_LEN {
+            return None;
+        }
+        let (nonce, body) = raw.split_at(NONCE_LEN);
+        let nonce = chacha20poly1305::Nonce::try_from(nonce).ok()?;
+        let payload = Payload {
+            msg: body,
+            aad: context.as_bytes(),
+        };
+        self.cipher.decrypt(&nonce, payload).ok()
+    }
+}
+
+impl std::fmt::Debug for Sealer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Sealer(REDACTED)")
+    }
+}
+
+#[cfg(test)]
+mod sealer_tests {
+    use super::*;
+
+    #[test]
+    fn sealed_values_open_only_with_the_key_and_context() {
+        let a = Sealer::new(&[7u8; 32]).unwrap();
+        let b = Sealer::new(&[8u8; 32]).unwrap();
+        let sealed = a.seal(b"seed", "user:1").unwrap();
+        assert_eq!(a.open(&sealed, "user:1").as_deref(), Some(&b"seed"[..]));
+        assert_eq!(a.open(&sealed, "user:2"), None, "another row");
+        assert_eq!(b.open(&sealed, "user:1"), None, "another key");
+        assert_ne!(sealed, a.seal(b"seed", "user:1").unwrap(), "fresh nonce");
+        assert!(Sealer::new(&[0u8; 16]).is_none());
+        assert_eq!(format!("{a:?}"), "Sealer(REDACTED)");
+    }
+}

@@ -83,7 +83,8 @@ impl Application {
             auditor.clone(),
             clock.clone(),
         )
-        .with_hash_gate(HashGate::new(hash_concurrency, hash_queue));
+        .with_hash_gate(HashGate::new(hash_concurrency, hash_queue))
+        .with_sealer(load_sealer(&db).await?);
         let ctx = with_passkeys(ctx, &settings.issuer());
         let credentials = CredentialService::new(
             db.clone(),
@@ -158,6 +159,7 @@ impl Application {
                 .app_data(http::error::json_config())
                 .app_data(http::error::query_config())
                 .wrap(from_fn(http::api::caller::rate_headers))
+                .wrap(from_fn(http::enrol_gate::enrol_gate))
                 .wrap(sessions)
                 .wrap(from_fn(http::outage::session_store_outage))
                 .wrap(http::security_headers::default_headers(https))
@@ -229,6 +231,20 @@ pub async fn load_hasher(db: &Db) -> anyhow::Result<SecretHasher> {
     )
     .await?;
     Ok(SecretHasher::new(&STANDARD.decode(hmac_key)?))
+}
+
+/// The key that seals second-factor secrets, created on first start and kept in the database
+/// like the HMAC key (never logged: `Sealer`'s `Debug` is redacted).
+pub async fn load_sealer(db: &Db) -> anyhow::Result<crate::secret::Sealer> {
+    let key = storage::secrets::get_or_create(
+        db,
+        "factor_key",
+        || STANDARD.encode(crate::secret::random_bytes::<32>()),
+        crate::clock::Clock::default().now(),
+    )
+    .await?;
+    crate::secret::Sealer::new(&STANDARD.decode(key)?)
+        .ok_or_else(|| anyhow::anyhow!("the stored factor_key is not 32 bytes"))
 }
 
 /// Writes the coalesced "last used" times every two seconds.

@@ -21,6 +21,7 @@ mod m20261201_000005_add_oidc_settings;
 mod m20261201_000006_add_session_devices;
 mod m20261201_000009_add_key_activation;
 mod m20261201_000010_create_shared_limits;
+mod m20261201_000012_create_second_factors;
 mod m20261201_000013_create_passkeys;
 
 /// Applies every migration in order; called at server start and by `portcullis migrate`.
@@ -44,6 +45,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261201_000006_add_session_devices::Migration),
             Box::new(m20261201_000009_add_key_activation::Migration),
             Box::new(m20261201_000010_create_shared_limits::Migration),
+            Box::new(m20261201_000012_create_second_factors::Migration),
             Box::new(m20261201_000013_create_passkeys::Migration),
         ]
     }

@@ -71,6 +71,9 @@ pub struct ClientCreate {
     /// Mark it first-party (an app of this deployment): people are never asked to consent.
     #[arg(long)]
     pub first_party: bool,
+    /// Only people signed in with a second factor may authorize it (others are asked for one).
+    #[arg(long)]
+    pub require_second_factor: bool,
     /// Algorithm its OpenID Connect ID tokens are signed with: RS256 or EdDSA.
     #[arg(long, value_name = "RS256|EdDSA", default_value = "RS256")]
     pub id_token_signed_response_alg: String,
@@ -94,6 +97,9 @@ pub struct ClientSet {
     /// Whether it is first-party (never shown the consent page).
     #[arg(long, value_name = "true|false")]
     pub first_party: Option<bool>,
+    /// Whether only people signed in with a second factor may authorize it.
+    #[arg(long, value_name = "true|false")]
+    pub require_second_factor: Option<bool>,
     /// Algorithm its OpenID Connect ID tokens are signed with: RS256 or EdDSA.
     #[arg(long, value_name = "RS256|EdDSA")]
     pub id_token_signed_response_alg: Option<String>,

@@ -314,6 +314,36 @@ pub async fn change_password(
     Ok(Ok(changed))
 }
 
+/// Checks a signed-in person's current password before a sensitive change (removing a second
+/// factor), counted like a sign-in: throttled, and a wrong one spends the same budgets as a
+/// failed sign-in for the account from this address.
+pub async fn confirm_password(
+    ctx: &Context,
+    throttle: &SignInThrottle,
+    ip: Option<IpAddr>,
+    user: &User,
+    password: Password,
+) -> Result<Result<(), SignInRefused>> {
+    let now = ctx.now();
+    if let Err(wait_secs) = throttle.check(ip, &user.email, now).await {
+        return Ok(Err(SignInRefused::Throttled { wait_secs }));
+    }
+    let stored = storage::users::find_hash(ctx.db(), &user.id).await?;
+    match password::verify(ctx.hash_gate(), password, stored).await {
+        Ok(true) => Ok(Ok(())),
+        Ok(false) => {
+            throttle.fail(ip, &user.email, now).await;
+            Ok(Err(SignInRefused::Incorrect(
+                "Your current password is not correct.".into(),
+            )))
+        }
+        Err(AppError::Busy { retry_after_secs }) => {
+            Ok(Err(SignInRefused::Busy { retry_after_secs }))
+        }
+        Err(other) => Err(other),
+    }
+}
+
 /// The account with this id, if any.
 pub async fn find(ctx: &Context, id: &str) -> Result<Option<User>> {
     find_in(ctx.db(), id).await

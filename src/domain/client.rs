@@ -84,7 +84,7 @@ pub struct Client {
     pub oidc: OidcSettings,
 }
 
-/// Flags only a server administrator sets on a registered app; both off for every new client.
+/// Flags only a server administrator sets on a registered app; all off for every new client.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
 pub struct ClientFlags {
     /// May introspect tokens issued to other clients and long-lived credentials (see
@@ -92,6 +92,10 @@ pub struct ClientFlags {
     pub resource_server: bool,
     /// An app of the deployment itself: people are never asked to consent to it.
     pub first_party: bool,
+    /// Only a multi-factor sign-in may authorize it: a session signed in with a password alone
+    /// is asked for a second factor first (step-up, see `domain::oidc_request`).
+    #[serde(default)]
+    pub require_second_factor: bool,
 }
 
 impl std::fmt::Debug for Client {

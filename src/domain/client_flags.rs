@@ -26,6 +26,8 @@ pub struct FlagChange {
     pub resource_server: Option<bool>,
     /// New `first_party`.
     pub first_party: Option<bool>,
+    /// New `require_second_factor`.
+    pub require_second_factor: Option<bool>,
 }
 
 impl From<ClientFlags> for FlagChange {
@@ -33,6 +35,7 @@ impl From<ClientFlags> for FlagChange {
         Self {
             resource_server: Some(f.resource_server),
             first_party: Some(f.first_party),
+            require_second_factor: Some(f.require_second_factor),
         }
     }
 }
@@ -80,6 +83,9 @@ pub async fn set(
             .resource_server
             .unwrap_or(client.flags.resource_server),
         first_party: change.first_party.unwrap_or(client.flags.first_party),
+        require_second_factor: change
+            .require_second_factor
+            .unwrap_or(client.flags.require_second_factor),
     };
     validate(client.is_public, flags)?;
     if client.flags == flags {
@@ -114,11 +120,11 @@ mod tests {
     fn a_public_client_cannot_be_a_resource_server_but_may_be_first_party() {
         let rs = ClientFlags {
             resource_server: true,
-            first_party: false,
+            ..ClientFlags::default()
         };
         let fp = ClientFlags {
-            resource_server: false,
             first_party: true,
+            ..ClientFlags::default()
         };
         assert!(validate(true, rs).is_err());
         assert!(validate(false, rs).is_ok());

@@ -144,8 +144,8 @@ mod tests {
             tenant_id: None,
             roles: vec![],
             flags: ClientFlags {
-                resource_server: false,
                 first_party,
+                ..ClientFlags::default()
             },
             oidc: Default::default(),
         }

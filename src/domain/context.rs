@@ -17,7 +17,7 @@ use crate::domain::user::User;
 use crate::runtime::audit_writer::Auditor;
 use crate::runtime::cache::Caches;
 use crate::runtime::hash_gate::HashGate;
-use crate::secret::SecretHasher;
+use crate::secret::{Sealer, SecretHasher};
 use crate::storage::{self, Db};
 
 /// What domain operations run with; cheap to clone (every part is a shared handle).
@@ -26,6 +26,7 @@ pub struct Context {
     db: Db,
     caches: Caches,
     hasher: SecretHasher,
+    sealer: Option<Sealer>,
     hash_gate: HashGate,
     auditor: Auditor,
     clock: Clock,
@@ -49,6 +50,7 @@ impl Context {
             db,
             caches,
             hasher,
+            sealer: None,
             hash_gate: HashGate::per_core(),
             auditor,
             clock,
@@ -61,6 +63,19 @@ impl Context {
     pub fn with_hash_gate(mut self, gate: HashGate) -> Self {
         self.hash_gate = gate;
         self
+    }
+
+    /// This context with the server's sealing key, for second-factor secrets.
+    pub fn with_sealer(mut self, sealer: Sealer) -> Self {
+        self.sealer = Some(sealer);
+        self
+    }
+
+    /// The server's sealing key; an internal error for a context built without one.
+    pub fn sealer(&self) -> crate::error::Result<&Sealer> {
+        self.sealer.as_ref().ok_or_else(|| {
+            crate::error::AppError::internal(anyhow::anyhow!("no sealing key loaded"))
+        })
     }
 
     /// This context with passkeys, for this relying party (without one, passkey operations are

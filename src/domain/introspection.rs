@@ -118,7 +118,7 @@ mod tests {
             roles: vec![],
             flags: ClientFlags {
                 resource_server,
-                first_party: false,
+                ..ClientFlags::default()
             },
             oidc: Default::default(),
         }

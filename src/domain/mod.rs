@@ -13,6 +13,7 @@ pub mod consent;
 pub mod context;
 pub mod credentials;
 pub mod exchange;
+pub mod factors;
 pub mod grants;
 pub mod introspection;
 pub mod jwt;

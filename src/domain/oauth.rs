@@ -43,6 +43,8 @@ pub struct AuthorizeParams {
     pub max_age: Option<String>,
     /// OpenID Connect's `login_hint`: pre-fills the sign-in page's email field.
     pub login_hint: Option<String>,
+    /// OpenID Connect's `acr_values`: `auth_methods::ACR_MULTI` asks for a second factor.
+    pub acr_values: Option<String>,
     /// A request object (Core §6.1): not supported.
     pub request: Option<String>,
     /// A request object by reference (Core §6.2): not supported.

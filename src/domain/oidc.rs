@@ -11,6 +11,7 @@ use serde_json::{Map, Value, json};
 use sha2::{Digest, Sha256, Sha512};
 
 use crate::domain::accounts;
+use crate::domain::auth_methods::AuthMethods;
 use crate::domain::context::Context;
 use crate::domain::grants::Grants;
 use crate::domain::jwt::SigningAlg;
@@ -35,6 +36,7 @@ pub const CLAIMS_SUPPORTED: &[&str] = &[
     "at_hash",
     "azp",
     "amr",
+    "acr",
     "sid",
     "name",
     "updated_at",
@@ -74,9 +76,6 @@ pub fn at_hash(alg: SigningAlg, access_token: &str) -> String {
     }
 }
 
-/// How the person authenticated (RFC 8176 §2): a password, the only way to sign in here.
-pub const AMR: &[&str] = &["pwd"];
-
 /// The claims of an ID token (Core §2).
 #[derive(Debug, Serialize)]
 pub struct IdTokenClaims {
@@ -100,8 +99,11 @@ pub struct IdTokenClaims {
     pub at_hash: String,
     /// The authorized party: the client (Core §2, a single audience).
     pub azp: String,
-    /// Authentication methods (Core §2, RFC 8176).
-    pub amr: &'static [&'static str],
+    /// Authentication methods (Core §2, RFC 8176): `pwd`, plus `otp` and `mfa` after a second
+    /// factor.
+    pub amr: Vec<&'static str>,
+    /// Authentication context class (Core §2): `auth_methods::ACR_SINGLE` or `ACR_MULTI`.
+    pub acr: &'static str,
     /// The browser session the person approved in (Front-Channel Logout 1.0 §3, Back-Channel
     /// Logout 1.0 §2.4), the same on every ID token of the grant.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -130,6 +132,8 @@ pub struct IdTokenFor<'a> {
     pub nonce: Option<String>,
     /// The browser session the grant was approved in, if known.
     pub sid: Option<String>,
+    /// How the person signed in for the grant (a password when unknown).
+    pub methods: AuthMethods,
     /// The algorithm the client registered (`id_token_signed_response_alg`).
     pub alg: SigningAlg,
 }
@@ -149,7 +153,8 @@ impl IdTokenFor<'_> {
             nonce: self.nonce,
             at_hash: at_hash(self.alg, self.access_token),
             azp: self.client_id.to_owned(),
-            amr: AMR,
+            amr: self.methods.amr(),
+            acr: self.methods.acr(),
             sid: self.sid,
             email: email.map(|u| u.email.clone()),
             email_verified: email.map(|u| u.email_verified),
@@ -264,6 +269,7 @@ mod tests {
             auth_time: Some(5),
             nonce: Some("n".into()),
             sid: Some("s-1".into()),
+            methods: AuthMethods::default(),
             alg: SigningAlg::Rs256,
         }
     }
@@ -276,6 +282,7 @@ mod tests {
         assert_eq!(c.sub, ada().public_id());
         assert_eq!(c.nonce.as_deref(), Some("n"));
         assert_eq!(c.amr, ["pwd"]);
+        assert_eq!(c.acr, crate::domain::auth_methods::ACR_SINGLE);
         assert_eq!(c.sid.as_deref(), Some("s-1"));
         assert_eq!(c.at_hash, at_hash(SigningAlg::Rs256, "at"));
         assert_eq!((c.email, c.email_verified), (None, None), "no email scope");

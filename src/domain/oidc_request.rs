@@ -5,9 +5,11 @@
 //! Also Core §11's rule on refresh tokens for OpenID requests. Nothing here reads HTTP: the
 //! browser session comes in as `SignedIn`, and the handler renders the `Step`.
 
+use crate::domain::auth_methods::ACR_MULTI;
 use crate::domain::bounded;
 use crate::domain::consent;
 use crate::domain::context::Context;
+use crate::domain::factors;
 use crate::domain::oauth::{AuthorizeParams, ClientReply, ValidAuthorize};
 use crate::domain::oidc::is_openid;
 use crate::domain::scope::ScopeSet;
@@ -66,6 +68,8 @@ pub struct Interaction {
     /// `login_hint`, when short enough to be an email address; only ever shown back in the
     /// sign-in page's email field, never trusted.
     pub login_hint: Option<String>,
+    /// `acr_values` names `ACR_MULTI`: the request wants a multi-factor sign-in.
+    pub multi_factor: bool,
 }
 
 /// Reads `prompt`, `max_age` and `login_hint`; an error is the `invalid_request` description.
@@ -80,6 +84,12 @@ pub fn read(p: &AuthorizeParams) -> Result<Interaction, &'static str> {
             .map(str::trim)
             .filter(|h| !h.is_empty() && h.len() <= bounded::EMAIL)
             .map(str::to_owned),
+        // Core §3.1.2.1: a voluntary request, in order of preference. This server honours the
+        // one value that asks for more than it would do anyway.
+        multi_factor: p
+            .acr_values
+            .as_deref()
+            .is_some_and(|v| v.split(' ').any(|a| a == ACR_MULTI)),
     })
 }
 
@@ -104,6 +114,8 @@ pub struct SignedIn<'a> {
     /// They signed in after this very request asked them to sign in: whatever the request
     /// demands of the sign-in has been done.
     pub signed_in_again: bool,
+    /// The session signed in with more than a password (`AuthMethods::is_multi_factor`).
+    pub multi_factor: bool,
 }
 
 /// What the authorization endpoint does next.
@@ -126,6 +138,12 @@ pub enum Step {
     },
     /// Answer the client with an error (only under `prompt=none`).
     Refuse(ClientReply),
+    /// The app needs a multi-factor sign-in and the session has only a password: ask for the
+    /// second factor (step-up), or, when the person has none, send them to set one up first.
+    SecondFactor {
+        /// The person has no second factor yet.
+        enrol: bool,
+    },
 }
 
 /// Why a sign-in is needed.
@@ -187,6 +205,17 @@ pub async fn next_step(
     let Some(s) = session else {
         return Ok(Step::SignIn { again: false });
     };
+    if (valid.client.flags.require_second_factor || i.multi_factor) && !s.multi_factor {
+        if i.prompt.none {
+            // Core §3.1.2.6: the step-up is an interaction prompt=none forbids.
+            return Ok(Step::Refuse(valid.refusal(
+                "interaction_required",
+                "This app needs a sign-in with a second factor, and prompt=none.",
+            )));
+        }
+        let enrol = !factors::has_second_factor(ctx, s.user_id).await?;
+        return Ok(Step::SecondFactor { enrol });
+    }
     let existing = consent::find(ctx, s.user_id, &valid.client.id).await?;
     let needed = consent::needs_prompt(
         &valid.client,
@@ -229,6 +258,7 @@ mod tests {
             prompt: Prompt::parse(Some(prompt)).unwrap(),
             max_age,
             login_hint: None,
+            multi_factor: false,
         }
     }
 
@@ -237,6 +267,7 @@ mod tests {
             user_id: "u",
             signed_in_at,
             signed_in_again: again,
+            multi_factor: false,
         }
     }
 

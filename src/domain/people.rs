@@ -30,6 +30,13 @@ pub async fn list(ctx: &Context, by: Actor<'_>) -> Result<Vec<User>> {
     storage::users::list_users(ctx.db()).await
 }
 
+/// Admin → People: every account, and whether the server requires a second factor of all.
+pub async fn list_with_policy(ctx: &Context, by: Actor<'_>) -> Result<(Vec<User>, bool)> {
+    let people = list(ctx, by).await?;
+    let required = crate::domain::factors::second_factor_required(ctx).await?;
+    Ok((people, required))
+}
+
 /// Marks a person's email address verified (or not). Unknown people are `NotFound`; nothing is
 /// recorded when nothing changed.
 pub async fn set_email_verified(

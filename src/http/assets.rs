@@ -24,6 +24,11 @@ const ASSETS: &[(&str, &str, &[u8])] = &[
         include_bytes!("../../static/form_post.js"),
     ),
     (
+        "recovery_codes.js",
+        "text/javascript; charset=utf-8",
+        include_bytes!("../../static/recovery_codes.js"),
+    ),
+    (
         "passkeys.js",
         "text/javascript; charset=utf-8",
         include_bytes!("../../static/passkeys.js"),

@@ -4,6 +4,7 @@
 pub mod api;
 pub mod assets;
 pub mod csrf;
+pub mod enrol_gate;
 pub mod error;
 pub mod health;
 pub mod meta;

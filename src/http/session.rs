@@ -14,8 +14,9 @@ use super::csrf;
 use super::error::PageError;
 use crate::domain::accounts;
 use crate::domain::audit::Meta;
-use crate::domain::auth_methods::AuthMethods;
+use crate::domain::auth_methods::{AuthMethod, AuthMethods};
 use crate::domain::browser_sessions;
+use crate::domain::factors::signin::PendingSignIn;
 use crate::domain::session_tokens::{
     BrowserSession, STATE_METHODS as METHODS, STATE_SID as SID, STATE_SIGNED_IN_AT as SIGNED_IN_AT,
     STATE_USER_ID as USER_ID,
@@ -27,6 +28,115 @@ use crate::state::AppState;
 
 /// Session key of the authorization request waiting for a sign-in.
 const AWAITED_SIGN_IN: &str = "awaited_sign_in";
+/// Session key of a sign-in (or step-up) waiting for its second factor.
+const PENDING: &str = "pending_sign_in";
+/// Session key of where to go once the pending sign-in completes.
+const PENDING_RETURN_TO: &str = "pending_return_to";
+/// Session key set while the person must enrol a second factor before anything else.
+const MUST_ENROL: &str = "must_enrol";
+
+fn internal(e: impl std::fmt::Display) -> PageError {
+    AppError::internal(anyhow::anyhow!("{e}")).into()
+}
+
+/// Holds a sign-in waiting for its second factor, and where to go after. A new sign-in (not a
+/// step-up) ends whatever sign-in the session held and gets a new session key: the password
+/// was right, but no one is signed in until the second step succeeds.
+pub fn hold_pending(
+    session: &Session,
+    pending: &PendingSignIn,
+    return_to: &str,
+) -> Result<(), PageError> {
+    if !pending.step_up {
+        session.renew();
+        for key in [USER_ID, SIGNED_IN_AT, SID, METHODS, MUST_ENROL] {
+            session.remove(key);
+        }
+    }
+    session.insert(PENDING, pending).map_err(internal)?;
+    session
+        .insert(PENDING_RETURN_TO, return_to)
+        .map_err(internal)
+}
+
+/// The pending sign-in and where it returns to, if any.
+pub fn pending(session: &Session) -> Option<(PendingSignIn, String)> {
+    let pending = session.get::<PendingSignIn>(PENDING).ok().flatten()?;
+    let return_to = session
+        .get::<String>(PENDING_RETURN_TO)
+        .ok()
+        .flatten()
+        .unwrap_or_default();
+    Some((pending, return_to))
+}
+
+/// Keeps a pending sign-in's updated state (its failure count), or drops it when it `ended`.
+pub fn update_pending(
+    session: &Session,
+    pending: &PendingSignIn,
+    ended: bool,
+) -> Result<(), PageError> {
+    if ended {
+        session.remove(PENDING);
+        session.remove(PENDING_RETURN_TO);
+        return Ok(());
+    }
+    session.insert(PENDING, pending).map_err(internal)
+}
+
+/// Completes a pending sign-in or step-up whose next method was proven: `methods` are all the
+/// methods used now. A new sign-in starts the session (`start`); a step-up keeps the session's
+/// public id (`sid`, which apps' tokens name) and sign-in time, but gets a new session key, as
+/// any change of what the session is worth should.
+pub fn finish_second_factor(
+    session: &Session,
+    user: &User,
+    now: i64,
+    methods: &AuthMethods,
+    step_up: bool,
+) -> Result<(), PageError> {
+    session.remove(PENDING);
+    session.remove(PENDING_RETURN_TO);
+    if !step_up {
+        return start(session, user, now, methods);
+    }
+    // A step-up adds to the sign-in it was asked for, and to no other.
+    if session.get::<String>(USER_ID).ok().flatten().as_deref() != Some(user.id.as_str()) {
+        return Err(PageError::SignInRequired {
+            return_to: "/account".into(),
+        });
+    }
+    session.renew();
+    session.insert(METHODS, methods).map_err(internal)
+}
+
+/// Marks that the person must enrol a second factor before using anything else (the server
+/// requires one, and they have none).
+pub fn require_enrolment(session: &Session) -> Result<(), PageError> {
+    session.insert(MUST_ENROL, true).map_err(internal)
+}
+
+/// Whether the person must still enrol a second factor.
+pub fn must_enrol(session: &Session) -> bool {
+    session
+        .get::<bool>(MUST_ENROL)
+        .ok()
+        .flatten()
+        .unwrap_or(false)
+}
+
+/// After an authenticator app was enrolled in this session: the requirement is met, and the
+/// session has just proven the app, which counts as that second factor (a step-up).
+pub fn enrolled(session: &Session) -> Result<(), PageError> {
+    session.remove(MUST_ENROL);
+    let mut methods = methods(session);
+    if methods.is_empty() {
+        methods.add(AuthMethod::Password);
+    }
+    methods.add(AuthMethod::Totp);
+    session.renew();
+    session.insert(METHODS, methods).map_err(internal)
+}
 
 /// An authorization request that sent the person to sign in, and the session's public id then.
 #[derive(serde::Serialize, serde::Deserialize)]
@@ -89,6 +199,10 @@ pub fn start(
     methods: &AuthMethods,
 ) -> Result<(), PageError> {
     session.renew();
+    // Whatever was pending belonged to the sign-in this one replaces.
+    for key in [MUST_ENROL, PENDING, PENDING_RETURN_TO] {
+        session.remove(key);
+    }
     session
         .insert(USER_ID, &user.id)
         .and_then(|()| session.insert(SIGNED_IN_AT, now))
@@ -189,6 +303,15 @@ pub struct TenantChoice {
 }
 
 impl Layout {
+    /// The layout for this session as it is now (after a sign-in changed it mid-request).
+    pub async fn for_session(
+        session: &Session,
+        state: &AppState,
+        user: Option<User>,
+    ) -> Result<Self, PageError> {
+        Self::build(session, state, user).await
+    }
+
     async fn build(
         session: &Session,
         state: &AppState,

@@ -49,6 +49,7 @@ fn to_domain(m: oauth_clients::Model) -> Result<Client> {
         flags: ClientFlags {
             resource_server: m.resource_server,
             first_party: m.first_party,
+            require_second_factor: m.require_second_factor,
         },
         oidc,
     })
@@ -74,6 +75,7 @@ pub async fn insert_client(db: &Db, client: &Client, at: i64) -> Result<Client> 
         roles: Set(serde_json::to_string(&client.roles).map_err(AppError::internal)?),
         resource_server: Set(client.flags.resource_server),
         first_party: Set(client.flags.first_party),
+        require_second_factor: Set(client.flags.require_second_factor),
         id_token_signed_response_alg: Set(client.oidc.id_token_alg.as_str().to_owned()),
         post_logout_redirect_uris: Set(uris_json(&client.oidc.post_logout_redirect_uris)?),
     }
@@ -130,6 +132,10 @@ pub async fn update_flags(db: &Db, id: &str, flags: ClientFlags, at: i64) -> Res
         .col_expr(
             oauth_clients::Column::FirstParty,
             Expr::value(flags.first_party),
+        )
+        .col_expr(
+            oauth_clients::Column::RequireSecondFactor,
+            Expr::value(flags.require_second_factor),
         )
         .col_expr(oauth_clients::Column::UpdatedAt, Expr::value(at))
         .filter(oauth_clients::Column::Id.eq(id))

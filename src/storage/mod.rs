@@ -7,6 +7,7 @@ pub mod clients;
 pub mod consents;
 pub mod credentials;
 mod entity;
+pub mod factors;
 pub mod invitations;
 pub mod keys;
 pub mod limits;

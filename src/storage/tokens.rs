@@ -11,6 +11,7 @@ use sea_orm::{
 use super::UniqueExt;
 use super::entity::{auth_codes, refresh_tokens, revoked_access_tokens, token_families};
 use super::{Db, map_err};
+use crate::domain::auth_methods::AuthMethods;
 use crate::domain::tokens::{CodeRecord, RefreshRecord};
 use crate::error::Result;
 
@@ -26,6 +27,7 @@ pub async fn insert_code(db: &Db, code_hash: &str, code: &CodeRecord, at: i64) -
         revoked_at: Set(None),
         auth_time: Set(code.auth_time()),
         sid: Set(code.sid()),
+        auth_methods: Set(code.methods().and_then(|m| serde_json::to_string(&m).ok())),
     })
     .exec_without_returning(&tx)
     .await
@@ -204,7 +206,12 @@ pub async fn find_refresh(db: &Db, token_hash: &str) -> Result<Option<RefreshRec
         .await
         .map_err(map_err)?;
     let family_revoked = family.as_ref().is_none_or(|f| f.revoked_at.is_some());
-    let (auth_time, sid) = family.map_or((None, None), |f| (f.auth_time, f.sid));
+    let (auth_time, sid, methods) = family.map_or((None, None, None), |f| {
+        let methods = f
+            .auth_methods
+            .and_then(|m| serde_json::from_str::<AuthMethods>(&m).ok());
+        (f.auth_time, f.sid, methods)
+    });
     Ok(Some(RefreshRecord {
         family_id: row.family_id,
         client_id: row.client_id,
@@ -215,6 +222,7 @@ pub async fn find_refresh(db: &Db, token_hash: &str) -> Result<Option<RefreshRec
         family_revoked,
         auth_time,
         sid,
+        methods,
     }))
 }
 

@@ -499,6 +499,9 @@ async fn the_janitor_removes_expired_rows_in_batches() {
         }
     };
     assert!(count("sessions").await > 0 && count("auth_codes").await > 0);
+    // Reading the log waits for the writer to store every event recorded so far, so none lands
+    // after the updates below.
+    assert_eq!(app.get("/admin/audit-log").await.status(), 200);
     app.db
         .execute_unprepared("UPDATE sessions SET expires_at = 0")
         .await

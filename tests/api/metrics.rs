@@ -56,7 +56,11 @@ async fn metrics_refuse_requests_without_the_metrics_token() {
 
 #[tokio::test]
 async fn metrics_show_requests_by_route_latency_tokens_caches_throttles_pool_and_audit_queue() {
-    let app = with_metrics(|s| s.rate_limit_per_minute = 3).await;
+    let app = with_metrics(|s| {
+        s.rate_limit_per_minute = 3;
+        s.database_max_connections = Some(5);
+    })
+    .await;
     app.sign_up("ada@example.com", "Ada Lovelace", "correct horse battery")
         .await;
     let jwt = app.session_token().await;
@@ -99,7 +103,7 @@ async fn metrics_show_requests_by_route_latency_tokens_caches_throttles_pool_and
         r#"portcullis_throttled_total{kind="rate_limit"}"#,
         r#"portcullis_db_pool_connections{state="in_use"}"#,
         r#"portcullis_db_pool_connections{state="idle"}"#,
-        "portcullis_db_pool_max_connections 4",
+        "portcullis_db_pool_max_connections 5",
         "portcullis_audit_queue_depth",
         "portcullis_audit_events_dropped_total",
     ] {

@@ -181,10 +181,16 @@ async fn a_session_from_before_sessions_had_an_id_is_ended_by_signing_out_everyw
     let app = spawn_app().await;
     let email = app.signed_in_user().await;
     // What a session signed in before this version looks like: no id, no indexed columns.
+    let without_sid = match sea_orm::ConnectionTrait::get_database_backend(&app.db) {
+        sea_orm::DatabaseBackend::Postgres => "(state::jsonb - 'sid')::text",
+        _ => "json_remove(state, '$.sid')",
+    };
     sea_orm::ConnectionTrait::execute_unprepared(
         &app.db,
-        "UPDATE sessions SET state = json_remove(state, '$.sid'), \
-         sid = NULL, user_id = NULL, signed_in_at = NULL",
+        &format!(
+            "UPDATE sessions SET state = {without_sid}, \
+             sid = NULL, user_id = NULL, signed_in_at = NULL"
+        ),
     )
     .await
     .unwrap();

@@ -65,6 +65,7 @@ pub async fn exchange(
         tid: client.tenant_id.clone(),
         roles: system.then(|| client.roles.iter().map(RoleClaim::from).collect()),
         grant: "authorization_code",
+        methods: Some(rec.methods().unwrap_or_default()),
         ..Mint::default()
     })?;
     let id_token = if is_openid(&rec.scope) {
@@ -76,6 +77,7 @@ pub async fn exchange(
             auth_time: rec.auth_time(),
             nonce: rec.nonce(),
             sid: rec.sid(),
+            methods: rec.methods().unwrap_or_default(),
             alg: client.oidc.id_token_alg,
         };
         Some(oidc::id_token(g, what).await?)

@@ -2,7 +2,8 @@
 //! live and this client's, the scope may narrow but never widen; the token is rotated (a reused
 //! one revokes its family, see `domain::tokens`) and a new access token minted in its family.
 //! With `openid` in the new token's scope, a new ID token comes too (OpenID Connect Core §12.2:
-//! same `sub`, and the original `auth_time` and `sid`), signed as the client asks today.
+//! same `sub`, and the original `auth_time`, `sid`, `amr` and `acr`), signed as the client asks
+//! today.
 
 use super::authorization_code::canonical;
 use super::{Grants, IssuedToken, OAuthRefusal, PresentedClient, TokenForm, required};
@@ -52,6 +53,7 @@ pub async fn exchange(
         scope: &scope,
         gid: Some(rec.family_id.clone()),
         grant: "refresh_token",
+        methods: Some(rec.methods.clone().unwrap_or_default()),
         ..Mint::default()
     })?;
     let id_token = if is_openid(&scope) {
@@ -63,6 +65,7 @@ pub async fn exchange(
             auth_time: rec.auth_time,
             nonce: None,
             sid: rec.sid.clone(),
+            methods: rec.methods.clone().unwrap_or_default(),
             alg: client.oidc.id_token_alg,
         };
         Some(oidc::id_token(g, what).await?)

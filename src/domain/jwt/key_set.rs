@@ -356,6 +356,8 @@ mod tests {
             roles: None,
             full_access: None,
             sid: None,
+            amr: None,
+            acr: None,
         }
     }
 

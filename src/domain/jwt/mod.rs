@@ -106,6 +106,13 @@ pub struct AccessClaims {
     /// the token dies with the session.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sid: Option<String>,
+    /// How the person signed in for the grant (RFC 9068 §2.2.1, values from RFC 8176): tokens
+    /// of the authorization-code and refresh grants.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub amr: Option<Vec<String>>,
+    /// What that sign-in is worth (RFC 9068 §2.2.1): `auth_methods::ACR_SINGLE` or `ACR_MULTI`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub acr: Option<String>,
 }
 
 #[cfg(test)]

@@ -27,6 +27,10 @@ pub enum ServerAction {
     RotateSigningKeys,
     /// See every account, and mark a person's email address verified or not.
     ManagePeople,
+    /// Require a second factor of everyone (or stop requiring it).
+    RequireSecondFactor,
+    /// Remove a person's second factors, so they sign in with their password alone.
+    ResetFactors,
 }
 
 impl ServerAction {
@@ -40,6 +44,10 @@ impl ServerAction {
                 ServerAction::ManageApps => "Only server administrators manage app flags.",
                 ServerAction::RotateSigningKeys => "Only administrators rotate signing keys.",
                 ServerAction::ManagePeople => "Only administrators manage people's accounts.",
+                ServerAction::RequireSecondFactor => {
+                    "Only administrators decide who needs a second factor."
+                }
+                ServerAction::ResetFactors => "Only administrators reset people's second factors.",
             }
             .into(),
         )

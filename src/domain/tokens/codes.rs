@@ -11,6 +11,7 @@ use subtle::ConstantTimeEq;
 
 use super::TokenService;
 use crate::domain::audit::AuditEvent;
+use crate::domain::auth_methods::AuthMethods;
 use crate::domain::oauth::is_pkce_string;
 use crate::error::Result;
 use crate::runtime::invalidation::Stale;
@@ -115,6 +116,12 @@ impl CodeRecord {
         extension(&self.extensions, SID)
     }
 
+    /// How the person signed in (the `amr` and `acr` of the grant), if the authorization
+    /// endpoint knew.
+    pub fn methods(&self) -> Option<AuthMethods> {
+        extension(&self.extensions, METHODS).and_then(|v| serde_json::from_str(&v).ok())
+    }
+
     /// Whether `verifier` satisfies the PKCE challenge stored with the code (see
     /// `pkce_verified`); an unreadable stored challenge satisfies nothing.
     pub fn pkce_satisfied(&self, verifier: Option<&str>) -> bool {
@@ -129,6 +136,8 @@ pub const NONCE: &str = "nonce";
 pub const AUTH_TIME: &str = "auth_time";
 /// The extension key of the browser session's public id.
 pub const SID: &str = "sid";
+/// The extension key of the sign-in's methods (a JSON list of `AuthMethod`).
+pub const METHODS: &str = "auth_methods";
 
 /// The value stored under `key`, if there is one and the extensions can be read.
 fn extension(extensions: &str, key: &str) -> Option<String> {
@@ -195,7 +204,8 @@ mod tests {
             scope: "openid".into(),
             extensions: r#"[{"key":"nonce","private":true,"value":"n-1"},
                 {"key":"auth_time","private":true,"value":"1700"},
-                {"key":"sid","private":true,"value":"s-1"}]"#
+                {"key":"sid","private":true,"value":"s-1"},
+                {"key":"auth_methods","private":true,"value":"[\"password\",\"totp\"]"}]"#
                 .into(),
             expires_at: 0,
             family_id: "f".into(),
@@ -203,13 +213,17 @@ mod tests {
         assert_eq!(rec.nonce().as_deref(), Some("n-1"));
         assert_eq!(rec.auth_time(), Some(1700));
         assert_eq!(rec.sid().as_deref(), Some("s-1"));
+        assert_eq!(
+            rec.methods().map(|m| m.amr()),
+            Some(vec!["pwd", "otp", "mfa"])
+        );
         let bare = CodeRecord {
             extensions: "[]".into(),
             ..rec
         };
         assert_eq!(
-            (bare.nonce(), bare.auth_time(), bare.sid()),
-            (None, None, None)
+            (bare.nonce(), bare.auth_time(), bare.sid(), bare.methods()),
+            (None, None, None, None)
         );
     }
 

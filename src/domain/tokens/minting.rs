@@ -3,6 +3,7 @@
 
 use super::TokenService;
 use crate::domain::audit::AuditEvent;
+use crate::domain::auth_methods::AuthMethods;
 use crate::domain::jwt::AccessClaims;
 use crate::domain::roles::RoleClaim;
 use crate::domain::scope::ScopeSet;
@@ -34,6 +35,8 @@ pub struct Mint<'a> {
     pub grant: &'a str,
     /// The browser session it belongs to (session tokens).
     pub sid: Option<String>,
+    /// How the person signed in for the grant (`amr` and `acr`), for tokens apps get for people.
+    pub methods: Option<AuthMethods>,
 }
 
 impl Mint<'_> {
@@ -64,6 +67,11 @@ impl Mint<'_> {
             full_access: self.roles.as_ref().map(Vec::is_empty),
             roles: self.roles,
             sid: self.sid,
+            amr: self
+                .methods
+                .as_ref()
+                .map(|m| m.amr().into_iter().map(str::to_owned).collect()),
+            acr: self.methods.as_ref().map(|m| m.acr().to_owned()),
         }
     }
 }
@@ -160,5 +168,24 @@ mod tests {
         assert_eq!(c.exp, 15);
         let c = mint("c", "c", "read").claims("i", 10, 60, "j".into());
         assert_eq!(c.full_access, None);
+    }
+
+    #[test]
+    fn the_sign_in_methods_become_amr_and_acr() {
+        use crate::domain::auth_methods::{ACR_MULTI, AuthMethod};
+        let mut methods = AuthMethods::one(AuthMethod::Password);
+        methods.add(AuthMethod::Totp);
+        let c = Mint {
+            methods: Some(methods),
+            ..mint("u1", "app", "read")
+        }
+        .claims("i", 10, 60, "j".into());
+        assert_eq!(
+            c.amr.as_deref(),
+            Some(&["pwd".to_owned(), "otp".into(), "mfa".into()][..])
+        );
+        assert_eq!(c.acr.as_deref(), Some(ACR_MULTI));
+        let plain = mint("u1", "app", "read").claims("i", 10, 60, "j".into());
+        assert_eq!((plain.amr, plain.acr), (None, None));
     }
 }

@@ -12,7 +12,7 @@ mod minting;
 mod refresh;
 mod verification;
 
-pub use codes::{AUTH_TIME, CODE_TTL_SECS, CodeRecord, NONCE, SID, pkce_verified};
+pub use codes::{AUTH_TIME, CODE_TTL_SECS, CodeRecord, METHODS, NONCE, SID, pkce_verified};
 pub use minting::Mint;
 pub use refresh::RefreshRecord;
 pub use verification::{ActiveToken, BearerError};

@@ -4,6 +4,7 @@
 
 use super::TokenService;
 use crate::domain::audit::AuditEvent;
+use crate::domain::auth_methods::AuthMethods;
 use crate::error::Result;
 use crate::runtime::invalidation::Stale;
 use crate::secret::{RefreshToken, random_token};
@@ -30,6 +31,8 @@ pub struct RefreshRecord {
     pub auth_time: Option<i64>,
     /// The browser session the grant was approved in (OpenID Connect `sid`), if known.
     pub sid: Option<String>,
+    /// How the person signed in for the grant (`amr` and `acr`), if known.
+    pub methods: Option<AuthMethods>,
 }
 
 impl RefreshRecord {
@@ -60,6 +63,7 @@ impl TokenService {
             // The family's, which this record does not write.
             auth_time: None,
             sid: None,
+            methods: None,
         };
         storage::tokens::insert_refresh(
             &self.db,
@@ -134,6 +138,7 @@ mod tests {
             family_revoked: false,
             auth_time: None,
             sid: None,
+            methods: None,
         }
     }
 

@@ -39,6 +39,10 @@ pub struct ActiveToken {
     pub roles: Option<Vec<RoleClaim>>,
     /// System credentials without roles.
     pub full_access: Option<bool>,
+    /// How the person signed in for the grant (access tokens apps got for people).
+    pub amr: Option<Vec<String>>,
+    /// What that sign-in is worth.
+    pub acr: Option<String>,
 }
 
 impl ActiveToken {
@@ -55,10 +59,13 @@ impl ActiveToken {
             env: c.env,
             roles: c.roles,
             full_access: c.full_access,
+            amr: c.amr,
+            acr: c.acr,
         }
     }
 
     fn from_refresh(rec: RefreshRecord) -> Self {
+        let methods = rec.methods.unwrap_or_default();
         Self {
             token_type: "refresh_token",
             scope: rec.scope,
@@ -71,6 +78,8 @@ impl ActiveToken {
             env: None,
             roles: None,
             full_access: None,
+            amr: Some(methods.amr().into_iter().map(str::to_owned).collect()),
+            acr: Some(methods.acr().to_owned()),
         }
     }
 }

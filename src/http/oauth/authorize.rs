@@ -1,5 +1,5 @@
 //! `GET /oauth/authorize` (validate, then the step `domain::oidc_request` decides: sign in,
-//! consent page, a code, or a `prompt=none` error) and `POST /oauth/authorize` (the consent
+//! a second factor (step-up), consent page, a code, or a `prompt=none` error) and `POST /oauth/authorize` (the consent
 //! form). Requests are validated by `domain::oauth` first: an unknown client or redirect URI gets
 //! an HTML 400 page and never a redirect; every other error goes back to the app with `error`,
 //! `error_description`, `state` and `iss` (RFC 9207), in its response mode (`reply`).
@@ -17,6 +17,7 @@ use super::client_auth::param;
 use super::primitives::{Decision, FlowEndpoint, OidcContext};
 use super::reply;
 use crate::domain::consent;
+use crate::domain::factors::signin::PendingSignIn;
 use crate::domain::oauth::{self, AuthorizeParams, Rejection, ValidAuthorize};
 use crate::domain::oidc_request::{self, SignedIn, Step};
 use crate::domain::scope;
@@ -24,7 +25,8 @@ use crate::domain::user::User;
 use crate::error::AppError;
 use crate::http::csrf;
 use crate::http::error::{PageError, error_page};
-use crate::http::pages::auth::{html, signin_redirect};
+use crate::http::pages::auth::{enrol_location, html, signin_redirect};
+use crate::http::pages::see_other;
 use crate::http::session::{self, Layout, MaybeUser};
 use crate::state::AppState;
 
@@ -92,6 +94,7 @@ pub async fn authorize_get(
             user_id: &user.id,
             signed_in_at: session::browser_session(&session)?.signed_in_at,
             signed_in_again: session::signed_in_since(&session, query),
+            multi_factor: session::methods(&session).is_multi_factor(),
         }),
         None => None,
     };
@@ -103,6 +106,17 @@ pub async fn authorize_get(
             Ok(signin_redirect(&return_to, hint, again))
         }
         Step::Refuse(answer) => reply::send(answer),
+        Step::SecondFactor { enrol } => {
+            let return_to = format!("/oauth/authorize?{query}");
+            let user = layout.user.as_ref().ok_or_else(bad_request)?;
+            if enrol {
+                return Ok(see_other(&enrol_location(&return_to)));
+            }
+            let methods = session::methods(&session);
+            let pending = PendingSignIn::step_up(&user.id, methods, state.ctx.now());
+            session::hold_pending(&session, &pending, &return_to)?;
+            Ok(see_other("/signin/second-factor"))
+        }
         Step::Issue { user_id } => {
             let req = req.map_err(|_| bad_request())?;
             run_flow(
@@ -195,6 +209,7 @@ async fn run_flow(
     let oidc = OidcContext {
         nonce: valid.nonce,
         auth_time: browser.as_ref().map(|s| s.signed_in_at).filter(|t| *t > 0),
+        methods: browser.as_ref().map(|s| s.methods.clone()),
         sid: browser.map(|s| s.id),
     };
     let (redirect_uri, mode) = (valid.redirect_uri, valid.response_mode);

@@ -6,6 +6,7 @@ use actix_web::http::header::CACHE_CONTROL;
 use actix_web::{HttpResponse, web};
 use serde_json::{Map, Value, json};
 
+use crate::domain::auth_methods::ACR_VALUES;
 use crate::domain::jwt::SigningAlg;
 use crate::domain::oidc::CLAIMS_SUPPORTED;
 use crate::domain::oidc_request::PROMPT_VALUES;
@@ -74,6 +75,7 @@ pub async fn openid_configuration_get(state: web::Data<AppState>) -> HttpRespons
         // Discovery §3: omitted would mean `true`.
         ("request_uri_parameter_supported".into(), json!(false)),
         ("prompt_values_supported".into(), json!(PROMPT_VALUES)),
+        ("acr_values_supported".into(), json!(ACR_VALUES)),
     ]);
     document(doc)
 }

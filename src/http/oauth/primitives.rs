@@ -24,9 +24,10 @@ use oxide_auth_async::endpoint::{Endpoint, Extension, OwnerSolicitor as AsyncSol
 use oxide_auth_async::primitives::{Authorizer, Issuer, Registrar};
 use serde::Serialize;
 
+use crate::domain::auth_methods::AuthMethods;
 use crate::domain::client::Client;
 use crate::domain::scope::ScopeSet;
-use crate::domain::tokens::{AUTH_TIME, CodeRecord, NONCE, SID, TokenService};
+use crate::domain::tokens::{AUTH_TIME, CodeRecord, METHODS, NONCE, SID, TokenService};
 use crate::state::AppState;
 
 /// The resource owner's decision, made before the flow runs.
@@ -139,6 +140,8 @@ pub struct OidcContext {
     pub auth_time: Option<i64>,
     /// The browser session's public id (the ID token's `sid`).
     pub sid: Option<String>,
+    /// How the session signed in (the tokens' `amr` and `acr`).
+    pub methods: Option<AuthMethods>,
 }
 
 impl OidcContext {
@@ -146,10 +149,16 @@ impl OidcContext {
         let nonce = self.nonce.clone().map(|n| (NONCE, n));
         let auth_time = self.auth_time.map(|t| (AUTH_TIME, t.to_string()));
         let sid = self.sid.clone().map(|s| (SID, s));
+        let methods = self
+            .methods
+            .as_ref()
+            .and_then(|m| serde_json::to_string(m).ok())
+            .map(|m| (METHODS, m));
         nonce
             .into_iter()
             .chain(auth_time)
             .chain(sid)
+            .chain(methods)
             .map(|(key, value)| StoredExtension {
                 key: key.into(),
                 private: true,

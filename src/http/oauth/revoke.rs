@@ -97,6 +97,12 @@ fn token_body(t: ActiveToken, issuer: &str) -> serde_json::Value {
     if let Some(full) = t.full_access {
         body["full_access"] = json!(full);
     }
+    if let Some(amr) = t.amr {
+        body["amr"] = json!(amr);
+    }
+    if let Some(acr) = t.acr {
+        body["acr"] = json!(acr);
+    }
     if let Some(jti) = t.jti {
         body["jti"] = json!(jti);
         body["aud"] = json!(issuer);

@@ -55,6 +55,8 @@ pub struct FlagsForm {
     resource_server: Option<String>,
     #[serde(default)]
     first_party: Option<String>,
+    #[serde(default)]
+    require_second_factor: Option<String>,
 }
 
 /// `POST /admin/apps/{client_id}/flags`
@@ -67,6 +69,7 @@ pub async fn flags_post(
     let change = FlagChange {
         resource_server: Some(f.resource_server.is_some()),
         first_party: Some(f.first_party.is_some()),
+        require_second_factor: Some(f.require_second_factor.is_some()),
     };
     let by = Actor::User(&current.user);
     match client_flags::set(&state.ctx, by, &client_id, change).await {

@@ -1,6 +1,7 @@
-//! Admin → People: every account, and a form per person to mark their email address verified
-//! or not (`domain::people`). The form is CSRF-protected; the domain refuses everyone but
-//! server administrators.
+//! Admin → People: every account, a form per person to mark their email address verified or
+//! not (`domain::people`) and to reset their second factors, and the switch that requires a
+//! second factor of everyone (`domain::factors`). Every form is CSRF-protected; the domain
+//! refuses everyone but server administrators.
 
 use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, web};
@@ -11,6 +12,7 @@ use super::auth::html;
 use super::see_other;
 use super::settings::date;
 use crate::domain::context::Actor;
+use crate::domain::factors;
 use crate::domain::people::{self, Person};
 use crate::http::csrf::CsrfForm;
 use crate::http::error::PageError;
@@ -33,6 +35,7 @@ pub struct PersonRow {
 pub struct PeoplePage {
     layout: Layout,
     people: Vec<PersonRow>,
+    second_factor_required: bool,
 }
 
 /// `GET /admin/people`
@@ -40,8 +43,9 @@ pub async fn people_get(
     current: CurrentUser,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, PageError> {
-    let people = people::list(&state.ctx, Actor::User(&current.user))
-        .await?
+    let (people, second_factor_required) =
+        people::list_with_policy(&state.ctx, Actor::User(&current.user)).await?;
+    let people = people
         .into_iter()
         .map(|u| PersonRow {
             created: date(u.created_at),
@@ -55,6 +59,7 @@ pub async fn people_get(
     let page = PeoplePage {
         layout: current.layout,
         people,
+        second_factor_required,
     };
     Ok(html(StatusCode::OK, &page)?)
 }
@@ -77,5 +82,34 @@ pub async fn email_verified_post(
     // Anything but `true` marks the address not verified: the safe reading of a bad form.
     let verified = form.verified == "true";
     people::set_email_verified(&state.ctx, by, Person::Id(&user_id), verified).await?;
+    Ok(see_other("/admin/people"))
+}
+
+/// `POST /admin/people/{user_id}/reset-factors`: removes the person's second factors.
+pub async fn reset_factors_post(
+    _: CsrfForm<super::EmptyForm>,
+    user_id: web::Path<String>,
+    current: CurrentUser,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, PageError> {
+    factors::reset(&state.ctx, Actor::User(&current.user), &user_id).await?;
+    Ok(see_other("/admin/people"))
+}
+
+/// The requirement form: `required` is `true` or `false`.
+#[derive(Deserialize)]
+pub struct RequiredForm {
+    #[serde(default)]
+    required: String,
+}
+
+/// `POST /admin/second-factor-required`: requires a second factor of everyone, or stops.
+pub async fn second_factor_required_post(
+    CsrfForm(form): CsrfForm<RequiredForm>,
+    current: CurrentUser,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, PageError> {
+    let required = form.required == "true";
+    factors::set_second_factor_required(&state.ctx, Actor::User(&current.user), required).await?;
     Ok(see_other("/admin/people"))
 }

@@ -11,6 +11,7 @@ use super::{EmptyForm, see_other};
 use crate::domain::accounts::{self, NewAccount, SignInRefused, SignupPolicy};
 use crate::domain::auth_methods::{AuthMethod, AuthMethods};
 use crate::domain::bounded;
+use crate::domain::factors::signin::{self, AfterPassword};
 use crate::domain::return_to::safe_return_path;
 use crate::error::AppError;
 use crate::http::csrf::CsrfForm;
@@ -67,6 +68,17 @@ pub fn signin_redirect(return_to: &str, login_hint: Option<&str>, again: bool) -
         "/signin?{}",
         serde_urlencoded::to_string(query).unwrap_or_default()
     ))
+}
+
+/// Settings → Security, where a second factor is enrolled, coming back to `return_to` after.
+pub fn enrol_location(return_to: &str) -> String {
+    if return_to.is_empty() {
+        return "/settings/security".into();
+    }
+    format!(
+        "/settings/security?{}",
+        serde_urlencoded::to_string([("return_to", return_to)]).unwrap_or_default()
+    )
 }
 
 fn keep_return_to(raw: Option<&str>) -> String {
@@ -143,7 +155,7 @@ pub async fn signin_post(
     let ip = crate::http::meta::client_ip(&req);
     // Shown back at most as long as any address can be.
     let shown = bounded::truncate(form.email.trim(), bounded::EMAIL).to_owned();
-    let outcome = match accounts::sign_in(
+    let outcome = match signin::sign_in_with_password(
         &state.ctx,
         &state.signin_throttle,
         ip,
@@ -159,7 +171,7 @@ pub async fn signin_post(
         other => other?,
     };
     match outcome {
-        Ok(user) => {
+        Ok(AfterPassword::SignedIn { user, must_enrol }) => {
             session::start(
                 &session,
                 &user,
@@ -167,11 +179,19 @@ pub async fn signin_post(
                 &AuthMethods::one(AuthMethod::Password),
             )?;
             tracing::info!(user_id = %user.id, "signed in");
+            if must_enrol {
+                session::require_enrolment(&session)?;
+                return Ok(see_other(&enrol_location(&return_to)));
+            }
             Ok(see_other(if return_to.is_empty() {
                 "/account"
             } else {
                 &return_to
             }))
+        }
+        Ok(AfterPassword::SecondFactor(pending)) => {
+            session::hold_pending(&session, &pending, &return_to)?;
+            Ok(see_other("/signin/second-factor"))
         }
         Err(SignInRefused::Incorrect(message)) => {
             tracing::info!("sign-in failed");
@@ -246,8 +266,8 @@ pub async fn signup_post(
         name: form.name.clone(),
         password: form.password,
     };
-    match accounts::sign_up(&state.ctx, state.signup_policy(), input).await {
-        Ok(user) => {
+    match signin::sign_up(&state.ctx, state.signup_policy(), input).await {
+        Ok((user, must_enrol)) => {
             session::start(
                 &session,
                 &user,
@@ -255,6 +275,10 @@ pub async fn signup_post(
                 &AuthMethods::one(AuthMethod::Password),
             )?;
             tracing::info!(user_id = %user.id, admin = user.is_admin, "account created");
+            if must_enrol {
+                session::require_enrolment(&session)?;
+                return Ok(see_other(&enrol_location("")));
+            }
             Ok(see_other("/account"))
         }
         Err(

@@ -12,6 +12,8 @@ pub mod member_credentials;
 pub mod passkey_signin;
 pub mod passkeys;
 pub mod password;
+pub mod second_factor;
+pub mod security;
 pub mod session_token;
 pub mod sessions;
 pub mod settings;
@@ -156,6 +158,35 @@ pub fn settings_routes(cfg: &mut web::ServiceConfig) {
     .route(
         "/settings/sessions/{sid}/end",
         web::post().to(sessions::session_end_post),
+    )
+    .route("/settings/security", web::get().to(security::security_get))
+    .route(
+        "/settings/security/totp/confirm",
+        web::post().to(security::totp_confirm_post),
+    )
+    .route(
+        "/settings/security/totp/remove",
+        web::post().to(security::totp_remove_post),
+    )
+    .route(
+        "/settings/security/recovery-codes",
+        web::post().to(security::recovery_codes_post),
+    )
+    .route(
+        "/signin/second-factor",
+        web::get().to(second_factor::second_factor_get),
+    )
+    .route(
+        "/signin/second-factor",
+        web::post().to(second_factor::second_factor_post),
+    )
+    .route(
+        "/admin/second-factor-required",
+        web::post().to(admin_people::second_factor_required_post),
+    )
+    .route(
+        "/admin/people/{user_id}/reset-factors",
+        web::post().to(admin_people::reset_factors_post),
     )
     .route("/settings/passkeys", web::get().to(passkeys::passkeys_get))
     .route(

@@ -165,6 +165,7 @@ impl LeasedRates {
             };
         }
         let wait = retry_secs(held.empty_until_us - now_us);
+        crate::runtime::metrics::throttled("rate_limit");
         RateState {
             limit: gcra.limit(),
             remaining: 0,

@@ -19,6 +19,7 @@ pub struct Model {
     pub roles: String,
     pub resource_server: bool,
     pub first_party: bool,
+    pub require_second_factor: bool,
     pub id_token_signed_response_alg: String,
     pub post_logout_redirect_uris: String,
 }

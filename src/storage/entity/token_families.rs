@@ -12,6 +12,7 @@ pub struct Model {
     pub revoked_at: Option<i64>,
     pub auth_time: Option<i64>,
     pub sid: Option<String>,
+    pub auth_methods: Option<String>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
