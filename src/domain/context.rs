@@ -11,8 +11,8 @@ use std::sync::Arc;
 
 use crate::clock::Clock;
 use crate::domain::audit::AuditEvent;
-use crate::domain::passkeys::RelyingParty;
 use crate::domain::notices::Outbox;
+use crate::domain::passkeys::RelyingParty;
 use crate::domain::policy::Policy;
 use crate::domain::user::User;
 use crate::runtime::audit_writer::Auditor;

@@ -77,16 +77,21 @@ impl<T: DeserializeOwned + 'static> FromRequest for CsrfForm<T> {
 /// Header in which a page's script sends the session's token.
 pub const HEADER: &str = "x-csrf-token";
 
+/// Largest JSON body a page's script may post: a passkey credential, with its client data and
+/// attestation, fits in a few kilobytes.
+pub const JSON_LIMIT: usize = 16 * 1024;
+
 /// A JSON body posted by a page's script, whose `X-CSRF-Token` header has been checked against
-/// the session before the body is read. The body is read as `web::Json` reads it: bounded by
-/// the `JsonConfig` in force, and refused in the house shape.
+/// the session before the body is read. Bodies over `JSON_LIMIT` bytes are refused (`413`),
+/// and every refusal answers in the REST API's shape.
 pub struct CsrfJson<T>(pub T);
 
 impl<T: DeserializeOwned + 'static> FromRequest for CsrfJson<T> {
-    type Error = actix_web::Error;
-    type Future = Pin<Box<dyn Future<Output = Result<Self, actix_web::Error>>>>;
+    type Error = ApiError;
+    type Future = Pin<Box<dyn Future<Output = Result<Self, ApiError>>>>;
 
     fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        use actix_web::http::StatusCode;
         let presented = req
             .headers()
             .get(HEADER)
@@ -94,13 +99,38 @@ impl<T: DeserializeOwned + 'static> FromRequest for CsrfJson<T> {
             .map(str::to_owned);
         if !verify(&req.get_session(), presented.as_deref()) {
             let refused = ApiError::new(
-                actix_web::http::StatusCode::FORBIDDEN,
+                StatusCode::FORBIDDEN,
                 "csrf_failed",
                 "This request could not be verified. Reload the page and try again.",
             );
-            return Box::pin(async move { Err(refused.into()) });
+            return Box::pin(async move { Err(refused) });
         }
-        let body = actix_web::web::Json::<T>::from_request(req, payload);
-        Box::pin(async move { Ok(CsrfJson(body.await?.into_inner())) })
+        let body = Bytes::from_request(req, payload);
+        Box::pin(async move {
+            let invalid = |message: String| {
+                ApiError::new(StatusCode::BAD_REQUEST, "invalid_request", message)
+            };
+            let body = body
+                .await
+                .map_err(|_| invalid("The body could not be read.".into()))?;
+            if body.len() > JSON_LIMIT {
+                return Err(ApiError::new(
+                    StatusCode::PAYLOAD_TOO_LARGE,
+                    "payload_too_large",
+                    format!("The body is larger than {JSON_LIMIT} bytes."),
+                ));
+            }
+            serde_json::from_slice(&body).map(CsrfJson).map_err(|e| {
+                if e.is_data() {
+                    ApiError::new(
+                        StatusCode::UNPROCESSABLE_ENTITY,
+                        "validation_failed",
+                        format!("Invalid request body: {e}"),
+                    )
+                } else {
+                    invalid(format!("The body is not valid JSON: {e}"))
+                }
+            })
+        })
     }
 }

@@ -28,6 +28,22 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/", web::get().to(account::home_get))
         .route("/signin", web::get().to(auth::signin_get))
         .route("/signin", web::post().to(auth::signin_post))
+        .route(
+            "/signin/passkey/start",
+            web::post().to(pages::passkey_signin::start_post),
+        )
+        .route(
+            "/signin/passkey/finish",
+            web::post().to(pages::passkey_signin::finish_post),
+        )
+        .route(
+            "/signin/second-factor/passkey/start",
+            web::post().to(pages::second_factor_passkey::start_post),
+        )
+        .route(
+            "/signin/second-factor/passkey/finish",
+            web::post().to(pages::second_factor_passkey::finish_post),
+        )
         .route("/signup", web::get().to(auth::signup_get))
         .route("/signup", web::post().to(auth::signup_post))
         .route("/signout", web::post().to(auth::signout_post))
@@ -48,7 +64,6 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         )
         .configure(oauth::routes)
         .configure(api::routes)
-        .configure(pages::passkey_routes)
         .configure(pages::settings_routes)
         .route("/static/{file}", web::get().to(assets::static_get));
 }

@@ -186,7 +186,7 @@ async fn registration_finish_refuses_garbage_a_missing_challenge_and_a_spent_one
         .header("content-type", "application/json").body("{not json").send().await.unwrap();
     assert_error(res, 400, "invalid_request").await;
     let huge = json!({"id": "x".repeat(20_000)});
-    assert_error(post_json(&app, finish, Some(&csrf), &huge).await, 400, "invalid_request").await;
+    assert_error(post_json(&app, finish, Some(&csrf), &huge).await, 413, "payload_too_large").await;
     assert!(app.get_html("/settings/passkeys").await.contains("id=\"no-passkeys\""));
 }
 

@@ -185,6 +185,20 @@ async fn a_person_adds_a_passkey_and_signs_in_with_it_alone() {
         let error = text_of(&c, "#passkey-signin-error:not([hidden])").await;
         assert!(error.contains("did not sign you in"), "{error}");
         screenshot(&c, "passkeys-clone-refused").await;
+
+        // On a phone-sized screen the list and the form fit without sideways scrolling.
+        c.set_window_size(390, 844).await.unwrap();
+        c.goto(&format!("{base}/settings/passkeys")).await.unwrap();
+        text_of(&c, "#passkey-list tr[data-passkey] .passkey-name").await;
+        let fits = c
+            .execute(
+                "return document.documentElement.scrollWidth <= window.innerWidth;",
+                vec![],
+            )
+            .await
+            .unwrap();
+        assert_eq!(fits, json!(true), "the page scrolls sideways on a phone");
+        screenshot(&c, "passkeys-phone").await;
     })
     .await;
 

@@ -115,10 +115,11 @@ pub async fn list(ctx: &Context, user: &User) -> Result<Vec<StoredPasskey>> {
 
 /// Renames one of the person's passkeys; `NotFound` for an id that is not one of theirs.
 pub async fn rename(ctx: &Context, user: &User, id: &str, name: &str) -> Result<()> {
-    let name = parse_name(name)?;
+    // Whose it is first: someone else's passkey is not found, whatever the name.
     let before = storage::passkeys::find_owned(ctx.db(), &user.id, id)
         .await?
         .ok_or(AppError::NotFound("Passkey"))?;
+    let name = parse_name(name)?;
     if !storage::passkeys::rename(ctx.db(), &user.id, id, &name).await? {
         return Err(AppError::NotFound("Passkey"));
     }

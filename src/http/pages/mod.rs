@@ -197,6 +197,14 @@ pub fn settings_routes(cfg: &mut web::ServiceConfig) {
     )
     .route("/settings/passkeys", web::get().to(passkeys::passkeys_get))
     .route(
+        "/settings/passkeys/register/start",
+        web::post().to(passkeys::register_start_post),
+    )
+    .route(
+        "/settings/passkeys/register/finish",
+        web::post().to(passkeys::register_finish_post),
+    )
+    .route(
         "/settings/passkeys/{id}/rename",
         web::post().to(passkeys::rename_post),
     )
@@ -208,35 +216,5 @@ pub fn settings_routes(cfg: &mut web::ServiceConfig) {
     .route(
         "/settings/password",
         web::post().to(password::password_post),
-    );
-}
-
-/// Largest JSON body a passkey ceremony takes: a credential with its attestation, its client
-/// data and a few extensions fits in a few kilobytes.
-const CEREMONY_JSON_LIMIT: usize = 16 * 1024;
-
-/// Registers the passkey ceremonies' JSON endpoints (`static/passkeys.js` calls them), each
-/// reading at most `CEREMONY_JSON_LIMIT` bytes of JSON.
-pub fn passkey_routes(cfg: &mut web::ServiceConfig) {
-    let ceremony = |path: &str| {
-        web::resource(path).app_data(crate::http::error::json_config().limit(CEREMONY_JSON_LIMIT))
-    };
-    cfg.service(
-        ceremony("/settings/passkeys/register/start")
-            .route(web::post().to(passkeys::register_start_post)),
-    )
-    .service(
-        ceremony("/settings/passkeys/register/finish")
-            .route(web::post().to(passkeys::register_finish_post)),
-    )
-    .service(ceremony("/signin/passkey/start").route(web::post().to(passkey_signin::start_post)))
-    .service(ceremony("/signin/passkey/finish").route(web::post().to(passkey_signin::finish_post)))
-    .service(
-        ceremony("/signin/second-factor/passkey/start")
-            .route(web::post().to(second_factor_passkey::start_post)),
-    )
-    .service(
-        ceremony("/signin/second-factor/passkey/finish")
-            .route(web::post().to(second_factor_passkey::finish_post)),
     );
 }

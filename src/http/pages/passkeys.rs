@@ -91,6 +91,7 @@ pub async fn passkeys_get(
 /// Form of `POST /settings/passkeys/{id}/rename`.
 #[derive(Deserialize)]
 pub struct RenameForm {
+    #[serde(default)]
     name: String,
 }
 
