@@ -17,6 +17,7 @@ mod credentials;
 mod email_confirmation;
 mod email_verified;
 mod factor_helpers;
+mod factor_notices;
 mod factor_policies;
 mod foundation;
 mod grants;

@@ -235,3 +235,54 @@ async fn a_person_adds_a_passkey_and_signs_in_with_it_alone() {
     assert_eq!(methods, AuthMethods::one(AuthMethod::Passkey));
     assert_eq!(methods.amr(), ["hwk", "mfa"]);
 }
+
+#[tokio::test]
+async fn a_passkey_is_the_second_step_after_a_password() {
+    let app = spawn_localhost_app_with(|_| {}).await;
+    let base = format!("http://localhost:{}", app.port);
+    with_browser("passkeys-second-step", move |c| async move {
+        add_virtual_authenticator(&c).await;
+        c.goto(&format!("{base}/signup")).await.unwrap();
+        fill(&c, "name", "Ada Lovelace").await;
+        fill(&c, "email", "ada@example.com").await;
+        fill(&c, "password", "a very long password").await;
+        click(&c, "form[action='/signup'] button[type=submit]").await;
+        wait_for_path(&c, "/account").await;
+        c.goto(&format!("{base}/settings/passkeys")).await.unwrap();
+        fill(&c, "passkey-name", "MacBook").await;
+        click(&c, "#passkey-register-button").await;
+        text_of(&c, "#passkey-list tr[data-passkey] .passkey-name").await;
+
+        // With a passkey, the password alone no longer signs in: the second step asks for it.
+        click(&c, "form[action='/signout'] button").await;
+        wait_for_path(&c, "/signin").await;
+        fill(&c, "email", "ada@example.com").await;
+        fill(&c, "password", "a very long password").await;
+        click(&c, "form[action='/signin'] button[type=submit]").await;
+        wait_for_path(&c, "/signin/second-factor").await;
+        assert!(
+            c.find(Locator::Id("code")).await.is_err(),
+            "no code field for a person without an authenticator app"
+        );
+        screenshot(&c, "passkeys-second-step").await;
+        click(&c, "#passkey-second-factor-button").await;
+        wait_for_path(&c, "/account").await;
+        assert_eq!(text_of(&c, "#account-email").await, "ada@example.com");
+    })
+    .await;
+
+    // The session used both: the password, then the passkey.
+    let rows = app
+        .db
+        .query_all_raw(Statement::from_string(
+            app.db.get_database_backend(),
+            "SELECT state FROM sessions WHERE signed_in_at IS NOT NULL",
+        ))
+        .await
+        .unwrap();
+    assert_eq!(rows.len(), 1, "only the two-step sign-in's session is left");
+    let state: String = rows[0].try_get("", "state").unwrap();
+    let state: Value = serde_json::from_str(&state).unwrap();
+    let methods: AuthMethods = serde_json::from_str(state["amr"].as_str().unwrap()).unwrap();
+    assert_eq!(methods.amr(), ["pwd", "hwk", "mfa"]);
+}

@@ -12,6 +12,7 @@ pub mod recovery;
 pub mod signin;
 pub mod totp;
 
+use crate::domain::notices::{self, Notice};
 use crate::storage::factors::FactorSet;
 use std::net::IpAddr;
 
@@ -190,6 +191,8 @@ pub async fn confirm_enrolment(
             .by_user(&user.id)
             .target(format!("user:{}", user.id)),
     );
+    let factor = "authenticator app";
+    notices::send(ctx, &user.email, &Notice::FactorEnrolled { factor });
     Ok(Ok(new_recovery_codes(ctx, user).await?))
 }
 

@@ -17,6 +17,7 @@ use crate::domain::accounts::{self, SignInRefused};
 use crate::domain::audit::AuditEvent;
 use crate::domain::auth_methods::{AuthMethod, AuthMethods};
 use crate::domain::context::Context;
+use crate::domain::notices::{self, Notice};
 use crate::domain::passkeys::{self, AuthenticationState};
 use crate::domain::user::User;
 use crate::error::{AppError, Result};
@@ -256,6 +257,8 @@ async fn prove(ctx: &Context, user: &User, proof: Proof<'_>) -> Result<Option<Op
                     .target(format!("user:{}", user.id))
                     .detail(json!({"left": left})),
             );
+            let remaining = usize::try_from(left).unwrap_or(usize::MAX);
+            notices::send(ctx, &user.email, &Notice::RecoveryCodeUsed { remaining });
             Ok(Some(Some(left)))
         }
         // Not proven by a typed code: a password is the first step, and a passkey answers a

@@ -5,6 +5,7 @@
 //! required, and excludes the person's registered passkeys, so one authenticator is not
 //! registered twice.
 
+use crate::domain::notices::{self, Notice};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 use webauthn_rs::prelude::{
@@ -124,6 +125,8 @@ pub async fn finish_registration(
             .target(format!("passkey:{}", stored.id))
             .detail(json!({"name": stored.name})),
     );
+    let factor = "passkey";
+    notices::send(ctx, &user.email, &Notice::FactorEnrolled { factor });
     Ok(stored)
 }
 
