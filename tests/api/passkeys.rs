@@ -310,3 +310,54 @@ async fn only_the_owner_renames_or_removes_a_passkey_and_removal_is_audited() {
     assert_eq!(removed[0]["target"], format!("passkey:{id}"));
     assert_eq!(removed[0]["detail"]["name"], "Work laptop");
 }
+
+#[tokio::test]
+async fn a_passkey_is_asked_for_after_the_password_until_an_administrator_resets_factors() {
+    let admin = localhost_app().await;
+    admin.signed_in_user().await;
+    let person = TestApp::with_client(&admin, client());
+    let email = person.signed_in_user().await;
+    stored_passkey(&person, &email, "0193a000-0000-7000-8000-000000000002", "Phone").await;
+
+    // The password alone no longer signs in: the second step offers the passkey, no code field.
+    person.sign_out().await;
+    let res = person.sign_in(&email, crate::oidc_prompt::PASSWORD).await;
+    assert_eq!(crate::helpers::location(&res), "/signin/second-factor");
+    let page = person.get_html("/signin/second-factor").await;
+    assert!(page.contains("id=\"passkey-second-factor\""), "{page}");
+    assert!(!page.contains("id=\"code\""), "no app, so no code field");
+    assert_eq!(person.get("/account").await.status(), 303, "not signed in yet");
+    // An answer that proves nothing (here with no challenge asked for: the stored row is no real
+    // credential) is refused in the API's shape, and signs no one in.
+    let csrf = csrf_token(&page);
+    let garbage = json!({"id": "x", "rawId": "x", "type": "public-key", "response": {}});
+    let res = post_json(&person, "/signin/second-factor/passkey/finish", Some(&csrf), &garbage).await;
+    assert_error(res, 401, "authentication_failed").await;
+    assert_eq!(person.get("/account").await.status(), 303);
+    // Without a pending sign-in there is nothing to finish.
+    let stranger = TestApp::with_client(&admin, client());
+    let page = stranger.get_html("/signin").await;
+    let res = post_json(
+        &stranger,
+        "/signin/second-factor/passkey/start",
+        Some(&csrf_token(&page)),
+        &json!({}),
+    )
+    .await;
+    assert_error(res, 401, "sign_in_ended").await;
+
+    // An administrator's reset removes the passkey: the password alone signs in again.
+    let admin_page = admin.get_html("/admin/people").await;
+    let row = admin_page
+        .split("<tr data-user=\"")
+        .find(|r| r.contains(&format!("<td>{email}</td>")))
+        .expect("person listed");
+    let id = row.split('"').next().unwrap();
+    let res = admin
+        .post_form("/admin/people", &format!("/admin/people/{id}/reset-factors"), &[])
+        .await;
+    assert_eq!(res.status(), 303);
+    let res = person.sign_in(&email, crate::oidc_prompt::PASSWORD).await;
+    assert_eq!(crate::helpers::location(&res), "/account", "password only");
+    assert!(person.get_html("/settings/passkeys").await.contains("id=\"no-passkeys\""));
+}
