@@ -321,26 +321,16 @@ pub(crate) async fn verify_current(
     current: Password,
     failed: &dyn Fn(&str) -> AuditEvent,
 ) -> Result<Result<(), SignInRefused>> {
-    let stored = storage::users::find_hash(ctx.db(), &user.id).await?;
-    match password::verify(ctx.hash_gate(), current, stored).await {
-        Ok(true) => Ok(Ok(())),
-        Ok(false) => {
-            throttle.fail(ip, &user.email, ctx.now()).await;
-            ctx.record(failed("incorrect_password"));
-            Ok(Err(SignInRefused::Incorrect(
-                "Your current password is not correct.".into(),
-            )))
-        }
-        Err(AppError::Busy { retry_after_secs }) => {
-            Ok(Err(SignInRefused::Busy { retry_after_secs }))
-        }
-        Err(other) => Err(other),
+    let checked = check_current(ctx, throttle, ip, user, current).await?;
+    if matches!(checked, Err(SignInRefused::Incorrect(_))) {
+        ctx.record(failed("incorrect_password"));
     }
+    Ok(checked)
 }
 
 /// Checks a signed-in person's current password before a sensitive change (removing a second
 /// factor), counted like a sign-in: throttled, and a wrong one spends the same budgets as a
-/// failed sign-in for the account from this address.
+/// failed sign-in for the account from this address. The caller records what failed.
 pub async fn confirm_password(
     ctx: &Context,
     throttle: &SignInThrottle,
@@ -348,15 +338,26 @@ pub async fn confirm_password(
     user: &User,
     password: Password,
 ) -> Result<Result<(), SignInRefused>> {
-    let now = ctx.now();
-    if let Err(wait_secs) = throttle.check(ip, &user.email, now).await {
+    if let Err(wait_secs) = throttle.check(ip, &user.email, ctx.now()).await {
         return Ok(Err(SignInRefused::Throttled { wait_secs }));
     }
+    check_current(ctx, throttle, ip, user, password).await
+}
+
+/// The current-password check both of the above share: a wrong one is a failure in the
+/// throttle's budgets for the account from this address.
+async fn check_current(
+    ctx: &Context,
+    throttle: &SignInThrottle,
+    ip: Option<IpAddr>,
+    user: &User,
+    current: Password,
+) -> Result<Result<(), SignInRefused>> {
     let stored = storage::users::find_hash(ctx.db(), &user.id).await?;
-    match password::verify(ctx.hash_gate(), password, stored).await {
+    match password::verify(ctx.hash_gate(), current, stored).await {
         Ok(true) => Ok(Ok(())),
         Ok(false) => {
-            throttle.fail(ip, &user.email, now).await;
+            throttle.fail(ip, &user.email, ctx.now()).await;
             Ok(Err(SignInRefused::Incorrect(
                 "Your current password is not correct.".into(),
             )))
