@@ -73,6 +73,12 @@ pub async fn list_live(
 /// `revoked_access_tokens` (until its expiry), in the same transaction.
 pub async fn revoke(db: &Db, which: Which<'_>, at: i64) -> Result<Vec<SessionToken>> {
     let tx = db.begin().await.map_err(map_err)?;
+    // Write first. On SQLite a transaction that reads and then writes fails at once
+    // (SQLITE_BUSY_SNAPSHOT, which the busy timeout does not wait out) when another connection
+    // wrote in between; one whose first statement writes waits for the write lock instead.
+    tx.execute_unprepared("UPDATE session_tokens SET revoked_at = revoked_at WHERE 1 = 0")
+        .await
+        .map_err(map_err)?;
     let revoked = revoke_in(&tx, which, at).await?;
     tx.commit().await.map_err(map_err)?;
     Ok(revoked)
