@@ -32,17 +32,23 @@ pub async fn find_totp(db: &Db, user_id: &str) -> Result<Option<StoredTotp>> {
 /// person already has a confirmed one.
 pub async fn begin_totp(db: &Db, user_id: &str, sealed: &str, at: i64) -> Result<bool> {
     let tx = db.begin().await.map_err(map_err)?;
-    let existing = totp_factors::Entity::find_by_id(user_id.to_owned())
-        .one(&tx)
-        .await
-        .map_err(map_err)?;
-    if existing.as_ref().is_some_and(|m| m.confirmed) {
-        return Ok(false);
-    }
-    totp_factors::Entity::delete_by_id(user_id.to_owned())
+    // Write first: on SQLite a transaction that reads and then writes fails at once when another
+    // connection wrote in between (see `session_tokens::revoke`). An unconfirmed enrolment goes;
+    // whatever is left is a confirmed one.
+    totp_factors::Entity::delete_many()
+        .filter(totp_factors::Column::UserId.eq(user_id))
+        .filter(totp_factors::Column::Confirmed.eq(false))
         .exec(&tx)
         .await
         .map_err(map_err)?;
+    let confirmed = totp_factors::Entity::find_by_id(user_id.to_owned())
+        .one(&tx)
+        .await
+        .map_err(map_err)?;
+    if confirmed.is_some() {
+        tx.rollback().await.map_err(map_err)?;
+        return Ok(false);
+    }
     totp_factors::Entity::insert(totp_factors::ActiveModel {
         user_id: Set(user_id.to_owned()),
         secret_sealed: Set(sealed.to_owned()),
