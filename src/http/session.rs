@@ -12,6 +12,7 @@ use actix_web::{FromRequest, HttpRequest, dev::Payload, web};
 
 use super::csrf;
 use super::error::PageError;
+pub use super::layout::{Layout, TenantChoice};
 use crate::domain::accounts;
 use crate::domain::audit::Meta;
 use crate::domain::auth_methods::{AuthMethod, AuthMethods};
@@ -21,7 +22,6 @@ use crate::domain::session_tokens::{
     BrowserSession, STATE_METHODS as METHODS, STATE_SID as SID, STATE_SIGNED_IN_AT as SIGNED_IN_AT,
     STATE_USER_ID as USER_ID,
 };
-use crate::domain::tenant;
 use crate::domain::user::User;
 use crate::error::{AppError, Result};
 use crate::state::AppState;
@@ -278,68 +278,6 @@ pub async fn signed_in_user(session: &Session, state: &AppState) -> Result<Optio
         browser_session(session)?;
     }
     Ok(user)
-}
-
-/// What every page's layout needs: the account (if any), the form token, and the tenants for
-/// the header's switcher.
-pub struct Layout {
-    /// Signed-in account.
-    pub user: Option<User>,
-    /// Anti-CSRF token for the page's forms.
-    pub csrf: String,
-    /// The person's tenants.
-    pub tenants: Vec<TenantChoice>,
-    /// Whether they administer the active tenant (shows the Admin links).
-    pub tenant_admin: bool,
-}
-
-/// One entry of the tenant switcher.
-pub struct TenantChoice {
-    /// Tenant id.
-    pub id: String,
-    /// Name.
-    pub name: String,
-    /// The active one.
-    pub active: bool,
-}
-
-impl Layout {
-    /// The layout for this session as it is now (after a sign-in changed it mid-request).
-    pub async fn for_session(
-        session: &Session,
-        state: &AppState,
-        user: Option<User>,
-    ) -> Result<Self, PageError> {
-        Self::build(session, state, user).await
-    }
-
-    async fn build(
-        session: &Session,
-        state: &AppState,
-        user: Option<User>,
-    ) -> Result<Self, PageError> {
-        let csrf = csrf::token(session)?.expose().to_owned();
-        let (mut tenants, mut tenant_admin) = (Vec::new(), false);
-        if let Some(u) = &user {
-            let switcher = tenant::switcher(&state.ctx, u).await?;
-            tenant_admin = switcher.administers_active;
-            tenants = switcher
-                .tenants
-                .into_iter()
-                .map(|(t, active)| TenantChoice {
-                    id: t.id,
-                    name: t.name,
-                    active,
-                })
-                .collect();
-        }
-        Ok(Self {
-            user,
-            csrf,
-            tenants,
-            tenant_admin,
-        })
-    }
 }
 
 /// Extractor for pages anyone may see.

@@ -9,6 +9,8 @@ use crate::error::Result;
 
 /// Returns the secret called `name`, creating it with `generate` if it does not exist yet. Safe
 /// under concurrent first starts: the insert ignores a conflict and the stored value wins.
+/// (`exec_without_returning`, because sea-orm's `exec` reports an ignored conflict as an error,
+/// which made a node lose the race and fail to start.)
 pub async fn get_or_create(
     db: &Db,
     name: &str,
@@ -29,7 +31,7 @@ pub async fn get_or_create(
     };
     server_secrets::Entity::insert(row)
         .on_conflict_do_nothing()
-        .exec(db)
+        .exec_without_returning(db)
         .await
         .map_err(map_err)?;
     let row = server_secrets::Entity::find_by_id(name.to_owned())

@@ -293,7 +293,7 @@ async fn system_credentials_page_creates_edits_and_deletes() {
             ],
         )
         .await;
-    assert_eq!(res.status(), 201);
+    let res = app.reveal(res).await;
     let page = res.text().await.unwrap();
     assert!(page.contains("will not be shown again"));
     let secret = revealed(&page);

@@ -77,7 +77,7 @@ async fn create_key_via_form(app: &TestApp, name: &str) -> String {
             ],
         )
         .await;
-    assert_eq!(res.status(), 201);
+    let res = app.reveal(res).await;
     revealed(&res.text().await.unwrap())
 }
 
@@ -139,7 +139,7 @@ async fn creating_an_api_key_through_the_form_reveals_it_once_and_it_works_on_us
             ],
         )
         .await;
-    assert_eq!(res.status(), 201);
+    let res = app.reveal(res).await;
     let html = res.text().await.unwrap();
     assert!(html.contains(NOT_SHOWN_AGAIN), "{html}");
     assert!(html.contains("Production integration"));
@@ -178,7 +178,7 @@ async fn the_test_environment_radio_makes_a_ck_test_key() {
             ],
         )
         .await;
-    assert_eq!(res.status(), 201);
+    let res = app.reveal(res).await;
     let key = revealed(&res.text().await.unwrap());
     assert!(key.starts_with("ck_test_"), "{key}");
     assert_eq!(me_status(&app, &key).await, 200);
@@ -317,7 +317,7 @@ async fn an_expiry_within_seven_days_is_highlighted() {
                 &[("name", name), ("permission", "read"), ("expires_on", date)],
             )
             .await;
-        assert_eq!(res.status(), 201);
+        app.reveal(res).await;
     }
     let page = app.get_html(PAGE).await;
     let soon_row = row(&page, "Soon");
@@ -345,7 +345,7 @@ async fn a_personal_access_token_made_through_the_form_works_and_is_listed() {
             &[("name", "CI script"), ("expires_on", "2099-12-31")],
         )
         .await;
-    assert_eq!(res.status(), 201);
+    let res = app.reveal(res).await;
     let html = res.text().await.unwrap();
     assert!(html.contains(NOT_SHOWN_AGAIN));
     let token = revealed(&html);
@@ -384,7 +384,7 @@ async fn regenerating_the_personal_token_through_the_form_invalidates_the_old_on
     let res = app
         .post_form(PAGE, "/settings/credentials/personal-token", &[])
         .await;
-    assert_eq!(res.status(), 201);
+    let res = app.reveal(res).await;
     let html = res.text().await.unwrap();
     assert!(html.contains(NOT_SHOWN_AGAIN));
     let first = revealed(&html);
@@ -396,7 +396,7 @@ async fn regenerating_the_personal_token_through_the_form_invalidates_the_old_on
     let res = app
         .post_form(PAGE, "/settings/credentials/personal-token", &[])
         .await;
-    assert_eq!(res.status(), 201);
+    let res = app.reveal(res).await;
     let second = revealed(&res.text().await.unwrap());
     assert_ne!(first, second);
     assert_eq!(login_v0_status(&app, &first).await, 401, "old one is dead");
@@ -409,7 +409,7 @@ async fn a_second_secret_key_is_refused_with_422_and_the_page_offers_delete() {
     let res = app
         .post_form(PAGE, "/settings/credentials/secret-key", &[])
         .await;
-    assert_eq!(res.status(), 201);
+    let res = app.reveal(res).await;
     let html = res.text().await.unwrap();
     assert!(html.contains(NOT_SHOWN_AGAIN));
     let secret = revealed(&html);
@@ -447,7 +447,7 @@ async fn the_session_token_button_reveals_a_jwt_that_works_on_users_me() {
     let res = app
         .post_form(PAGE, "/settings/credentials/session-token", &[])
         .await;
-    assert_eq!(res.status(), 201);
+    let res = app.reveal(res).await;
     let html = res.text().await.unwrap();
     assert!(html.contains(NOT_SHOWN_AGAIN));
     let jwt = revealed(&html);

@@ -287,8 +287,13 @@ pub(crate) async fn session_token(client: &reqwest::Client, server: &Server) -> 
         &[],
     )
     .await;
-    assert_eq!(res.status(), 201);
-    revealed(&res.text().await.unwrap())
+    assert_eq!(res.status(), 303, "to the one-time reveal");
+    let page = client
+        .get(server.url("/settings/reveal"))
+        .send()
+        .await
+        .unwrap();
+    revealed(&page.text().await.unwrap())
 }
 
 async fn json_ok(res: reqwest::Response, expected: u16) -> Value {

@@ -394,8 +394,18 @@ impl TestApp {
                 &[],
             )
             .await;
-        assert_eq!(res.status(), 201);
-        revealed(&res.text().await.unwrap())
+        revealed(&self.reveal(res).await.text().await.unwrap())
+    }
+
+    /// Follows a form's `303` to the one-time reveal page (`/settings/reveal`) and returns that
+    /// page, checking it is `no-store`.
+    pub async fn reveal(&self, res: reqwest::Response) -> reqwest::Response {
+        assert_eq!(res.status(), 303, "a secret is revealed after a redirect");
+        assert_eq!(location(&res), "/settings/reveal");
+        let page = self.get("/settings/reveal").await;
+        assert_eq!(page.status(), 200, "the reveal page shows the secret");
+        assert_eq!(page.headers()["cache-control"], "no-store");
+        page
     }
 
     pub async fn sign_out(&self) -> reqwest::Response {
@@ -413,7 +423,7 @@ pub fn csrf_token(html: &str) -> String {
 
 /// The secret on a one-time reveal page.
 pub fn revealed(html: &str) -> String {
-    let marker = "id=\"revealed-secret\" class=\"secret\">";
+    let marker = "id=\"revealed-secret\">";
     let start = html.find(marker).expect("reveal page") + marker.len();
     html[start..].split('<').next().unwrap().to_owned()
 }

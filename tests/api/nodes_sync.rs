@@ -405,7 +405,7 @@ async fn developer_app(a: &TestApp) -> (String, String) {
     let res = a
         .post_form("/settings/apps", "/settings/apps", &fields)
         .await;
-    assert_eq!(res.status(), 201);
+    let res = a.reveal(res).await;
     let page = res.text().await.unwrap();
     (
         extract(&page, "id=\"client-id\">"),

@@ -1234,7 +1234,7 @@ async fn people_see_only_their_own_apps_and_admins_see_all() {
             ],
         )
         .await;
-    assert_eq!(res.status(), 201);
+    bob.reveal(res).await;
     assert!(
         app.get_html("/settings/apps").await.contains("Bobs App"),
         "admin sees it"

@@ -419,7 +419,7 @@ async fn a_developer_app_may_be_registered_with_the_identity_scopes() {
     let created = app
         .post_form("/settings/apps", "/settings/apps", &fields)
         .await;
-    assert_eq!(created.status(), 201);
+    app.reveal(created).await;
     let listed = app.get_html("/settings/apps").await;
     assert!(listed.contains("email openid"), "{listed}");
 }

@@ -35,7 +35,7 @@ async fn register_on_page(app: &TestApp) -> TestClient {
     let created = app
         .post_form("/settings/apps", "/settings/apps", &fields)
         .await;
-    assert_eq!(created.status(), 201);
+    let created = app.reveal(created).await;
     let html = created.text().await.unwrap();
     let between = |a: &str| html.split(a).nth(1).unwrap().split('<').next().unwrap();
     TestClient {

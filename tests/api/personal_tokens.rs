@@ -202,7 +202,7 @@ async fn personal_token_expiry_shown_moves_with_use() {
             &[],
         )
         .await;
-    assert_eq!(res.status(), 201);
+    let res = app.reveal(res).await;
     let pt = revealed(&res.text().await.unwrap());
     let expiry_on_page = |page: String| {
         let start = page.find("id=\"personal-token\"").unwrap();

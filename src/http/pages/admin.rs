@@ -1,6 +1,7 @@
 //! Admin → System credentials: create, edit name and roles per context, delete. All forms are
 //! CSRF-protected. (Admin → Tenants lives in `tenants`.)
 
+use actix_session::Session;
 use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, web};
 use askama::Template;
@@ -16,6 +17,7 @@ use crate::domain::tenant::Tenant;
 use crate::error::AppError;
 use crate::http::csrf::CsrfForm;
 use crate::http::error::PageError;
+use crate::http::reveal::{Fact, Shown, hold};
 use crate::http::session::{CurrentUser, Layout};
 use crate::state::AppState;
 
@@ -32,7 +34,6 @@ pub struct SystemPage {
     layout: Layout,
     tenant: Tenant,
     rows: Vec<SystemRow>,
-    revealed: Option<(Client, String)>,
     notice: Option<String>,
     error: Option<String>,
 }
@@ -80,7 +81,6 @@ fn roles_from_text(text: &str) -> Result<Vec<RoleAssignment>, AppError> {
 async fn system_page(
     state: &AppState,
     current: CurrentUser,
-    revealed: Option<(Client, String)>,
     notice: Option<String>,
     error: Option<String>,
 ) -> Result<SystemPage, PageError> {
@@ -96,7 +96,6 @@ async fn system_page(
         layout: current.layout,
         tenant,
         rows,
-        revealed,
         notice,
         error,
     })
@@ -109,7 +108,7 @@ pub async fn system_get(
 ) -> Result<HttpResponse, PageError> {
     Ok(html(
         StatusCode::OK,
-        &system_page(&state, current, None, None, None).await?,
+        &system_page(&state, current, None, None).await?,
     )?)
 }
 
@@ -131,7 +130,7 @@ async fn invalid(
 ) -> Result<HttpResponse, PageError> {
     match err {
         AppError::Validation { message, .. } => {
-            let page = system_page(state, current, None, None, Some(message)).await?;
+            let page = system_page(state, current, None, Some(message)).await?;
             Ok(html(StatusCode::UNPROCESSABLE_ENTITY, &page)?)
         }
         other => Err(other.into()),
@@ -142,6 +141,7 @@ async fn invalid(
 pub async fn system_create_post(
     CsrfForm(f): CsrfForm<SystemForm>,
     current: CurrentUser,
+    session: Session,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, PageError> {
     let me = Principal::session(&current.user);
@@ -151,15 +151,18 @@ pub async fn system_create_post(
     };
     match created {
         Ok((client, secret)) => {
-            let page = system_page(
-                &state,
-                current,
-                Some((client, secret.expose().to_owned())),
-                None,
-                None,
+            let shown = Shown::secret(
+                &format!("System credential “{}”", client.name),
+                secret.expose(),
+                "Exchange the client id and secret (HTTP Basic) at POST /api/v0/login or /oauth/token.",
+                "/admin/system-credentials",
+                "Done: back to system credentials",
             )
-            .await?;
-            Ok(html(StatusCode::CREATED, &page)?)
+            .with_facts(
+                "revealed-secret",
+                vec![Fact::new("system-client-id", "Client id", &client.id)],
+            );
+            hold(&session, &state, &current.user, &shown)
         }
         Err(e) => invalid(&state, current, e).await,
     }
@@ -188,7 +191,7 @@ pub async fn system_update_post(
             } else {
                 format!("Saved {}.", u.client.name)
             };
-            let page = system_page(&state, current, None, Some(notice), None).await?;
+            let page = system_page(&state, current, Some(notice), None).await?;
             Ok(html(StatusCode::OK, &page)?)
         }
         Err(e) => invalid(&state, current, e).await,

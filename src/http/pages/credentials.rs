@@ -2,14 +2,14 @@
 //! personal token, the account secret key, authorized and developer apps) with creation forms,
 //! revoke buttons and a one-time reveal page (the session token's form is in `session_token`).
 
+use actix_session::Session;
 use actix_web::http::StatusCode;
-use actix_web::http::header::{CACHE_CONTROL, HeaderValue, LOCATION};
 use actix_web::{HttpResponse, web};
 use askama::Template;
 use serde::Deserialize;
 
-use super::EmptyForm;
 use super::auth::html;
+use super::{EmptyForm, see_other};
 use crate::domain::client::{self, Client};
 use crate::domain::consent;
 use crate::domain::credentials::{Credential, CredentialKind, NewApiKey, format_time};
@@ -18,6 +18,8 @@ use crate::domain::tenant;
 use crate::error::AppError;
 use crate::http::csrf::CsrfForm;
 use crate::http::error::PageError;
+use crate::http::layout::flash;
+use crate::http::reveal::{Shown, hold};
 use crate::http::session::{CurrentUser, Layout};
 use crate::state::AppState;
 
@@ -48,16 +50,6 @@ pub struct CredentialsPage {
     authorized: Vec<(String, String)>,
     apps: Vec<Client>,
     error: Option<String>,
-}
-
-/// `templates/credential_secret.html`: the one-time reveal.
-#[derive(Template)]
-#[template(path = "credential_secret.html")]
-pub struct RevealPage {
-    layout: Layout,
-    title: String,
-    secret: String,
-    note: String,
 }
 
 pub(super) fn when(at: Option<i64>) -> String {
@@ -175,23 +167,23 @@ pub async fn credentials_get(
     Ok(html(StatusCode::OK, &page(&state, current, None).await?)?)
 }
 
+/// Holds a new credential's secret for the one-time reveal (see `http::reveal`).
 pub(super) fn reveal(
-    layout: Layout,
+    session: &Session,
+    state: &AppState,
+    current: &CurrentUser,
     title: &str,
     secret: &str,
     note: &str,
 ) -> Result<HttpResponse, PageError> {
-    let page = RevealPage {
-        layout,
-        title: title.into(),
-        secret: secret.into(),
-        note: note.into(),
-    };
-    let mut res = html(StatusCode::CREATED, &page)?;
-    // The page shows a secret: no cache may keep it.
-    res.headers_mut()
-        .insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    Ok(res)
+    let shown = Shown::secret(
+        title,
+        secret,
+        note,
+        "/settings/credentials",
+        "Done: back to credentials",
+    );
+    hold(session, state, &current.user, &shown)
 }
 
 pub(super) async fn invalid(
@@ -243,6 +235,7 @@ fn end_of_day(date: &str) -> Option<String> {
 pub async fn api_key_post(
     CsrfForm(f): CsrfForm<ApiKeyForm>,
     current: CurrentUser,
+    session: Session,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, PageError> {
     let new = NewApiKey {
@@ -265,10 +258,12 @@ pub async fn api_key_post(
         .await
     {
         Ok(issued) => reveal(
-            current.layout,
+            &session,
+            &state,
+            &current,
             &format!("API key “{}”", issued.credential.name),
             issued.secret.expose(),
-            "Use it as `Authorization: Bearer <key>`.",
+            "Send it in the Authorization header: Authorization: Bearer followed by the key.",
         ),
         Err(e) => invalid(&state, current, e).await,
     }
@@ -287,6 +282,7 @@ pub struct PatForm {
 pub async fn pat_post(
     CsrfForm(f): CsrfForm<PatForm>,
     current: CurrentUser,
+    session: Session,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, PageError> {
     let expiry = end_of_day(&f.expires_on).unwrap_or_default();
@@ -301,7 +297,9 @@ pub async fn pat_post(
         .await
     {
         Ok(issued) => reveal(
-            current.layout,
+            &session,
+            &state,
+            &current,
             &format!("Personal access token “{}”", issued.credential.name),
             issued.secret.expose(),
             "It acts as you until its expiry date.",
@@ -314,6 +312,7 @@ pub async fn pat_post(
 pub async fn personal_token_post(
     _: CsrfForm<EmptyForm>,
     current: CurrentUser,
+    session: Session,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, PageError> {
     let issued = state
@@ -327,7 +326,9 @@ pub async fn personal_token_post(
         ))
     );
     reveal(
-        current.layout,
+        &session,
+        &state,
+        &current,
         "Personal token",
         issued.secret.expose(),
         &note,
@@ -338,6 +339,7 @@ pub async fn personal_token_post(
 pub async fn secret_key_post(
     _: CsrfForm<EmptyForm>,
     current: CurrentUser,
+    session: Session,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, PageError> {
     match state
@@ -346,7 +348,9 @@ pub async fn secret_key_post(
         .await
     {
         Ok(issued) => reveal(
-            current.layout,
+            &session,
+            &state,
+            &current,
             "Account secret key",
             issued.secret.expose(),
             "It never expires. Exchange it with your email at POST /auth/token.",
@@ -360,6 +364,7 @@ pub async fn revoke_post(
     _: CsrfForm<EmptyForm>,
     path: web::Path<(String, String)>,
     current: CurrentUser,
+    session: Session,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, PageError> {
     let (kind, id) = path.into_inner();
@@ -374,7 +379,6 @@ pub async fn revoke_post(
         )
         .await?;
     tracing::info!(credential_id = ?id, user_id = %current.user.id, kind = kind.as_str(), "credential revoked");
-    Ok(HttpResponse::SeeOther()
-        .insert_header((LOCATION, "/settings/credentials"))
-        .finish())
+    flash(&session, format!("{} revoked.", kind.label()))?;
+    Ok(see_other("/settings/credentials"))
 }

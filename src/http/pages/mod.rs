@@ -116,6 +116,10 @@ pub fn settings_routes(cfg: &mut web::ServiceConfig) {
     )
     .route("/settings/credentials", web::get().to(c::credentials_get))
     .route(
+        crate::http::reveal::PATH,
+        web::get().to(crate::http::reveal::reveal_get),
+    )
+    .route(
         "/settings/credentials/api-keys",
         web::post().to(c::api_key_post),
     )

@@ -19,6 +19,7 @@ use crate::domain::return_to::safe_return_path;
 use crate::error::AppError;
 use crate::http::csrf::CsrfForm;
 use crate::http::error::{PageError, insert_retry_after};
+use crate::http::reveal::{Shown, hold};
 use crate::http::session::{self, CurrentUser, Layout};
 use crate::secret::Password;
 use crate::state::AppState;
@@ -33,15 +34,6 @@ pub struct SecurityPage {
     must_enrol: bool,
     return_to: String,
     error: Option<String>,
-}
-
-/// `templates/recovery_codes.html`.
-#[derive(Template)]
-#[template(path = "recovery_codes.html")]
-pub struct RecoveryCodesPage {
-    layout: Layout,
-    codes: Vec<String>,
-    next: String,
 }
 
 /// Query of `GET /settings/security`.
@@ -91,18 +83,25 @@ pub async fn security_get(
     page(&state, current, &session, return_to, None).await
 }
 
-fn codes_page(layout: Layout, codes: Vec<String>, next: String) -> Result<HttpResponse, PageError> {
-    let mut res = html(
-        StatusCode::OK,
-        &RecoveryCodesPage {
-            layout,
-            codes,
-            next,
-        },
-    )?;
-    res.headers_mut()
-        .insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    Ok(res)
+/// Holds new recovery codes for the one-time reveal (see `http::reveal`); `next` is where
+/// "I have saved them" leads.
+fn codes_page(
+    session: &Session,
+    state: &AppState,
+    current: &CurrentUser,
+    codes: Vec<String>,
+    next: String,
+) -> Result<HttpResponse, PageError> {
+    let shown = Shown {
+        title: "Recovery codes".into(),
+        secret_id: "recovery-codes".into(),
+        secrets: codes,
+        note: "Each one signs you in once in place of a code from your authenticator app, if you lose it. Any codes you had before no longer work.".into(),
+        back: next,
+        back_label: "I have saved them, continue".into(),
+        facts: Vec::new(),
+    };
+    hold(session, state, &current.user, &shown)
 }
 
 fn refused(err: SignInRefused) -> (StatusCode, String, Option<i64>) {
@@ -169,7 +168,7 @@ pub async fn totp_confirm_post(
             } else {
                 return_to
             };
-            codes_page(current.layout, codes, next)
+            codes_page(&session, &state, &current, codes, next)
         }
         Err(err) => refused_page(&state, current, &session, return_to, err).await,
     }
@@ -179,10 +178,17 @@ pub async fn totp_confirm_post(
 pub async fn recovery_codes_post(
     _: CsrfForm<super::EmptyForm>,
     current: CurrentUser,
+    session: Session,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, PageError> {
     let codes = factors::regenerate_recovery_codes(&state.ctx, &current.user).await?;
-    codes_page(current.layout, codes, "/settings/security".into())
+    codes_page(
+        &session,
+        &state,
+        &current,
+        codes,
+        "/settings/security".into(),
+    )
 }
 
 /// Form of `POST /settings/security/totp/remove`: the password, or else a code.

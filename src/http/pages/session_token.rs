@@ -35,7 +35,9 @@ pub async fn session_token_post(
         .await
     {
         Ok((token, t)) => reveal(
-            current.layout,
+            &session,
+            &state,
+            &current,
             "Session token",
             &token,
             &format!(

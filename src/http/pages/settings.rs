@@ -1,6 +1,7 @@
 //! Settings → Developer apps (register OAuth clients, rotate secrets) and Settings → Authorized
 //! apps (withdraw consent).
 
+use actix_session::Session;
 use actix_web::http::StatusCode;
 use actix_web::http::header::LOCATION;
 use actix_web::{HttpResponse, web};
@@ -16,6 +17,7 @@ use crate::domain::scope::{self, SCOPES};
 use crate::error::AppError;
 use crate::http::csrf::CsrfForm;
 use crate::http::error::PageError;
+use crate::http::reveal::{Fact, Shown, hold};
 use crate::http::session::{CurrentUser, Layout};
 use crate::state::AppState;
 
@@ -34,15 +36,6 @@ pub struct AppsPage {
     scopes: &'static [(&'static str, &'static str)],
     error: Option<String>,
     form: AppForm,
-}
-
-/// `templates/app_secret.html`: the one-time reveal.
-#[derive(Template)]
-#[template(path = "app_secret.html")]
-pub struct SecretPage {
-    layout: Layout,
-    client: Client,
-    secret: Option<String>,
 }
 
 /// One authorized app.
@@ -130,6 +123,7 @@ pub async fn apps_get(
 pub async fn apps_post(
     CsrfForm(form): CsrfForm<AppForm>,
     current: CurrentUser,
+    session: Session,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, PageError> {
     let grants = form
@@ -148,12 +142,8 @@ pub async fn apps_post(
     match client::register(&state.ctx, Actor::User(&current.user), new).await {
         Ok(reg) => {
             tracing::info!(client_id = %reg.client.id, user_id = %current.user.id, "app registered");
-            let page = SecretPage {
-                layout: current.layout,
-                secret: reg.secret.map(|s| s.expose().to_owned()),
-                client: reg.client,
-            };
-            Ok(html(StatusCode::CREATED, &page)?)
+            let secret = reg.secret.as_ref().map(|s| s.expose());
+            app_reveal(&session, &state, &current, &reg.client, secret)
         }
         Err(AppError::Validation { message, .. }) => {
             let page = apps_page(&state, current, Some(message), form).await?;
@@ -168,16 +158,43 @@ pub async fn rotate_post(
     _: CsrfForm<EmptyForm>,
     id: web::Path<String>,
     current: CurrentUser,
+    session: Session,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, PageError> {
     let (client, secret) = client::rotate_secret(&state.ctx, &current.user, &id).await?;
     tracing::info!(client_id = %client.id, user_id = %current.user.id, "app secret rotated");
-    let page = SecretPage {
-        layout: current.layout,
-        client,
-        secret: Some(secret.expose().to_owned()),
+    app_reveal(&session, &state, &current, &client, Some(secret.expose()))
+}
+
+/// Holds a new app's id (and secret, for a confidential app) for the one-time reveal.
+fn app_reveal(
+    session: &Session,
+    state: &AppState,
+    current: &CurrentUser,
+    client: &Client,
+    secret: Option<&str>,
+) -> Result<HttpResponse, PageError> {
+    let facts = vec![Fact::new("client-id", "Client id", &client.id)];
+    let (note, secret) = match secret {
+        Some(s) => (
+            "Use the client id and secret with HTTP Basic authentication at the token endpoint.",
+            vec![s.to_owned()],
+        ),
+        None => (
+            "A public app has no secret: it proves itself with PKCE at every sign-in.",
+            Vec::new(),
+        ),
     };
-    Ok(html(StatusCode::OK, &page)?)
+    let shown = Shown {
+        title: client.name.clone(),
+        secrets: secret,
+        note: note.into(),
+        back: "/settings/apps".into(),
+        back_label: "Done: back to developer apps".into(),
+        ..Shown::default()
+    }
+    .with_facts("client-secret", facts);
+    hold(session, state, &current.user, &shown)
 }
 
 /// `GET /settings/authorized-apps`
