@@ -433,6 +433,14 @@ async fn an_admin_creates_uses_and_deletes_a_system_credential_in_a_real_browser
             .unwrap();
         assert_eq!(res.status(), 200, "the new credential logs in");
 
+        b.find(Locator::Id("reveal-continue"))
+            .await
+            .unwrap()
+            .click()
+            .await
+            .unwrap();
+        wait_for_path(&b, "/admin/system-credentials").await;
+
         b.execute("window.confirm = () => true", vec![])
             .await
             .unwrap();

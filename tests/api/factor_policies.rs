@@ -165,8 +165,7 @@ async fn a_person_without_a_factor_is_sent_to_enrol_before_an_app_that_requires_
     assert!(to.starts_with("/settings/security?return_to="), "{to}");
     let page = app.get_html(&to).await;
     let seed = seed_on(&page);
-    let res = confirm(&app, &code_now(&app, &seed), &path).await;
-    assert_eq!(res.status(), 200);
+    let res = app.reveal(confirm(&app, &code_now(&app, &seed), &path).await).await;
     let page = res.text().await.unwrap();
     assert!(page.contains("id=\"recovery-continue\""));
     assert!(page.contains("href=\"/oauth/authorize?"), "continues to the app");
