@@ -568,7 +568,7 @@ async fn a_person_creates_uses_and_revokes_an_api_key_in_a_real_browser() {
             .await
             .unwrap();
         assert_eq!(name, "Browser key");
-        click(&b, &format!("{row_css} button[type=submit]")).await;
+        click(&b, &format!("{row_css} button.danger")).await;
         // static/app.js asks window.confirm first: accept it, as the person would.
         b.accept_alert().await.unwrap();
         let mut gone = false;

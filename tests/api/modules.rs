@@ -11,6 +11,7 @@ mod browser;
 mod caching;
 mod cli;
 mod client_flags;
+mod credential_editing;
 mod credential_lists;
 mod credential_pages;
 mod credentials;

@@ -7,6 +7,7 @@ pub mod admin_people;
 pub mod app_settings;
 pub mod audit;
 pub mod auth;
+pub mod credential_edit;
 pub mod credentials;
 pub mod email;
 pub mod forgot;
@@ -21,6 +22,7 @@ pub mod security;
 pub mod session_token;
 pub mod sessions;
 pub mod settings;
+pub mod signout;
 pub mod tenants;
 
 use actix_web::http::header::LOCATION;
@@ -115,6 +117,14 @@ pub fn settings_routes(cfg: &mut web::ServiceConfig) {
         web::post().to(member_credentials::revoke_post),
     )
     .route("/settings/credentials", web::get().to(c::credentials_get))
+    .route(
+        "/settings/credentials/{kind}/{id}/rename",
+        web::post().to(credential_edit::rename_post),
+    )
+    .route(
+        "/settings/credentials/api_key/{id}/roll",
+        web::post().to(credential_edit::roll_post),
+    )
     .route(
         crate::http::reveal::PATH,
         web::get().to(crate::http::reveal::reveal_get),
