@@ -143,6 +143,13 @@ pub enum UserCommand {
     /// The new password is read like `user create` reads one; every session, session token and
     /// app sign-in of the person ends.
     ResetPassword(UserResetPassword),
+    /// List every account: id, email, name, admin, status; one per line, tab-separated.
+    List,
+    /// Disable an account: it cannot sign in, its sessions end, and everything it holds is
+    /// refused until it is enabled again.
+    Disable(UserResetPassword),
+    /// Enable a disabled account again.
+    Enable(UserResetPassword),
 }
 
 /// Arguments of `portcullis user reset-password`.
