@@ -147,9 +147,17 @@ pub enum UserCommand {
     List,
     /// Disable an account: it cannot sign in, its sessions end, and everything it holds is
     /// refused until it is enabled again.
-    Disable(UserResetPassword),
+    Disable(UserByEmail),
     /// Enable a disabled account again.
-    Enable(UserResetPassword),
+    Enable(UserByEmail),
+}
+
+/// Arguments of `portcullis user disable` and `user enable`.
+#[derive(Debug, Args)]
+pub struct UserByEmail {
+    /// The account's email address.
+    #[arg(long)]
+    pub email: String,
 }
 
 /// Arguments of `portcullis user reset-password`.
