@@ -63,6 +63,13 @@ async fn an_administrator_finds_and_disables_a_person_who_is_then_refused() {
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
         assert!(status.contains("disabled"), "status: {status}");
+        // The screenshot shows the disabled row.
+        c.execute(
+            "document.querySelector(\"tr[data-email='grace@example.com']\").scrollIntoView()",
+            vec![],
+        )
+        .await
+        .unwrap();
         screenshot(&c, "users-admin-disabled").await;
     })
     .await;
