@@ -41,6 +41,8 @@ async fn a_disabled_person_is_refused_everywhere_until_enabled_again() {
     let all = bearers(&held, &app_token);
     all_answer(&person, &all, 200).await;
     assert_eq!(get(&person, "/v1/users/me", &held.session_token).await.status(), 200);
+    // A code approved before the account is disabled buys nothing after.
+    let (late_code, late_verifier) = obtain_code(&person, &c, "read").await;
 
     let res = act(&admin, &id, "disable", &[]).await;
     assert_eq!(res.status(), 303);
@@ -61,6 +63,9 @@ async fn a_disabled_person_is_refused_everywhere_until_enabled_again() {
     assert_eq!(introspect(&admin, &c, &refresh_token).await["active"], false);
     assert_eq!(introspect(&admin, &rs, &held.api_key).await["active"], false);
     let res = refresh(&person, &c, &refresh_token, None).await;
+    assert_eq!(res.status(), 400);
+    assert_eq!(json(res).await["error"], "invalid_grant");
+    let res = exchange(&person, &c, &late_code, &late_verifier).await;
     assert_eq!(res.status(), 400);
     assert_eq!(json(res).await["error"], "invalid_grant");
 
