@@ -61,3 +61,8 @@ mod system_credentials;
 mod tenancy;
 mod tenant_credentials;
 mod token_endpoint_failures;
+mod users_admin;
+mod users_admin_browser;
+mod users_admin_cli;
+mod users_admin_delete;
+mod users_admin_disable;
