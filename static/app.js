@@ -32,3 +32,12 @@ document.addEventListener("change", (event) => {
     box.checked = false;
   }
 });
+
+document.addEventListener("click", (event) => {
+  // One header menu open at a time; a click elsewhere closes them.
+  for (const menu of document.querySelectorAll("details.menu[open]")) {
+    if (!menu.contains(event.target)) {
+      menu.open = false;
+    }
+  }
+});

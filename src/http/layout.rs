@@ -6,6 +6,7 @@ use actix_session::Session;
 
 use super::csrf;
 use super::error::PageError;
+use super::nav::{NavGroup, groups};
 use crate::domain::tenant;
 use crate::domain::user::User;
 use crate::error::AppError;
@@ -40,6 +41,10 @@ pub struct Layout {
     pub tenant_admin: bool,
     /// What the last action did ("API key “ci” revoked."), shown once.
     pub flash: Option<String>,
+    /// The header's menus (empty for visitors).
+    pub nav: Vec<NavGroup>,
+    /// A page that shows no navigation (the consent page: only the app's question matters).
+    pub bare: bool,
 }
 
 /// One entry of the tenant switcher.
@@ -59,13 +64,20 @@ impl Layout {
         state: &AppState,
         user: Option<User>,
     ) -> Result<Self, PageError> {
-        Self::build(session, state, user).await
+        Self::build(session, state, user, "").await
+    }
+
+    /// This layout without the navigation.
+    pub fn bare(mut self) -> Self {
+        self.bare = true;
+        self
     }
 
     pub(super) async fn build(
         session: &Session,
         state: &AppState,
         user: Option<User>,
+        path: &str,
     ) -> Result<Self, PageError> {
         let csrf = csrf::token(session)?.expose().to_owned();
         let (mut tenants, mut tenant_admin) = (Vec::new(), false);
@@ -82,12 +94,18 @@ impl Layout {
                 })
                 .collect();
         }
+        let nav = user
+            .as_ref()
+            .map(|u| groups(path, u.is_admin, tenant_admin))
+            .unwrap_or_default();
         Ok(Self {
             user,
             csrf,
             tenants,
             tenant_admin,
             flash: take_flash(session),
+            nav,
+            bare: false,
         })
     }
 }

@@ -10,6 +10,8 @@ pub mod health;
 pub mod layout;
 pub mod meta;
 pub mod metrics;
+pub mod moment;
+pub mod nav;
 pub mod oauth;
 pub mod outage;
 pub mod pages;

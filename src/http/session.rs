@@ -308,10 +308,11 @@ impl FromRequest for MaybeUser {
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
         let (session, state) = parts(req);
+        let path = req.path().to_owned();
         Box::pin(async move {
             let state = state.ok_or_else(missing_state)?;
             let user = signed_in_user(&session, &state).await?;
-            Ok(Self(Layout::build(&session, &state, user).await?))
+            Ok(Self(Layout::build(&session, &state, user, &path).await?))
         })
     }
 }
@@ -322,6 +323,7 @@ impl FromRequest for CurrentUser {
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
         let (session, state) = parts(req);
+        let path = req.path().to_owned();
         // Only a page someone navigated to is worth returning to; after a form post, go home.
         let return_to = if req.method() == actix_web::http::Method::GET {
             req.uri()
@@ -334,7 +336,7 @@ impl FromRequest for CurrentUser {
             let state = state.ok_or_else(missing_state)?;
             match signed_in_user(&session, &state).await? {
                 Some(user) => {
-                    let layout = Layout::build(&session, &state, Some(user.clone())).await?;
+                    let layout = Layout::build(&session, &state, Some(user.clone()), &path).await?;
                     Ok(Self { user, layout })
                 }
                 None => Err(PageError::SignInRequired { return_to }),

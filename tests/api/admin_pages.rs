@@ -413,6 +413,8 @@ async fn an_admin_creates_uses_and_deletes_a_system_credential_in_a_real_browser
         fill(&b, "password", "correct horse battery").await;
         click(&b, "form[action='/signin'] button[type=submit]").await;
         wait_for_path(&b, "/account").await;
+        // The header's Administration menu holds the link.
+        click(&b, "details.menu:last-of-type summary").await;
         b.find(Locator::LinkText("System credentials"))
             .await
             .unwrap()

@@ -36,7 +36,7 @@ async fn key(app: &TestApp, name: &str) -> (String, String) {
 /// The id of the first row named `name`.
 fn row_id(page: &str, name: &str) -> String {
     let at = page
-        .find(&format!("<td>{name}</td>"))
+        .find(&format!("<td data-label=\"Name\">{name}</td>"))
         .unwrap_or_else(|| panic!("no row {name}"));
     let marker = "data-credential=\"";
     let start = page[..at].rfind(marker).unwrap() + marker.len();
@@ -57,7 +57,7 @@ async fn a_key_is_renamed_in_place_and_the_page_says_so() {
     let res = app.post_form(PAGE, &action, &[("name", "New name")]).await;
     assert_eq!(res.status(), 303);
     let page = app.get_html(PAGE).await;
-    assert!(page.contains("<td>New name</td>") && !page.contains("<td>Old name</td>"));
+    assert!(page.contains("<td data-label=\"Name\">New name</td>") && !page.contains("<td data-label=\"Name\">Old name</td>"));
     assert!(page.contains("id=\"flash\""), "a message confirms it");
     assert_eq!(status_with(&app, &secret).await, 200, "the key still works");
     // The message is shown once.
@@ -78,7 +78,7 @@ async fn a_key_is_renamed_in_place_and_the_page_says_so() {
         .await
         .unwrap();
     assert_eq!(res.status(), 403);
-    assert!(app.get_html(PAGE).await.contains("<td>New name</td>"));
+    assert!(app.get_html(PAGE).await.contains("<td data-label=\"Name\">New name</td>"));
 }
 
 #[tokio::test]
@@ -95,7 +95,7 @@ async fn a_rolled_key_keeps_the_old_secret_working_until_the_overlap_ends() {
     assert_eq!(status_with(&app, &new).await, 200, "new");
     // Both are listed meanwhile, under the same name.
     let listed = app.get_html(PAGE).await;
-    assert_eq!(listed.matches("<td>Deploy</td>").count(), 2);
+    assert_eq!(listed.matches("<td data-label=\"Name\">Deploy</td>").count(), 2);
 
     app.clock.advance(3601);
     assert_eq!(status_with(&app, &old).await, 401, "old, after the overlap");
@@ -150,14 +150,14 @@ async fn token_expiry_presets_set_the_date_and_no_expiration_is_warned_about() {
     assert_eq!(create("No date", "custom").await.status(), 422);
 
     let listed = app.get_html(PAGE).await;
-    let week = &listed[listed.find("<td>Week</td>").unwrap()..];
+    let week = &listed[listed.find("<td data-label=\"Name\">Week</td>").unwrap()..];
     let week = &week[..week.find("</tr>").unwrap()];
     let in_seven_days = time::OffsetDateTime::from_unix_timestamp(app.clock.now() + 7 * 86_400)
         .unwrap()
         .date()
         .to_string();
     assert!(week.contains(&in_seven_days), "{week}");
-    let never = &listed[listed.find("<td>Forever</td>").unwrap()..];
+    let never = &listed[listed.find("<td data-label=\"Name\">Forever</td>").unwrap()..];
     assert!(never[..never.find("</tr>").unwrap()].contains("no expiry"));
 
     app.clock.advance(8 * 86_400);
@@ -202,7 +202,7 @@ async fn the_reveal_shows_a_secret_once_and_never_after_sign_out() {
     assert_eq!(again.headers()["cache-control"], "no-store");
     let html = again.text().await.unwrap();
     assert!(html.contains("id=\"reveal-gone\"") && !html.contains(&secret));
-    assert_eq!(app.get_html(PAGE).await.matches("<td>Once</td>").count(), 1);
+    assert_eq!(app.get_html(PAGE).await.matches("<td data-label=\"Name\">Once</td>").count(), 1);
 
     // A secret created just before signing out is not shown after it.
     let res = app
@@ -243,7 +243,8 @@ async fn in_a_browser_a_rolled_key_and_its_predecessor_both_work_and_the_tenant_
     let acme = create_tenant(&app, "Acme").await;
     let (old, _) = key(&app, "Rolling").await;
     let base = app.address.clone();
-    let http = app.client.clone();
+    // A client of its own: the app's pooled connections may have idled out during the browser.
+    let http = reqwest::Client::new();
     let out = std::sync::Arc::new(std::sync::Mutex::new(None::<String>));
     let out_in = out.clone();
     with_browser("credentials-roll", move |b| async move {

@@ -95,7 +95,7 @@ fn row<'a>(page: &'a str, name: &str) -> &'a str {
     page.split("<tr data-credential=")
         .skip(1)
         .map(|r| &r[..r.find("</tr>").unwrap()])
-        .find(|r| r.contains(&format!("<td>{name}</td>")))
+        .find(|r| r.contains(&format!("<td data-label=\"Name\">{name}</td>")))
         .unwrap_or_else(|| panic!("no row named {name}"))
 }
 
@@ -300,8 +300,8 @@ async fn revoking_through_the_rows_revoke_form_makes_the_key_fail_with_401_at_on
         "the other key still works"
     );
     let page = app.get_html(PAGE).await;
-    assert!(!page.contains(&id) && !page.contains("<td>Doomed</td>"));
-    assert!(page.contains("<td>Kept</td>"));
+    assert!(!page.contains(&id) && !page.contains("<td data-label=\"Name\">Doomed</td>"));
+    assert!(page.contains("<td data-label=\"Name\">Kept</td>"));
 }
 
 #[tokio::test]
@@ -322,12 +322,13 @@ async fn an_expiry_within_seven_days_is_highlighted() {
     let page = app.get_html(PAGE).await;
     let soon_row = row(&page, "Soon");
     assert!(
-        soon_row.contains(&format!("<span class=\"soon\">{soon} 23:59:59 UTC</span>")),
+        soon_row.contains("<span class=\"soon\"><time")
+            && soon_row.contains(&format!("title=\"{soon} 23:59:59 UTC\"")),
         "{soon_row}"
     );
     let later_row = row(&page, "Later");
     assert!(
-        later_row.contains(&format!("<td>{later} 23:59:59 UTC</td>")),
+        later_row.contains(&format!("title=\"{later} 23:59:59 UTC\">in ")),
         "{later_row}"
     );
     assert!(!later_row.contains("class=\"soon\""), "{later_row}");

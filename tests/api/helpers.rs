@@ -51,6 +51,9 @@ pub fn client() -> reqwest::Client {
     reqwest::Client::builder()
         .cookie_store(true)
         .redirect(Policy::none())
+        // Below the server's 5 s keep-alive: a connection idle while a browser test runs is
+        // not reused just as the server closes it (a spurious "incomplete message").
+        .pool_idle_timeout(std::time::Duration::from_secs(2))
         .build()
         .unwrap()
 }

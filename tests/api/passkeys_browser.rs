@@ -147,6 +147,7 @@ async fn a_person_adds_a_passkey_and_signs_in_with_it_alone() {
         click(&c, "form[action='/signup'] button[type=submit]").await;
         wait_for_path(&c, "/account").await;
 
+        click(&c, "details.menu summary").await;
         click(&c, "a[href='/settings/passkeys']").await;
         wait_for_path(&c, "/settings/passkeys").await;
         assert!(c.find(Locator::Id("no-passkeys")).await.is_ok());

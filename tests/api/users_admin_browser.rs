@@ -34,6 +34,7 @@ async fn an_administrator_finds_and_disables_a_person_who_is_then_refused() {
         click(&c, "form[action='/signin'] button[type=submit]").await;
         wait_for_path(&c, "/account").await;
 
+        click(&c, "details.menu:last-of-type summary").await;
         click(&c, "a[href='/admin/users']").await;
         wait_for_path(&c, "/admin/users").await;
         fill(&c, "q", "hopper").await;

@@ -19,6 +19,7 @@ use crate::error::AppError;
 use crate::http::csrf::CsrfForm;
 use crate::http::error::PageError;
 use crate::http::layout::flash;
+use crate::http::moment::Moment;
 use crate::http::reveal::{Shown, hold};
 use crate::http::session::{CurrentUser, Layout};
 use crate::state::AppState;
@@ -30,9 +31,10 @@ pub struct Row {
     name: String,
     prefix: String,
     detail: String,
-    created: String,
-    last_used: String,
-    expires: String,
+    created: Moment,
+    last_used: Option<Moment>,
+    last_used_ip: String,
+    expires: Option<Moment>,
     expires_soon: bool,
     usage: String,
 }
@@ -92,12 +94,10 @@ fn row(c: &Credential, now: i64, (count, limit): (u32, u32)) -> Row {
         name: c.name.clone(),
         prefix: format!("{}…", c.prefix),
         detail,
-        created: when(Some(c.created_at)),
-        last_used: match (&c.last_used_at, &c.last_used_ip) {
-            (Some(at), Some(ip)) if !ip.is_empty() => format!("{} from {ip}", when(Some(*at))),
-            (at, _) => when(*at),
-        },
-        expires: expiry.map_or_else(|| "no expiry".into(), |e| when(Some(e))),
+        created: Moment::new(c.created_at, now),
+        last_used: c.last_used_at.map(|at| Moment::new(at, now)),
+        last_used_ip: c.last_used_ip.clone().unwrap_or_default(),
+        expires: expiry.map(|e| Moment::new(e, now)),
         expires_soon: expiry.is_some_and(|e| e - now < 7 * 86_400),
         usage: format!(
             "{count} request(s) this minute, {}% of the {limit}/min limit",
