@@ -121,6 +121,8 @@ mod tests {
                 ..ClientFlags::default()
             },
             oidc: Default::default(),
+            profile: Default::default(),
+            previous_secret: None,
         }
     }
 

@@ -2,6 +2,8 @@
 //! functions, and these functions call `storage` for persistence.
 
 pub mod accounts;
+pub mod app_edit;
+pub mod app_profile;
 pub mod audit;
 pub mod auth_methods;
 pub mod bounded;
@@ -36,6 +38,7 @@ pub mod return_to;
 pub mod roles;
 pub mod scope;
 pub mod secret_format;
+pub mod secret_rotation;
 pub mod session_tokens;
 pub mod signing_keys;
 pub mod system_credentials;
