@@ -8,7 +8,7 @@
 
 use url::{Host, Url};
 
-use crate::domain::client::Client;
+use crate::domain::client::{self, Client, ClientKind};
 use crate::domain::context::Context;
 use crate::error::{AppError, Result};
 use crate::storage;
@@ -127,6 +127,13 @@ pub async fn presented(ctx: &Context, client: &Client) -> Result<Presented> {
         profile: client.profile.clone(),
         made_by,
     })
+}
+
+/// The name of the app behind an authorization request, for the sign-in page ("Sign in to
+/// continue to …"); `None` for an unknown client or a system credential.
+pub async fn requesting_app(ctx: &Context, client_id: &str) -> Result<Option<String>> {
+    let client = client::find_cached(ctx.db(), ctx.caches(), client_id).await?;
+    Ok(client.filter(|c| c.kind == ClientKind::App).map(|c| c.name))
 }
 
 #[cfg(test)]

@@ -40,6 +40,9 @@ pub struct Layout {
     pub tenant_admin: bool,
     /// What the last action did ("API key “ci” revoked."), shown once.
     pub flash: Option<String>,
+    /// A page that stands alone (the consent page an app sent someone to): no account
+    /// navigation, so nothing draws the person away from the decision asked of them.
+    pub bare: bool,
 }
 
 /// One entry of the tenant switcher.
@@ -88,6 +91,7 @@ impl Layout {
             tenants,
             tenant_admin,
             flash: take_flash(session),
+            bare: false,
         })
     }
 }
