@@ -15,6 +15,7 @@ use crate::domain::context::{Actor, Context};
 use crate::domain::password_reset;
 use crate::domain::people::{self, Person};
 use crate::domain::signing_keys;
+use crate::domain::user_admin;
 use crate::runtime::audit_writer::Auditor;
 use crate::runtime::cache::Caches;
 use crate::runtime::hash_gate::HashGate;
@@ -100,6 +101,41 @@ pub async fn user_reset_password(
         ended.session_tokens,
         ended.token_families
     );
+    Ok(())
+}
+
+/// `portcullis user list`: one account per line, tab-separated: id, email, name, `admin` or
+/// `-`, `active` or `disabled`.
+pub async fn user_list(settings: &Settings) -> anyhow::Result<()> {
+    let ctx = context(settings).await?;
+    let users = audited(&ctx, user_admin::list_all(&ctx, Actor::CommandLine)).await?;
+    for u in users {
+        let admin = if u.is_admin { "admin" } else { "-" };
+        let status = if u.is_active() { "active" } else { "disabled" };
+        println!("{}\t{}\t{}\t{admin}\t{status}", u.id, u.email, u.name);
+    }
+    Ok(())
+}
+
+/// `portcullis user disable` and `portcullis user enable`
+pub async fn user_set_disabled(
+    settings: &Settings,
+    email: &str,
+    disable: bool,
+) -> anyhow::Result<()> {
+    let ctx = context(settings).await?;
+    let who = Person::Email(email);
+    let user = if disable {
+        audited(&ctx, user_admin::disable(&ctx, Actor::CommandLine, who)).await?
+    } else {
+        audited(&ctx, user_admin::enable(&ctx, Actor::CommandLine, who)).await?
+    };
+    let status = if user.is_active() {
+        "active"
+    } else {
+        "disabled"
+    };
+    println!("{}: {status}", user.email);
     Ok(())
 }
 

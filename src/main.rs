@@ -21,6 +21,13 @@ async fn main() -> std::process::ExitCode {
         Command::User(UserCommand::ResetPassword(reset)) => {
             cli::user_reset_password(&args.settings, reset).await
         }
+        Command::User(UserCommand::List) => cli::user_list(&args.settings).await,
+        Command::User(UserCommand::Disable(who)) => {
+            cli::user_set_disabled(&args.settings, &who.email, true).await
+        }
+        Command::User(UserCommand::Enable(who)) => {
+            cli::user_set_disabled(&args.settings, &who.email, false).await
+        }
         Command::Client(ClientCommand::Create(create)) => {
             cli::client_create(&args.settings, create).await
         }

@@ -23,3 +23,12 @@ document.addEventListener("submit", (event) => {
     event.preventDefault();
   }
 });
+
+document.addEventListener("change", (event) => {
+  // Risky checkboxes ask when ticked: <input type=checkbox data-confirm-check="Grant full access?">
+  const box = event.target;
+  const message = box.dataset && box.dataset.confirmCheck;
+  if (message && box.checked && !window.confirm(message)) {
+    box.checked = false;
+  }
+});

@@ -143,6 +143,21 @@ pub enum UserCommand {
     /// The new password is read like `user create` reads one; every session, session token and
     /// app sign-in of the person ends.
     ResetPassword(UserResetPassword),
+    /// List every account: id, email, name, admin, status; one per line, tab-separated.
+    List,
+    /// Disable an account: it cannot sign in, its sessions end, and everything it holds is
+    /// refused until it is enabled again.
+    Disable(UserByEmail),
+    /// Enable a disabled account again.
+    Enable(UserByEmail),
+}
+
+/// Arguments of `portcullis user disable` and `user enable`.
+#[derive(Debug, Args)]
+pub struct UserByEmail {
+    /// The account's email address.
+    #[arg(long)]
+    pub email: String,
 }
 
 /// Arguments of `portcullis user reset-password`.

@@ -171,6 +171,10 @@ pub async fn sign_in(
         return Ok(Err(SignInRefused::Throttled { wait_secs }));
     }
     match check_password(ctx.db(), ctx.hash_gate(), email, password).await {
+        // Said only after the right password, so it reveals nothing to anyone else.
+        Ok(user) if !user.is_active() => Ok(Err(crate::domain::user_admin::refuse_disabled(
+            ctx, &user, "password",
+        ))),
         Ok(user) => {
             ctx.record(AuditEvent::here("signin.success").by_user(&user.id));
             Ok(Ok(user))

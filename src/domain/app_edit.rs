@@ -46,7 +46,7 @@ pub struct FieldError {
 #[derive(Debug)]
 pub enum Edited {
     /// Saved (or nothing changed): the app as it now is.
-    Saved(Client),
+    Saved(Box<Client>),
     /// Refused: every bad field, nothing saved.
     Refused(Vec<FieldError>),
 }
@@ -185,7 +185,7 @@ pub async fn update(
     };
     let changed = changes(&current, &edited);
     if changed.is_empty() {
-        return Ok(Edited::Saved(edited));
+        return Ok(Edited::Saved(Box::new(edited)));
     }
     storage::clients::update_app(ctx.db(), &edited, ctx.now()).await?;
     ctx.caches().invalidate(Stale::CLIENTS);
@@ -195,7 +195,7 @@ pub async fn update(
             .target(format!("client:{}", edited.id))
             .detail(json!({ "changed": changed })),
     );
-    Ok(Edited::Saved(edited))
+    Ok(Edited::Saved(Box::new(edited)))
 }
 
 /// Deletes an app: its token families are revoked first (so its refresh tokens and the access

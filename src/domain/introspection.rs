@@ -86,6 +86,14 @@ pub async fn introspect(
         Some(t) if may_see(caller, Subject::IssuedTo(&t.client_id)) => t,
         _ => return Ok(Introspection::Inactive),
     };
+    // A refresh token carries no principal: its account is checked here (a disabled
+    // account's tokens are inactive while it stays disabled).
+    if t.principal.is_none()
+        && let Some(user_id) = crate::domain::user::User::id_from_public(&t.sub)
+        && !policy.account_active(&user_id).await?
+    {
+        return Ok(Introspection::Inactive);
+    }
     if let Some(p) = t.principal.take() {
         match policy.effective(p, None).await {
             Ok(p) => t.scope = p.scopes.to_string(),

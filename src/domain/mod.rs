@@ -1,6 +1,7 @@
 //! Rules and types of Portcullis. Nothing here knows about HTTP or SQL: handlers call these
 //! functions, and these functions call `storage` for persistence.
 
+pub mod account_removal;
 pub mod accounts;
 pub mod app_edit;
 pub mod app_profile;
@@ -45,3 +46,4 @@ pub mod system_credentials;
 pub mod tenant;
 pub mod tokens;
 pub mod user;
+pub mod user_admin;

@@ -233,6 +233,7 @@ mod tests {
             email_verified: true,
             created_at: 1,
             updated_at: 2,
+            disabled_at: None,
         }
     }
 

@@ -1,4 +1,4 @@
-//! Admin → People: every account, and the one fact about it that an administrator may confirm
+//! Admin → Users: every account, and the one fact about it that an administrator may confirm
 //! by hand, that its email address is the person's (OpenID Connect's `email_verified`, released
 //! by UserInfo and the ID token). With mail, people confirm it themselves by a mailed link
 //! (`domain::email_verification`). Only server administrators (and the operator at the command
@@ -28,13 +28,6 @@ pub async fn list(ctx: &Context, by: Actor<'_>) -> Result<Vec<User>> {
     ctx.policy()
         .authorize_server(by, ServerAction::ManagePeople)?;
     storage::users::list_users(ctx.db()).await
-}
-
-/// Admin → People: every account, and whether the server requires a second factor of all.
-pub async fn list_with_policy(ctx: &Context, by: Actor<'_>) -> Result<(Vec<User>, bool)> {
-    let people = list(ctx, by).await?;
-    let required = crate::domain::factors::second_factor_required(ctx).await?;
-    Ok((people, required))
 }
 
 /// Marks a person's email address verified (or not). Unknown people are `NotFound`; nothing is

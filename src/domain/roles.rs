@@ -119,6 +119,23 @@ pub fn parse_context(raw: &str) -> Result<String> {
     Ok(format!("{resource}:{}", uuid.hyphenated()))
 }
 
+/// What a person picked on a form: some roles, or explicitly full access. No roles at all means
+/// full access (seed 001), so a page never lets an empty choice mean it by accident: it takes
+/// the explicit box, and refuses roles and full access together.
+pub fn choose(picked: Vec<RoleAssignment>, full_access: bool) -> Result<Vec<RoleAssignment>> {
+    match (picked.is_empty(), full_access) {
+        (true, false) => Err(AppError::validation(
+            "roles",
+            "Pick at least one role, or tick Full access.",
+        )),
+        (false, true) => Err(AppError::validation(
+            "full_access",
+            "Full access means no roles: untick the roles, or untick Full access.",
+        )),
+        _ => validate_all(picked),
+    }
+}
+
 /// Validates a whole list of assignments (duplicates collapse).
 pub fn validate_all(roles: Vec<RoleAssignment>) -> Result<Vec<RoleAssignment>> {
     let mut out: Vec<RoleAssignment> = Vec::with_capacity(roles.len());

@@ -20,9 +20,17 @@ pub struct User {
     pub created_at: i64,
     /// Unix seconds: when the account last changed (OpenID Connect's `updated_at`).
     pub updated_at: i64,
+    /// Unix seconds: when a server administrator disabled the account; `None` while active. A
+    /// disabled account cannot sign in and nothing it holds works until it is enabled again.
+    pub disabled_at: Option<i64>,
 }
 
 impl User {
+    /// Whether the account may sign in and use what it holds (not disabled).
+    pub fn is_active(&self) -> bool {
+        self.disabled_at.is_none()
+    }
+
     /// The id as the REST API shows it (`usr_` + 32 hex digits).
     pub fn public_id(&self) -> String {
         Self::public_id_of(&self.id)
@@ -149,6 +157,7 @@ mod tests {
             email_verified: false,
             created_at: 0,
             updated_at: 0,
+            disabled_at: None,
         };
         assert_eq!(user.public_id(), "usr_0190f3a2111172228333444455556666");
     }

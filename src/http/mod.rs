@@ -49,6 +49,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/signup", web::get().to(auth::signup_get))
         .route("/signup", web::post().to(auth::signup_post))
         .route("/signout", web::post().to(auth::signout_post))
+        .route("/signout", web::get().to(pages::signout::signout_get))
         .route("/forgot-password", web::get().to(forgot::forgot_get))
         .route("/forgot-password", web::post().to(forgot::forgot_post))
         .route("/reset-password", web::get().to(forgot::reset_get))

@@ -13,7 +13,6 @@ use actix_web::{FromRequest, HttpRequest, dev::Payload, web};
 use super::csrf;
 use super::error::PageError;
 pub use super::layout::{Layout, TenantChoice};
-use crate::domain::accounts;
 use crate::domain::audit::Meta;
 use crate::domain::auth_methods::{AuthMethod, AuthMethods};
 use crate::domain::browser_sessions;
@@ -279,7 +278,8 @@ pub async fn signed_in_user(session: &Session, state: &AppState) -> Result<Optio
         session.purge();
         return Ok(None);
     }
-    let user = accounts::find(&state.ctx, &id).await?;
+    // A deleted or disabled account's session ends here.
+    let user = crate::domain::user_admin::signed_in(&state.ctx, &id).await?;
     if user.is_none() {
         session.purge();
     } else if session_id(session).is_none() {

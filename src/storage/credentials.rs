@@ -148,6 +148,28 @@ pub async fn revoke(
     Ok(q.exec(db).await.map_err(map_err)?.rows_affected)
 }
 
+/// Gives a credential a new name.
+pub async fn rename(db: &Db, id: &str, name: &str) -> Result<()> {
+    credentials::Entity::update_many()
+        .col_expr(credentials::Column::Name, Expr::value(name))
+        .filter(credentials::Column::Id.eq(id))
+        .exec(db)
+        .await
+        .map_err(map_err)?;
+    Ok(())
+}
+
+/// Moves a credential's expiry (a rolled key's old secret ends then).
+pub async fn set_expiry(db: &Db, id: &str, at: i64) -> Result<()> {
+    credentials::Entity::update_many()
+        .col_expr(credentials::Column::ExpiresAt, Expr::value(at))
+        .filter(credentials::Column::Id.eq(id))
+        .exec(db)
+        .await
+        .map_err(map_err)?;
+    Ok(())
+}
+
 /// Records last use for many credentials at once (the coalesced writes of `LastUsed`).
 pub async fn record_last_used(db: &Db, batch: &[(String, i64, String)]) -> Result<()> {
     for (id, at, ip) in batch {

@@ -13,7 +13,7 @@ use crate::domain::session_tokens::{SessionToken, Which};
 use crate::domain::user::{DisplayName, Email, User};
 use crate::error::{AppError, Result};
 
-fn to_domain(m: users::Model) -> User {
+pub(super) fn to_domain(m: users::Model) -> User {
     User {
         id: m.id,
         email: m.email,
@@ -22,6 +22,7 @@ fn to_domain(m: users::Model) -> User {
         email_verified: m.email_verified,
         created_at: m.created_at,
         updated_at: m.updated_at,
+        disabled_at: m.disabled_at,
     }
 }
 
@@ -44,6 +45,7 @@ pub async fn insert_user(
         active_tenant_id: Set(None),
         created_at: Set(at),
         updated_at: Set(at),
+        disabled_at: Set(None),
     }
     .insert(db)
     .await

@@ -286,9 +286,10 @@ async fn system_credentials_page_creates_edits_and_deletes() {
             "/admin/system-credentials",
             &[
                 ("name", "Nightly ETL"),
+                ("role", "viewer"),
                 (
-                    "roles",
-                    "viewer\neditor dataset:c1a7cb60-1731-4c0f-b966-165263c30896",
+                    "resource_roles",
+                    "editor dataset:c1a7cb60-1731-4c0f-b966-165263c30896",
                 ),
             ],
         )
@@ -308,51 +309,66 @@ async fn system_credentials_page_creates_edits_and_deletes() {
     assert!(listing.contains("Nightly ETL") && !listing.contains(&secret));
     assert!(listing.contains("editor dataset:c1a7cb60-1731-4c0f-b966-165263c30896"));
 
-    // Edit one context only, then clear everything: the page says full access plainly.
+    // Edit the roles in place: the boxes and the lines are what was saved.
+    let update = format!("/admin/system-credentials/{id}/update");
     let res = app
         .post_form(
             "/admin/system-credentials",
-            &format!("/admin/system-credentials/{id}/update"),
+            &update,
             &[
                 ("name", "ETL"),
-                ("roles", "admin"),
-                ("roles_context", "system"),
+                ("role", "admin"),
+                (
+                    "resource_roles",
+                    "editor dataset:c1a7cb60-1731-4c0f-b966-165263c30896",
+                ),
             ],
         )
         .await;
-    assert_eq!(res.status(), 200);
-    let page = res.text().await.unwrap();
-    let roles = page
-        .split("class=\"roles-input\">")
-        .nth(1)
-        .unwrap()
-        .split("</textarea>")
-        .next()
-        .unwrap();
-    let lines: Vec<&str> = roles.lines().collect();
-    assert_eq!(
-        lines,
-        [
-            "editor dataset:c1a7cb60-1731-4c0f-b966-165263c30896",
-            "admin"
-        ],
-        "system context replaced, dataset role kept"
-    );
+    assert_eq!(res.status(), 303);
+    let page = app.get_html("/admin/system-credentials").await;
+    assert!(page.contains("id=\"flash\""), "a message says it was saved");
+    let row = page.split(&format!("data-client=\"{id}\"")).nth(1).unwrap();
+    assert!(row.contains("value=\"admin\" checked"));
+    assert!(!row.contains("value=\"viewer\" checked"));
+    assert!(row.contains("editor dataset:c1a7cb60-1731-4c0f-b966-165263c30896"));
+
+    // An empty choice no longer means full access: it is refused and nothing changes.
     let res = app
         .post_form(
             "/admin/system-credentials",
-            &format!("/admin/system-credentials/{id}/update"),
-            &[("name", "ETL"), ("roles", "")],
+            &update,
+            &[("name", "ETL"), ("resource_roles", "")],
         )
         .await;
-    let page = res.text().await.unwrap();
+    assert_eq!(res.status(), 422);
+    assert!(res.text().await.unwrap().contains("tick Full access"));
+    // Roles and full access together are refused too.
+    let res = app
+        .post_form(
+            "/admin/system-credentials",
+            &update,
+            &[("name", "ETL"), ("role", "viewer"), ("full_access", "yes")],
+        )
+        .await;
+    assert_eq!(res.status(), 422);
+    // Full access only when ticked; the page then says so plainly.
+    let res = app
+        .post_form(
+            "/admin/system-credentials",
+            &update,
+            &[("name", "ETL"), ("full_access", "yes")],
+        )
+        .await;
+    assert_eq!(res.status(), 303);
+    let page = app.get_html("/admin/system-credentials").await;
     assert!(page.contains("full access to all resources"));
     // Bad roles are explained.
     let res = app
         .post_form(
             "/admin/system-credentials",
-            &format!("/admin/system-credentials/{id}/update"),
-            &[("name", "ETL"), ("roles", "owner")],
+            &update,
+            &[("name", "ETL"), ("role", "owner")],
         )
         .await;
     assert_eq!(res.status(), 422);
@@ -405,7 +421,7 @@ async fn an_admin_creates_uses_and_deletes_a_system_credential_in_a_real_browser
             .unwrap();
         wait_for_path(&b, "/admin/system-credentials").await;
         fill(&b, "system-name", "Browser machine").await;
-        fill(&b, "system-roles", "viewer").await;
+        click(&b, "#system-role-viewer").await;
         click(&b, "#create-system-credential").await;
         let secret = b
             .wait()
@@ -432,6 +448,14 @@ async fn an_admin_creates_uses_and_deletes_a_system_credential_in_a_real_browser
             .await
             .unwrap();
         assert_eq!(res.status(), 200, "the new credential logs in");
+
+        b.find(Locator::Id("reveal-continue"))
+            .await
+            .unwrap()
+            .click()
+            .await
+            .unwrap();
+        wait_for_path(&b, "/admin/system-credentials").await;
 
         b.execute("window.confirm = () => true", vec![])
             .await

@@ -209,3 +209,12 @@ async fn a_person_signs_up_signs_out_signs_in_and_sees_their_account() {
     })
     .await;
 }
+
+/// Signs in through the sign-in page and waits for the account page.
+pub async fn sign_in(client: &Client, base: &str, email: &str, password: &str) {
+    client.goto(&format!("{base}/signin")).await.unwrap();
+    fill(client, "email", email).await;
+    fill(client, "password", password).await;
+    click(client, "form[action='/signin'] button[type=submit]").await;
+    wait_for_path(client, "/account").await;
+}

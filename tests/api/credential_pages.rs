@@ -519,7 +519,7 @@ async fn a_person_creates_uses_and_revokes_an_api_key_in_a_real_browser() {
         wait_for_path(&b, PAGE).await;
         fill(&b, "key-name", "Browser key").await;
         click(&b, "#create-api-key").await;
-        wait_for_path(&b, API_KEYS).await;
+        wait_for_path(&b, "/settings/reveal").await;
         let key = b
             .wait()
             .for_element(Locator::Id("revealed-secret"))
@@ -544,6 +544,20 @@ async fn a_person_creates_uses_and_revokes_an_api_key_in_a_real_browser() {
 
         assert_eq!(me(key.clone()).await, 200, "the revealed key works");
 
+        // Reloading the reveal shows no secret and creates nothing; neither does Back.
+        b.refresh().await.unwrap();
+        b.wait()
+            .for_element(Locator::Id("reveal-gone"))
+            .await
+            .unwrap();
+        assert!(!b.source().await.unwrap().contains(&key), "not shown again");
+        b.back().await.unwrap();
+        wait_for_path(&b, PAGE).await;
+        assert!(!b.source().await.unwrap().contains(&key));
+        b.forward().await.unwrap();
+        wait_for_path(&b, "/settings/reveal").await;
+        assert!(!b.source().await.unwrap().contains(&key), "Forward neither");
+
         b.goto(&format!("{base}{PAGE}")).await.unwrap();
         let row_css = "#api-keys tr[data-credential]";
         let name = b
@@ -554,7 +568,7 @@ async fn a_person_creates_uses_and_revokes_an_api_key_in_a_real_browser() {
             .await
             .unwrap();
         assert_eq!(name, "Browser key");
-        click(&b, &format!("{row_css} button[type=submit]")).await;
+        click(&b, &format!("{row_css} button.danger")).await;
         // static/app.js asks window.confirm first: accept it, as the person would.
         b.accept_alert().await.unwrap();
         let mut gone = false;

@@ -54,8 +54,8 @@ async fn sign_up_mails_a_link_whose_button_verifies_the_address() {
     assert_eq!(res.status(), 200);
     assert!(res.text().await.unwrap().contains("id=\"verify-done\""));
     assert!(verified(&app).await);
-    // The administrator (the first account) sees it on Admin → People.
-    let people = app.get_html("/admin/people").await;
+    // The administrator (the first account) sees it on Admin → Users.
+    let people = app.get_html("/admin/users").await;
     let row = &people[people.find(&format!("<td>{email}</td>")).unwrap()..];
     assert!(row.split("</tr>").next().unwrap().contains(">verified</span>"));
 

@@ -15,7 +15,7 @@ async fn verified_per_userinfo(app: &TestApp, access_token: &str) -> Value {
     json(res).await["email_verified"].clone()
 }
 
-/// The People page's row of `email`.
+/// The Users page's row of `email`.
 fn person_row(page: &str, email: &str) -> String {
     let at = page
         .find(&format!("<td>{email}</td>"))
@@ -25,8 +25,8 @@ fn person_row(page: &str, email: &str) -> String {
 
 async fn mark(app: &TestApp, user_id: &str, verified: &str) -> reqwest::Response {
     app.post_form(
-        "/admin/people",
-        &format!("/admin/people/{user_id}/email-verified"),
+        "/admin/users",
+        &format!("/admin/users/{user_id}/email-verified"),
         &[("verified", verified)],
     )
     .await
@@ -47,14 +47,14 @@ crate::helpers::on_both_backends!(
         assert_eq!(id_token["email_verified"], false);
         let access = before["access_token"].as_str().unwrap();
         assert_eq!(verified_per_userinfo(&bob, access).await, false);
-        let page = admin.get_html("/admin/people").await;
+        let page = admin.get_html("/admin/users").await;
         assert!(person_row(&page, &email).contains("not verified"));
 
         let bob_id = stored_user_id(&bob).await;
         let res = mark(&admin, &bob_id, "true").await;
         assert_eq!(res.status(), 303);
-        assert_eq!(location(&res), "/admin/people");
-        let page = admin.get_html("/admin/people").await;
+        assert_eq!(location(&res), "/admin/users");
+        let page = admin.get_html("/admin/users").await;
         assert!(person_row(&page, &email).contains(">verified</span>"));
 
         // UserInfo reads the account live; new ID tokens say so too.
@@ -103,14 +103,14 @@ async fn a_person_who_is_not_an_administrator_can_neither_list_people_nor_mark_a
     assert!(
         !bob.get_html("/account")
             .await
-            .contains("href=\"/admin/people\"")
+            .contains("href=\"/admin/users\"")
     );
-    assert_eq!(bob.get("/admin/people").await.status(), 403);
+    assert_eq!(bob.get("/admin/users").await.status(), 403);
     let bob_id = stored_user_id(&bob).await;
     let res = bob
         .post_form(
             "/account",
-            &format!("/admin/people/{bob_id}/email-verified"),
+            &format!("/admin/users/{bob_id}/email-verified"),
             &[("verified", "true")],
         )
         .await;
@@ -132,7 +132,7 @@ async fn marking_an_address_without_the_csrf_token_changes_nothing() {
     let bob_id = stored_user_id(&bob).await;
     let res = admin
         .client
-        .post(admin.url(&format!("/admin/people/{bob_id}/email-verified")))
+        .post(admin.url(&format!("/admin/users/{bob_id}/email-verified")))
         .form(&[("verified", "true")])
         .send()
         .await

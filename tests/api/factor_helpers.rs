@@ -67,9 +67,7 @@ pub async fn confirm(app: &TestApp, code: &str, return_to: &str) -> reqwest::Res
 pub async fn enrol(app: &TestApp) -> Enrolled {
     let page = app.get_html("/settings/security").await;
     let seed = seed_on(&page);
-    let res = confirm(app, &code_now(app, &seed), "").await;
-    assert_eq!(res.status(), 200, "enrolment confirmed");
-    assert_eq!(res.headers()["cache-control"], "no-store");
+    let res = app.reveal(confirm(app, &code_now(app, &seed), "").await).await;
     let recovery_codes = codes_on(&res.text().await.unwrap());
     assert_eq!(recovery_codes.len(), 10);
     Enrolled {

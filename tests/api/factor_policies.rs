@@ -165,8 +165,7 @@ async fn a_person_without_a_factor_is_sent_to_enrol_before_an_app_that_requires_
     assert!(to.starts_with("/settings/security?return_to="), "{to}");
     let page = app.get_html(&to).await;
     let seed = seed_on(&page);
-    let res = confirm(&app, &code_now(&app, &seed), &path).await;
-    assert_eq!(res.status(), 200);
+    let res = app.reveal(confirm(&app, &code_now(&app, &seed), &path).await).await;
     let page = res.text().await.unwrap();
     assert!(page.contains("id=\"recovery-continue\""));
     assert!(page.contains("href=\"/oauth/authorize?"), "continues to the app");
@@ -175,9 +174,9 @@ async fn a_person_without_a_factor_is_sent_to_enrol_before_an_app_that_requires_
     assert_eq!(id["acr"], ACR_MULTI, "enrolling proved the app in this session");
 }
 
-/// The stored id of the person with `email`, from Admin → People.
+/// The stored id of the person with `email`, from Admin → Users.
 async fn person_id(admin: &TestApp, email: &str) -> String {
-    let page = admin.get_html("/admin/people").await;
+    let page = admin.get_html("/admin/users").await;
     let row = page
         .split("<tr data-user=\"")
         .find(|r| r.contains(&format!("<td>{email}</td>")))
@@ -191,7 +190,7 @@ async fn with_the_requirement_on_a_person_without_a_factor_must_enrol_first() {
     admin.signed_in_user().await;
     let res = admin
         .post_form(
-            "/admin/people",
+            "/admin/users",
             "/admin/second-factor-required",
             &[("required", "true")],
         )
@@ -240,7 +239,7 @@ async fn an_administrator_resets_a_persons_factors_and_their_next_sign_in_is_pas
 
     // A person who is not an administrator may do neither.
     let res = person
-        .post_form("/account", &format!("/admin/people/{id}/reset-factors"), &[])
+        .post_form("/account", &format!("/admin/users/{id}/reset-factors"), &[])
         .await;
     assert_eq!(res.status(), 403);
     let res = person
@@ -249,9 +248,9 @@ async fn an_administrator_resets_a_persons_factors_and_their_next_sign_in_is_pas
     assert_eq!(res.status(), 403);
 
     let res = admin
-        .post_form("/admin/people", &format!("/admin/people/{id}/reset-factors"), &[])
+        .post_form("/admin/users", &format!("/admin/users/{id}/reset-factors"), &[])
         .await;
-    assert_eq!(location(&res), "/admin/people");
+    assert_eq!(location(&res), "/admin/users");
     assert_eq!(person.get("/account").await.status(), 200, "their session goes on");
     person.sign_out().await;
     let res = person.sign_in(&email, PASSWORD).await;

@@ -417,6 +417,6 @@ async fn developer_app(a: &TestApp) -> (String, String) {
 async fn rotate_secret(a: &TestApp, id: &str) -> String {
     let action = format!("/settings/apps/{id}/rotate-secret");
     let res = a.post_form("/settings/apps", &action, &[]).await;
-    let page = a.reveal(res).await.text().await.unwrap();
-    extract(&page, "id=\"client-secret\">")
+    let res = a.reveal(res).await;
+    extract(&res.text().await.unwrap(), "id=\"client-secret\">")
 }

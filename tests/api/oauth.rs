@@ -1176,8 +1176,10 @@ async fn developer_apps_show_the_secret_once_and_rotate_it() {
             &[],
         )
         .await;
-    let page = app.reveal(res).await.text().await.unwrap();
-    let new_secret = extract(&page, "id=\"client-secret\">");
+    let new_secret = extract(
+        &app.reveal(res).await.text().await.unwrap(),
+        "id=\"client-secret\">",
+    );
     assert_ne!(new_secret, secret);
     assert_eq!(probe(&app, c).await, 401, "old secret stops working");
     assert_eq!(

@@ -347,14 +347,14 @@ async fn a_passkey_is_asked_for_after_the_password_until_an_administrator_resets
     assert_error(res, 401, "sign_in_ended").await;
 
     // An administrator's reset removes the passkey: the password alone signs in again.
-    let admin_page = admin.get_html("/admin/people").await;
+    let admin_page = admin.get_html("/admin/users").await;
     let row = admin_page
         .split("<tr data-user=\"")
         .find(|r| r.contains(&format!("<td>{email}</td>")))
         .expect("person listed");
     let id = row.split('"').next().unwrap();
     let res = admin
-        .post_form("/admin/people", &format!("/admin/people/{id}/reset-factors"), &[])
+        .post_form("/admin/users", &format!("/admin/users/{id}/reset-factors"), &[])
         .await;
     assert_eq!(res.status(), 303);
     let res = person.sign_in(&email, crate::oidc_prompt::PASSWORD).await;

@@ -38,7 +38,12 @@ pub struct NewApiKey {
 impl CredentialService {
     /// Stores a new credential after checking it against the creator's ceiling: nothing is
     /// created stronger than what creates it.
-    async fn issue(&self, access: &Access, secret_kind: Kind, mut c: Credential) -> Result<Issued> {
+    pub(super) async fn issue(
+        &self,
+        access: &Access,
+        secret_kind: Kind,
+        mut c: Credential,
+    ) -> Result<Issued> {
         access.ceiling().admit(&c)?;
         let secret = secret_format::generate(secret_kind);
         c.prefix = secret_format::display_prefix(&secret, secret_kind);
@@ -50,7 +55,7 @@ impl CredentialService {
         })
     }
 
-    fn blank(&self, access: &Access, kind: CredentialKind, name: String) -> Credential {
+    pub(super) fn blank(&self, access: &Access, kind: CredentialKind, name: String) -> Credential {
         Credential {
             id: uuid::Uuid::now_v7().to_string(),
             user_id: Some(access.user.id.clone()),
@@ -124,24 +129,29 @@ impl CredentialService {
         self.issue(&access, kind, c).await
     }
 
-    /// Creates a personal access token (`sk-`), valid until `expiry` (ISO-8601, future).
+    /// Creates a personal access token (`sk-`), valid until `expiry` (ISO-8601, future), or
+    /// for good when `expiry` is `None` (the page offers it with a warning, as GitHub does; the
+    /// API always names a date).
     pub async fn create_pat(
         &self,
         caller: &Principal,
         tenant: &str,
         name: &str,
-        expiry: &str,
+        expiry: Option<&str>,
     ) -> Result<Issued> {
         let access = self.manage_own(caller, tenant).await?;
         let trimmed =
             DisplayName::parse(name).map_err(|e| AppError::validation("name", e.to_string()))?;
-        let expires_at = parse_future("expiry_date", expiry, self.clock.now())?;
+        let expires_at = match expiry {
+            Some(raw) => Some(parse_future("expiry_date", raw, self.clock.now())?),
+            None => None,
+        };
         let mut c = self.blank(
             &access,
             CredentialKind::PersonalAccessToken,
             trimmed.as_str().to_owned(),
         );
-        c.expires_at = Some(expires_at);
+        c.expires_at = expires_at;
         self.issue(&access, Kind::PersonalAccessToken, c).await
     }
 

@@ -8,12 +8,14 @@
 //! This file only names the parts; the secret's format (prefixes, checksum) lives in
 //! `domain::secret_format`, not here.
 
+mod edit;
 mod issue;
 mod model;
 mod parse;
 mod service;
 mod verify;
 
+pub use edit::{MAX_ROLL_OVERLAP, Rolled};
 pub use issue::NewApiKey;
 pub use model::{
     Credential, CredentialKind, Environment, Issued, PERSONAL_TOKEN_IDLE, PERSONAL_TOKEN_MAX,

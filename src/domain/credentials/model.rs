@@ -199,6 +199,8 @@ pub enum Refusal {
     IpNotAllowed,
     /// Its owner is no longer a member of its tenant.
     NotMember,
+    /// Its owner's account is disabled (or no longer exists).
+    AccountDisabled,
     /// Storage failed.
     Failed(AppError),
 }

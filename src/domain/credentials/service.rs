@@ -79,15 +79,31 @@ impl CredentialService {
 
     /// Records an event about `c`; `actor` None: its owner did it.
     pub(super) fn audit(&self, event_type: &str, c: &Credential, actor: Option<(&str, &str)>) {
+        let actor = actor.unwrap_or(("user", c.user_id.as_deref().unwrap_or_default()));
+        self.audit_detail(event_type, c, actor, serde_json::Value::Null);
+    }
+
+    /// `audit` with more detail than the credential's kind, name and prefix.
+    pub(super) fn audit_detail(
+        &self,
+        event_type: &str,
+        c: &Credential,
+        (kind, id): (&str, &str),
+        extra: serde_json::Value,
+    ) {
         if let Some(a) = &self.auditor {
-            let (kind, id) = actor.unwrap_or(("user", c.user_id.as_deref().unwrap_or_default()));
+            let mut detail =
+                serde_json::json!({"kind": c.kind.as_str(), "name": c.name, "prefix": c.prefix});
+            if let (Some(d), serde_json::Value::Object(more)) = (detail.as_object_mut(), extra) {
+                d.extend(more);
+            }
             a.record(
                 crate::domain::audit::AuditEvent::here(event_type)
                     .by(kind, id)
                     .about(c.user_id.as_deref())
                     .tenant(Some(&c.tenant_id))
                     .target(format!("credential:{}", c.id))
-                    .detail(serde_json::json!({"kind": c.kind.as_str(), "name": c.name, "prefix": c.prefix})),
+                    .detail(detail),
             );
         }
     }

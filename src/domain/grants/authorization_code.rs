@@ -54,6 +54,12 @@ pub async fn exchange(
         })
         .await?
         .ok_or_else(bad_code)?;
+    // The person may have been disabled since they approved: no tokens for them now.
+    if !g.credentials.policy().account_active(&rec.user_id).await? {
+        return Err(OAuthRefusal::invalid_grant(
+            "The account this code was issued for is disabled.",
+        ));
+    }
 
     // Records `token.issued`.
     let system = client.kind == ClientKind::System;

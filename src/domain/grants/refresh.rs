@@ -38,6 +38,12 @@ pub async fn exchange(
         // (successfully authenticated) client sent its credentials.
         return Err(bad_token());
     }
+    // A disabled account's grants are suspended, not revoked: refused until it is enabled.
+    if !g.credentials.policy().account_active(&rec.user_id).await? {
+        return Err(OAuthRefusal::invalid_grant(
+            "The account this grant belongs to is disabled.",
+        ));
+    }
     let scope = narrowed(&rec.scope, form.scope.as_deref())?;
     let rec = g.tokens.rotate_refresh(token, rec).await?.ok_or_else(|| {
         OAuthRefusal::invalid_grant(

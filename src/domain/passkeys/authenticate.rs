@@ -235,6 +235,9 @@ pub async fn sign_in(
         return Ok(Err(SignInRefused::Throttled { wait_secs }));
     }
     match verify(ctx, state, credential).await? {
+        Ok(user) if !user.is_active() => Ok(Err(crate::domain::user_admin::refuse_disabled(
+            ctx, &user, "passkey",
+        ))),
         Ok(user) => {
             ctx.record(
                 AuditEvent::here("signin.success")

@@ -77,7 +77,17 @@ impl Policy {
         Ok(role)
     }
 
-    /// Completes and narrows a freshly authenticated caller: a token exchanged from a credential
+    /// Whether the account may use what it holds: it exists and is not disabled. Read through
+    /// the users cache, which disabling invalidates (on every server), so a caller that is
+    /// already cached costs no query.
+    pub async fn account_active(&self, user_id: &str) -> Result<bool> {
+        Ok(accounts::find_cached_in(&self.db, &self.caches, user_id)
+            .await?
+            .is_some_and(|u| u.is_active()))
+    }
+
+    /// Completes and narrows a freshly authenticated caller: whatever acts for a person stops
+    /// working while their account is disabled; a token exchanged from a credential
     /// takes that credential's limits (allowlist, expiry, kind) and dies with it; an app's token
     /// learns whether the app is first-party; anything bound to a tenant is narrowed to its
     /// owner's live role there, and refused once the owner is no longer a member.
@@ -86,6 +96,15 @@ impl Policy {
         mut p: Principal,
         ip: Option<IpAddr>,
     ) -> Result<Principal, Refusal> {
+        // Checked at use rather than revoked on disabling: enabling the account restores it.
+        if let Some(user_id) = &p.user_id
+            && !self
+                .account_active(user_id)
+                .await
+                .map_err(Refusal::Failed)?
+        {
+            return Err(Refusal::AccountDisabled);
+        }
         if p.exchanged {
             let id = p.credential_id.clone().unwrap_or_default();
             let c = self.credential(&id).await.map_err(Refusal::Failed)?;

@@ -31,6 +31,8 @@ pub enum ServerAction {
     RequireSecondFactor,
     /// Remove a person's second factors, so they sign in with their password alone.
     ResetFactors,
+    /// Disable, enable, sign out, promote, demote or delete someone else's account.
+    ManageAccounts,
 }
 
 impl ServerAction {
@@ -48,6 +50,7 @@ impl ServerAction {
                     "Only administrators decide who needs a second factor."
                 }
                 ServerAction::ResetFactors => "Only administrators reset people's second factors.",
+                ServerAction::ManageAccounts => "Only administrators manage people's accounts.",
             }
             .into(),
         )
@@ -72,6 +75,26 @@ impl Policy {
         } else {
             Err(action.refusal())
         }
+    }
+
+    /// `authorize_server` for an action on someone's account: an administrator never disables,
+    /// demotes or deletes their own account from the administration pages (they delete it from
+    /// their own account page), so no one locks themselves out by a slip.
+    pub fn authorize_on_account(
+        &self,
+        actor: Actor<'_>,
+        action: ServerAction,
+        target: &User,
+    ) -> Result<()> {
+        self.authorize_server(actor, action)?;
+        if let Actor::User(me) = actor
+            && me.id == target.id
+        {
+            return Err(AppError::Forbidden(
+                "You cannot do this to your own account here: use your account page.".into(),
+            ));
+        }
+        Ok(())
     }
 
     /// Decides a server-level `action` for an API caller: it must act for a person and hold the

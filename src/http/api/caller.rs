@@ -72,6 +72,11 @@ pub fn refusal_error(r: Refusal) -> ApiError {
             "authentication_failed",
             "The credential's owner is no longer a member of its tenant",
         ),
+        Refusal::AccountDisabled => ApiError::new(
+            StatusCode::UNAUTHORIZED,
+            "account_disabled",
+            "The account this credential acts for is disabled",
+        ),
         Refusal::Failed(e) => return e.into(),
     };
     err.bearer_challenge(challenge, None)

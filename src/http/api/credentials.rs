@@ -67,7 +67,7 @@ pub async fn pat_post(
             &caller.principal,
             &path,
             body.name.as_deref().unwrap_or_default(),
-            body.expiry_date.as_deref().unwrap_or_default(),
+            Some(body.expiry_date.as_deref().unwrap_or_default()),
         )
         .await?;
     let view = PatView::from(&issued.credential);

@@ -11,12 +11,13 @@ use super::auth::html;
 use super::{EmptyForm, see_other};
 use crate::domain::client::Client;
 use crate::domain::principal::Principal;
-use crate::domain::roles::RoleAssignment;
+use crate::domain::roles::{self, RoleAssignment};
 use crate::domain::system_credentials as sc;
 use crate::domain::tenant::Tenant;
 use crate::error::AppError;
 use crate::http::csrf::CsrfForm;
 use crate::http::error::PageError;
+use crate::http::layout::flash;
 use crate::http::reveal::{Fact, Shown, hold};
 use crate::http::session::{CurrentUser, Layout};
 use crate::state::AppState;
@@ -24,7 +25,15 @@ use crate::state::AppState;
 /// A system credential as the page shows it.
 pub struct SystemRow {
     client: Client,
-    roles_text: String,
+    system_roles: Vec<String>,
+    resource_roles: String,
+}
+
+impl SystemRow {
+    /// Whether it holds `role` in the whole tenant (ticks the role's box).
+    pub fn has(&self, role: &str) -> bool {
+        self.system_roles.iter().any(|r| r == role)
+    }
 }
 
 /// `templates/admin_system_credentials.html`.
@@ -34,20 +43,28 @@ pub struct SystemPage {
     layout: Layout,
     tenant: Tenant,
     rows: Vec<SystemRow>,
-    notice: Option<String>,
     error: Option<String>,
 }
 
-/// Roles as the form writes them: one per line, `role` or `role resource:uuid`.
-fn roles_to_text(roles: &[RoleAssignment]) -> String {
+/// Resource-scoped roles as the form writes them: one per line, `role resource:uuid`.
+fn resource_roles_text(roles: &[RoleAssignment]) -> String {
     roles
         .iter()
-        .map(|r| match (&r.resource, &r.resource_instance) {
-            (Some(res), Some(i)) => format!("{} {res}:{i}", r.role_id),
-            _ => r.role_id.clone(),
+        .filter_map(|r| match (&r.resource, &r.resource_instance) {
+            (Some(res), Some(i)) => Some(format!("{} {res}:{i}", r.role_id)),
+            _ => None,
         })
         .collect::<Vec<_>>()
         .join("\n")
+}
+
+/// The system-wide roles among `roles`.
+fn system_roles(roles: &[RoleAssignment]) -> Vec<String> {
+    roles
+        .iter()
+        .filter(|r| r.resource.is_none())
+        .map(|r| r.role_id.clone())
+        .collect()
 }
 
 fn roles_from_text(text: &str) -> Result<Vec<RoleAssignment>, AppError> {
@@ -81,14 +98,14 @@ fn roles_from_text(text: &str) -> Result<Vec<RoleAssignment>, AppError> {
 async fn system_page(
     state: &AppState,
     current: CurrentUser,
-    notice: Option<String>,
     error: Option<String>,
 ) -> Result<SystemPage, PageError> {
     let (tenant, list) = sc::list(&state.ctx, &Principal::session(&current.user)).await?;
     let rows = list
         .into_iter()
         .map(|c| SystemRow {
-            roles_text: roles_to_text(&c.roles),
+            system_roles: system_roles(&c.roles),
+            resource_roles: resource_roles_text(&c.roles),
             client: c,
         })
         .collect();
@@ -96,7 +113,6 @@ async fn system_page(
         layout: current.layout,
         tenant,
         rows,
-        notice,
         error,
     })
 }
@@ -108,19 +124,38 @@ pub async fn system_get(
 ) -> Result<HttpResponse, PageError> {
     Ok(html(
         StatusCode::OK,
-        &system_page(&state, current, None, None).await?,
+        &system_page(&state, current, None).await?,
     )?)
 }
 
-/// Form creating or editing a system credential.
+/// Form creating or editing a system credential: system-wide roles ticked, resource roles one
+/// per line, or explicitly full access (see `roles::choose`).
 #[derive(Deserialize)]
 pub struct SystemForm {
     #[serde(default)]
     name: String,
     #[serde(default)]
-    roles: String,
+    role: Vec<String>,
     #[serde(default)]
-    roles_context: String,
+    resource_roles: String,
+    #[serde(default)]
+    full_access: Option<String>,
+}
+
+impl SystemForm {
+    fn roles(&self) -> Result<Vec<RoleAssignment>, AppError> {
+        let mut picked: Vec<RoleAssignment> = self
+            .role
+            .iter()
+            .map(|r| RoleAssignment {
+                role_id: r.clone(),
+                resource: None,
+                resource_instance: None,
+            })
+            .collect();
+        picked.extend(roles_from_text(&self.resource_roles)?);
+        roles::choose(picked, self.full_access.is_some())
+    }
 }
 
 async fn invalid(
@@ -130,7 +165,7 @@ async fn invalid(
 ) -> Result<HttpResponse, PageError> {
     match err {
         AppError::Validation { message, .. } => {
-            let page = system_page(state, current, None, Some(message)).await?;
+            let page = system_page(state, current, Some(message)).await?;
             Ok(html(StatusCode::UNPROCESSABLE_ENTITY, &page)?)
         }
         other => Err(other.into()),
@@ -145,7 +180,7 @@ pub async fn system_create_post(
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, PageError> {
     let me = Principal::session(&current.user);
-    let created = match roles_from_text(&f.roles) {
+    let created = match f.roles() {
         Ok(roles) => sc::create(&state.ctx, &me, &f.name, Some(roles)).await,
         Err(e) => Err(e),
     };
@@ -173,17 +208,17 @@ pub async fn system_update_post(
     CsrfForm(f): CsrfForm<SystemForm>,
     id: web::Path<String>,
     current: CurrentUser,
+    session: Session,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, PageError> {
     let me = Principal::session(&current.user);
-    let context = Some(f.roles_context.trim()).filter(|c| !c.is_empty());
-    let updated = match roles_from_text(&f.roles) {
-        Ok(roles) => sc::update(&state.ctx, &me, &id, Some(&f.name), Some(roles), context).await,
+    let updated = match f.roles() {
+        Ok(roles) => sc::update(&state.ctx, &me, &id, Some(&f.name), Some(roles), None).await,
         Err(e) => Err(e),
     };
     match updated {
         Ok(u) => {
-            let notice = if u.client.roles.is_empty() {
+            let message = if u.client.roles.is_empty() {
                 format!(
                     "Saved. {} has no roles: it has full access to all resources.",
                     u.client.name
@@ -191,8 +226,8 @@ pub async fn system_update_post(
             } else {
                 format!("Saved {}.", u.client.name)
             };
-            let page = system_page(&state, current, Some(notice), None).await?;
-            Ok(html(StatusCode::OK, &page)?)
+            flash(&session, message)?;
+            Ok(see_other("/admin/system-credentials"))
         }
         Err(e) => invalid(&state, current, e).await,
     }
@@ -203,8 +238,13 @@ pub async fn system_delete_post(
     _: CsrfForm<EmptyForm>,
     id: web::Path<String>,
     current: CurrentUser,
+    session: Session,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, PageError> {
     sc::delete(&state.ctx, &Principal::session(&current.user), &id).await?;
+    flash(
+        &session,
+        "System credential deleted. It stopped working at once.",
+    )?;
     Ok(see_other("/admin/system-credentials"))
 }

@@ -116,14 +116,18 @@ async fn page(
     // Show last-use times that are still in memory.
     state.credentials.flush_last_used().await?;
     let now = state.credentials.clock().now();
-    let list = |kind| state.credentials.list(&user.id, None, kind);
-    let api_keys = rows(state, &list(CredentialKind::ApiKey).await?, now).await;
+    // API keys and tokens: the active tenant's, as the API lists them (`/api/v1/active/…`).
+    let me = Principal::session(user);
+    let in_tenant = |kind| state.credentials.list_own(&me, "active", kind);
+    let api_keys = rows(state, &in_tenant(CredentialKind::ApiKey).await?, now).await;
     let pats = rows(
         state,
-        &list(CredentialKind::PersonalAccessToken).await?,
+        &in_tenant(CredentialKind::PersonalAccessToken).await?,
         now,
     )
     .await;
+    // One personal token and one secret key per account, whatever the tenant.
+    let list = |kind| state.credentials.list(&user.id, None, kind);
     // One of each is shown.
     let mut personal_token = list(CredentialKind::PersonalToken).await?;
     personal_token.truncate(1);
@@ -269,13 +273,30 @@ pub async fn api_key_post(
     }
 }
 
-/// Form of the personal-access-token creation.
+/// Form of the personal-access-token creation: a preset (`7`, `30`, `60`, `90` days,
+/// `custom` with `expires_on`, or `none`), as GitHub's token settings offer.
 #[derive(Deserialize)]
 pub struct PatForm {
     #[serde(default)]
     name: String,
     #[serde(default)]
+    expires_in: String,
+    #[serde(default)]
     expires_on: String,
+}
+
+impl PatForm {
+    /// The expiry asked for: `None` for none; an empty date (refused) when nothing fits.
+    fn expiry(&self, now: i64) -> Option<String> {
+        match self.expires_in.as_str() {
+            "none" => None,
+            days @ ("7" | "30" | "60" | "90") => {
+                let days: i64 = days.parse().unwrap_or(30);
+                Some(format_time(now + days * 86_400))
+            }
+            _ => Some(end_of_day(&self.expires_on).unwrap_or_default()),
+        }
+    }
 }
 
 /// `POST /settings/credentials/tokens`
@@ -285,14 +306,14 @@ pub async fn pat_post(
     session: Session,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, PageError> {
-    let expiry = end_of_day(&f.expires_on).unwrap_or_default();
+    let expiry = f.expiry(state.credentials.clock().now());
     match state
         .credentials
         .create_pat(
             &Principal::session(&current.user),
             "active",
             &f.name,
-            &expiry,
+            expiry.as_deref(),
         )
         .await
     {

@@ -1,13 +1,16 @@
 //! Browser pages. Each handler extracts, calls one domain function and renders a template.
 
 pub mod account;
+pub mod account_delete;
 pub mod admin;
 pub mod admin_apps;
 pub mod admin_people;
+pub mod admin_users;
 pub mod app_details;
 pub mod app_settings;
 pub mod audit;
 pub mod auth;
+pub mod credential_edit;
 pub mod credentials;
 pub mod email;
 pub mod forgot;
@@ -22,6 +25,7 @@ pub mod security;
 pub mod session_token;
 pub mod sessions;
 pub mod settings;
+pub mod signout;
 pub mod tenants;
 
 use actix_web::http::header::LOCATION;
@@ -56,9 +60,39 @@ pub fn settings_routes(cfg: &mut web::ServiceConfig) {
         "/admin/apps/{client_id}/flags",
         web::post().to(admin_apps::flags_post),
     )
-    .route("/admin/people", web::get().to(admin_people::people_get))
+    .route("/admin/people", web::get().to(admin_users::people_get))
+    .route("/admin/users", web::get().to(admin_users::users_get))
     .route(
-        "/admin/people/{user_id}/email-verified",
+        "/admin/users/{user_id}/disable",
+        web::post().to(admin_users::disable_post),
+    )
+    .route(
+        "/admin/users/{user_id}/enable",
+        web::post().to(admin_users::enable_post),
+    )
+    .route(
+        "/admin/users/{user_id}/sign-out",
+        web::post().to(admin_users::sign_out_post),
+    )
+    .route(
+        "/admin/users/{user_id}/admin",
+        web::post().to(admin_users::admin_post),
+    )
+    .route(
+        "/admin/users/{user_id}/delete",
+        web::get().to(admin_users::delete_get),
+    )
+    .route(
+        "/admin/users/{user_id}/delete",
+        web::post().to(admin_users::delete_post),
+    )
+    .route("/account/delete", web::get().to(account_delete::delete_get))
+    .route(
+        "/account/delete",
+        web::post().to(account_delete::delete_post),
+    )
+    .route(
+        "/admin/users/{user_id}/email-verified",
         web::post().to(admin_people::email_verified_post),
     )
     .route("/admin/tenants", web::get().to(tenants::tenants_get))
@@ -116,6 +150,14 @@ pub fn settings_routes(cfg: &mut web::ServiceConfig) {
         web::post().to(member_credentials::revoke_post),
     )
     .route("/settings/credentials", web::get().to(c::credentials_get))
+    .route(
+        "/settings/credentials/{kind}/{id}/rename",
+        web::post().to(credential_edit::rename_post),
+    )
+    .route(
+        "/settings/credentials/api_key/{id}/roll",
+        web::post().to(credential_edit::roll_post),
+    )
     .route(
         crate::http::reveal::PATH,
         web::get().to(crate::http::reveal::reveal_get),
@@ -202,7 +244,7 @@ pub fn settings_routes(cfg: &mut web::ServiceConfig) {
         web::post().to(admin_people::second_factor_required_post),
     )
     .route(
-        "/admin/people/{user_id}/reset-factors",
+        "/admin/users/{user_id}/reset-factors",
         web::post().to(admin_people::reset_factors_post),
     )
     .route("/settings/passkeys", web::get().to(passkeys::passkeys_get))

@@ -14,6 +14,7 @@ pub struct Model {
     pub active_tenant_id: Option<String>,
     pub created_at: i64,
     pub updated_at: i64,
+    pub disabled_at: Option<i64>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
