@@ -473,6 +473,18 @@ mod tests {
     }
 
     #[test]
+    fn previous_secret_debug_leaves_the_hash_out() {
+        let hash = SecretHasher::new(b"k").hash("cs_old_secret");
+        let previous = PreviousSecret {
+            hash: hash.clone(),
+            until: 42,
+        };
+        let shown = format!("{previous:?}");
+        assert!(!shown.contains(&hash), "{shown}");
+        assert!(shown.contains("REDACTED") && shown.contains("42"));
+    }
+
+    #[test]
     fn client_debug_leaves_the_secret_hash_out() {
         let hash = SecretHasher::new(b"k").hash("cs_secret");
         let client = Client {
