@@ -1,6 +1,7 @@
 //! OAuth clients ("developer apps"): registration rules, secrets and client authentication.
 //! Registering an app and rotating its secret record their own audit events.
 
+use crate::domain::app_profile::AppProfile;
 use crate::domain::audit::AuditEvent;
 use crate::domain::client_settings::{self, OidcSettings};
 use crate::domain::context::{Actor, Context};
@@ -9,12 +10,13 @@ use crate::domain::redirect_uri;
 use crate::domain::roles::RoleAssignment;
 use crate::domain::scope::ScopeSet;
 use crate::domain::secret_format::{self, Kind};
+use crate::domain::secret_rotation::{self, Overlap};
 use crate::domain::user::{DisplayName, User};
 use crate::error::{AppError, Result};
 use crate::runtime::cache::Caches;
-use crate::runtime::invalidation::Stale;
 use crate::secret::{ClientSecret, SecretHasher};
 use crate::storage::{self, Db};
+use serde_json::json;
 
 /// Grants a client may use at the token endpoint.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -82,6 +84,30 @@ pub struct Client {
     pub flags: ClientFlags,
     /// Its OpenID Connect settings (see `domain::client_settings`).
     pub oidc: OidcSettings,
+    /// What it says about itself on the consent page (see `domain::app_profile`).
+    pub profile: AppProfile,
+    /// The secret replaced by the last rotation, while it is still accepted (see
+    /// `domain::secret_rotation`).
+    pub previous_secret: Option<PreviousSecret>,
+}
+
+/// A replaced secret that keeps working until `until`, so the app's deployments can switch to
+/// the new one without an outage. `Debug` leaves the hash out.
+#[derive(Clone)]
+pub struct PreviousSecret {
+    /// Keyed hash of the replaced secret.
+    pub hash: String,
+    /// Unix seconds; from then on only the current secret is accepted.
+    pub until: i64,
+}
+
+impl std::fmt::Debug for PreviousSecret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PreviousSecret")
+            .field("hash", &"REDACTED")
+            .field("until", &self.until)
+            .finish()
+    }
 }
 
 /// Flags only a server administrator sets on a registered app; all off for every new client.
@@ -112,6 +138,7 @@ impl std::fmt::Debug for Client {
             .field("tenant_id", &self.tenant_id)
             .field("flags", &self.flags)
             .field("oidc", &self.oidc)
+            .field("previous_secret", &self.previous_secret)
             .finish_non_exhaustive()
     }
 }
@@ -214,40 +241,14 @@ pub async fn register(ctx: &Context, by: Actor<'_>, new: NewClient) -> Result<Re
         Actor::CommandLine => None,
     };
     let name = DisplayName::parse(&new.name)?;
-    let mut uris = Vec::with_capacity(new.redirect_uris.len());
-    for raw in new
-        .redirect_uris
-        .iter()
-        .map(|u| u.trim())
-        .filter(|u| !u.is_empty())
-    {
-        let uri = redirect_uri::validate(raw)?;
-        if !uris.contains(&uri) {
-            uris.push(uri);
-        }
-    }
+    let uris = validate_redirect_uris(&new.redirect_uris)?;
     let grants = if new.grants.is_empty() {
         GrantType::DEFAULT.to_vec()
     } else {
         new.grants.clone()
     };
-    if new.public && grants.contains(&GrantType::ClientCredentials) {
-        return Err(AppError::validation(
-            "grant_types",
-            "Public clients cannot use client_credentials: they have no secret.",
-        ));
-    }
-    if grants.contains(&GrantType::AuthorizationCode) && uris.is_empty() {
-        return Err(AppError::validation(
-            "redirect_uri",
-            "Add at least one redirect URI.",
-        ));
-    }
-    let scopes = if new.scope.trim().is_empty() {
-        ScopeSet::parse("read")?
-    } else {
-        ScopeSet::parse(&new.scope)?
-    };
+    check_grants(new.public, &grants, &uris)?;
+    let scopes = parse_scopes(&new.scope)?;
     let oidc = OidcSettings {
         id_token_alg: new.oidc.id_token_alg,
         post_logout_redirect_uris: client_settings::validate_post_logout_uris(
@@ -271,6 +272,8 @@ pub async fn register(ctx: &Context, by: Actor<'_>, new: NewClient) -> Result<Re
         roles: Vec::new(),
         flags: ClientFlags::default(),
         oidc,
+        profile: AppProfile::default(),
+        previous_secret: None,
     };
     let client = storage::clients::insert_client(ctx.db(), &client, ctx.now()).await?;
     let event = AuditEvent::here("app.registered").target(format!("client:{}", client.id));
@@ -279,6 +282,46 @@ pub async fn register(ctx: &Context, by: Actor<'_>, new: NewClient) -> Result<Re
         Actor::CommandLine => event.by_cli(),
     });
     Ok(Registered { client, secret })
+}
+
+/// Validates redirect URIs for registration (`domain::redirect_uri`): blank lines dropped,
+/// duplicates kept once.
+pub fn validate_redirect_uris(raw: &[String]) -> Result<Vec<String>> {
+    let mut uris = Vec::with_capacity(raw.len());
+    for uri in raw.iter().map(|u| u.trim()).filter(|u| !u.is_empty()) {
+        let uri = redirect_uri::validate(uri)?;
+        if !uris.contains(&uri) {
+            uris.push(uri);
+        }
+    }
+    Ok(uris)
+}
+
+/// The grant rules: a public client has no secret for `client_credentials`, and the
+/// authorization-code grant needs somewhere to send the code.
+pub fn check_grants(public: bool, grants: &[GrantType], uris: &[String]) -> Result<()> {
+    if public && grants.contains(&GrantType::ClientCredentials) {
+        return Err(AppError::validation(
+            "grant_types",
+            "Public clients cannot use client_credentials: they have no secret.",
+        ));
+    }
+    if grants.contains(&GrantType::AuthorizationCode) && uris.is_empty() {
+        return Err(AppError::validation(
+            "redirect_uri",
+            "Add at least one redirect URI.",
+        ));
+    }
+    Ok(())
+}
+
+/// The scopes an app may ask for; none named means `read`.
+pub fn parse_scopes(raw: &str) -> Result<ScopeSet> {
+    if raw.trim().is_empty() {
+        ScopeSet::parse("read")
+    } else {
+        ScopeSet::parse(raw)
+    }
 }
 
 fn new_client_id() -> String {
@@ -296,27 +339,24 @@ pub fn is_issued_id(id: &str) -> bool {
         || id == crate::domain::exchange::SESSION_CLIENT
 }
 
-/// Replaces a confidential client's secret; the old one stops working at once.
+/// Replaces a registered app's secret; with an `overlap`, the old one keeps working until it
+/// ends, without one it stops working at once. Records `app.secret_rotated`.
 pub async fn rotate_secret(
     ctx: &Context,
-    actor: &User,
+    by: Actor<'_>,
     client_id: &str,
+    overlap: Overlap,
 ) -> Result<(Client, ClientSecret)> {
-    let client = get_manageable(ctx, Actor::User(actor), client_id).await?;
-    if client.is_public {
-        return Err(AppError::validation(
-            "client_id",
-            "Public clients have no secret.",
-        ));
-    }
-    let secret = ClientSecret::new(secret_format::generate(Kind::ClientSecret));
-    let hash = ctx.hasher().hash(secret.expose());
-    storage::clients::update_secret_hash(ctx.db(), &client.id, &hash, ctx.now()).await?;
-    ctx.caches().invalidate(Stale::CLIENTS);
+    let client = get_manageable(ctx, by, client_id).await?;
+    let (client, secret) = secret_rotation::rotate(ctx, client, overlap).await?;
     ctx.record(
-        AuditEvent::here("app.secret_rotated")
-            .by_user(&actor.id)
-            .target(format!("client:{}", client.id)),
+        by.stamp(AuditEvent::here("app.secret_rotated"))
+            .about(client.owner_id.as_deref())
+            .target(format!("client:{}", client.id))
+            .detail(json!({
+                "overlap_secs": overlap.secs(),
+                "previous_until": client.previous_secret.as_ref().map(|p| p.until),
+            })),
     );
     Ok((client, secret))
 }
@@ -361,14 +401,16 @@ pub enum AuthMethod {
     None,
 }
 
-/// Checks a client's credentials: a confidential client must present its secret, a public client
-/// must present none. Every failure is the same `Unauthenticated`.
+/// Checks a client's credentials: a confidential client must present its secret (or, until
+/// `now` passes the end of a rotation's overlap, its previous one), a public client must present
+/// none. Every failure is the same `Unauthenticated`.
 pub async fn authenticate(
     db: &Db,
     caches: &Caches,
     hasher: &SecretHasher,
     client_id: &str,
     secret: Option<&str>,
+    now: i64,
 ) -> Result<Client> {
     let fail = || AppError::Unauthenticated("Client authentication failed.".into());
     // A malformed secret is refused before any lookup.
@@ -384,8 +426,17 @@ pub async fn authenticate(
     match (&client.secret_hash, secret) {
         (None, None) if client.is_public => Ok(client),
         (Some(hash), Some(secret)) if hasher.verify(secret, hash) => Ok(client),
+        (Some(_), Some(secret)) if previous_accepts(&client, hasher, secret, now) => Ok(client),
         _ => Err(fail()),
     }
+}
+
+/// Whether `secret` is the client's previous secret and its overlap has not ended.
+fn previous_accepts(client: &Client, hasher: &SecretHasher, secret: &str, now: i64) -> bool {
+    client
+        .previous_secret
+        .as_ref()
+        .is_some_and(|p| now < p.until && hasher.verify(secret, &p.hash))
 }
 
 /// The client with this id, from the cache when it was read recently (see `runtime::cache`).
@@ -422,6 +473,18 @@ mod tests {
     }
 
     #[test]
+    fn previous_secret_debug_leaves_the_hash_out() {
+        let hash = SecretHasher::new(b"k").hash("cs_old_secret");
+        let previous = PreviousSecret {
+            hash: hash.clone(),
+            until: 42,
+        };
+        let shown = format!("{previous:?}");
+        assert!(!shown.contains(&hash), "{shown}");
+        assert!(shown.contains("REDACTED") && shown.contains("42"));
+    }
+
+    #[test]
     fn client_debug_leaves_the_secret_hash_out() {
         let hash = SecretHasher::new(b"k").hash("cs_secret");
         let client = Client {
@@ -439,6 +502,8 @@ mod tests {
             roles: vec![],
             flags: ClientFlags::default(),
             oidc: OidcSettings::default(),
+            profile: AppProfile::default(),
+            previous_secret: None,
         };
         let shown = format!("{client:?}");
         assert!(!shown.contains(&hash), "{shown}");
@@ -468,6 +533,8 @@ mod tests {
                 ],
                 ..OidcSettings::default()
             },
+            profile: AppProfile::default(),
+            previous_secret: None,
         };
         assert!(client.allows_post_logout_redirect("https://app.example/bye"));
         assert!(client.allows_post_logout_redirect("http://127.0.0.1/out"));

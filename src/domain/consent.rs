@@ -148,6 +148,8 @@ mod tests {
                 ..ClientFlags::default()
             },
             oidc: Default::default(),
+            profile: Default::default(),
+            previous_secret: None,
         }
     }
 

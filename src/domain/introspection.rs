@@ -129,6 +129,8 @@ mod tests {
                 ..ClientFlags::default()
             },
             oidc: Default::default(),
+            profile: Default::default(),
+            previous_secret: None,
         }
     }
 

@@ -3,6 +3,8 @@
 
 pub mod account_removal;
 pub mod accounts;
+pub mod app_edit;
+pub mod app_profile;
 pub mod audit;
 pub mod auth_methods;
 pub mod bounded;
@@ -37,6 +39,7 @@ pub mod return_to;
 pub mod roles;
 pub mod scope;
 pub mod secret_format;
+pub mod secret_rotation;
 pub mod session_tokens;
 pub mod signing_keys;
 pub mod system_credentials;

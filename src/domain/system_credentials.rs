@@ -64,6 +64,8 @@ pub async fn create(
         roles,
         flags: ClientFlags::default(),
         oidc: Default::default(),
+        profile: Default::default(),
+        previous_secret: None,
     };
     let client = storage::clients::insert_client(ctx.db(), &client, ctx.now()).await?;
     tracing::info!(client_id = %client.id, tenant_id = %tenant.id, user_id = %access.user.id, "system credential created");

@@ -167,6 +167,16 @@ pub fn await_sign_in(session: &Session, query: &str) -> Result<(), PageError> {
         .map_err(|e| AppError::internal(anyhow::anyhow!("{e}")).into())
 }
 
+/// Whether the authorization request with this query string is the one that last sent this
+/// session to sign in (the sign-in page then names the app that asked, and only then: a link
+/// to the sign-in page cannot make it name an app the person never came from).
+pub fn awaits_sign_in_for(session: &Session, query: &str) -> bool {
+    matches!(
+        session.get::<AwaitedSignIn>(AWAITED_SIGN_IN),
+        Ok(Some(awaited)) if awaited.request == request_key(query)
+    )
+}
+
 /// Whether the person signed in after the authorization request with this query string sent
 /// them to (the record is then spent, so the next such request asks again). Every sign-in gives
 /// the session a new public id (`start`), so another id than the one recorded means a sign-in

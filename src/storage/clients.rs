@@ -8,7 +8,8 @@ use sea_orm::{
 use super::UniqueExt;
 use super::entity::oauth_clients;
 use super::{Db, map_err};
-use crate::domain::client::{Client, ClientFlags, ClientKind, GrantType};
+use crate::domain::app_profile::AppProfile;
+use crate::domain::client::{Client, ClientFlags, ClientKind, GrantType, PreviousSecret};
 use crate::domain::client_settings::OidcSettings;
 use crate::domain::jwt::SigningAlg;
 use crate::domain::roles::RoleAssignment;
@@ -52,6 +53,17 @@ fn to_domain(m: oauth_clients::Model) -> Result<Client> {
             require_second_factor: m.require_second_factor,
         },
         oidc,
+        profile: AppProfile {
+            description: m.description,
+            homepage_url: m.homepage_url,
+            privacy_policy_url: m.privacy_policy_url,
+            terms_url: m.terms_url,
+            logo_url: m.logo_url,
+        },
+        previous_secret: match (m.previous_secret_hash, m.previous_secret_until) {
+            (Some(hash), Some(until)) => Some(PreviousSecret { hash, until }),
+            _ => None,
+        },
     })
 }
 
@@ -78,6 +90,13 @@ pub async fn insert_client(db: &Db, client: &Client, at: i64) -> Result<Client> 
         require_second_factor: Set(client.flags.require_second_factor),
         id_token_signed_response_alg: Set(client.oidc.id_token_alg.as_str().to_owned()),
         post_logout_redirect_uris: Set(uris_json(&client.oidc.post_logout_redirect_uris)?),
+        description: Set(client.profile.description.clone()),
+        homepage_url: Set(client.profile.homepage_url.clone()),
+        privacy_policy_url: Set(client.profile.privacy_policy_url.clone()),
+        terms_url: Set(client.profile.terms_url.clone()),
+        logo_url: Set(client.profile.logo_url.clone()),
+        previous_secret_hash: Set(None),
+        previous_secret_until: Set(None),
     }
     .insert(db)
     .await
@@ -110,12 +129,74 @@ pub async fn list_clients(db: &Db, owner: Option<&str>) -> Result<Vec<Client>> {
         .collect()
 }
 
-/// Replaces a client's secret hash.
-pub async fn update_secret_hash(db: &Db, id: &str, hash: &str, at: i64) -> Result<()> {
+/// Replaces a client's secret hash, keeping `previous` (or nothing) as the replaced secret.
+pub async fn update_secret(
+    db: &Db,
+    id: &str,
+    hash: &str,
+    previous: Option<&PreviousSecret>,
+    at: i64,
+) -> Result<()> {
     oauth_clients::Entity::update_many()
         .col_expr(oauth_clients::Column::SecretHash, Expr::value(hash))
+        .col_expr(
+            oauth_clients::Column::PreviousSecretHash,
+            Expr::value(previous.map(|p| p.hash.clone())),
+        )
+        .col_expr(
+            oauth_clients::Column::PreviousSecretUntil,
+            Expr::value(previous.map(|p| p.until)),
+        )
         .col_expr(oauth_clients::Column::UpdatedAt, Expr::value(at))
         .filter(oauth_clients::Column::Id.eq(id))
+        .exec(db)
+        .await
+        .map_err(map_err)?;
+    Ok(())
+}
+
+/// Saves what an app's owner edits: its name, redirect URIs, scopes, grants and profile.
+pub async fn update_app(db: &Db, client: &Client, at: i64) -> Result<()> {
+    let p = &client.profile;
+    oauth_clients::Entity::update_many()
+        .col_expr(
+            oauth_clients::Column::Name,
+            Expr::value(client.name.as_str()),
+        )
+        .col_expr(
+            oauth_clients::Column::RedirectUris,
+            Expr::value(uris_json(&client.redirect_uris)?),
+        )
+        .col_expr(
+            oauth_clients::Column::Scopes,
+            Expr::value(client.scopes.to_string()),
+        )
+        .col_expr(
+            oauth_clients::Column::GrantTypes,
+            Expr::value(client.grant_list()),
+        )
+        .col_expr(
+            oauth_clients::Column::Description,
+            Expr::value(p.description.clone()),
+        )
+        .col_expr(
+            oauth_clients::Column::HomepageUrl,
+            Expr::value(p.homepage_url.clone()),
+        )
+        .col_expr(
+            oauth_clients::Column::PrivacyPolicyUrl,
+            Expr::value(p.privacy_policy_url.clone()),
+        )
+        .col_expr(
+            oauth_clients::Column::TermsUrl,
+            Expr::value(p.terms_url.clone()),
+        )
+        .col_expr(
+            oauth_clients::Column::LogoUrl,
+            Expr::value(p.logo_url.clone()),
+        )
+        .col_expr(oauth_clients::Column::UpdatedAt, Expr::value(at))
+        .filter(oauth_clients::Column::Id.eq(client.id.as_str()))
         .exec(db)
         .await
         .map_err(map_err)?;

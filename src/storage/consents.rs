@@ -78,3 +78,13 @@ pub async fn delete_consent(db: &Db, user_id: &str, client_id: &str) -> Result<b
         .map_err(map_err)?;
     Ok(res.rows_affected > 0)
 }
+
+/// Forgets every consent given to a client (the client is being deleted); how many there were.
+pub async fn delete_consents_of_client(db: &Db, client_id: &str) -> Result<u64> {
+    let res = consents::Entity::delete_many()
+        .filter(consents::Column::ClientId.eq(client_id))
+        .exec(db)
+        .await
+        .map_err(map_err)?;
+    Ok(res.rows_affected)
+}

@@ -147,6 +147,18 @@ pub async fn revoke_families_of(db: &Db, user_id: &str, client_id: &str, at: i64
     Ok(res.rows_affected)
 }
 
+/// Revokes every family of one client, whoever it was for (the client is being deleted).
+pub async fn revoke_families_of_client(db: &Db, client_id: &str, at: i64) -> Result<u64> {
+    let res = token_families::Entity::update_many()
+        .col_expr(token_families::Column::RevokedAt, Expr::value(at))
+        .filter(token_families::Column::ClientId.eq(client_id))
+        .filter(token_families::Column::RevokedAt.is_null())
+        .exec(db)
+        .await
+        .map_err(map_err)?;
+    Ok(res.rows_affected)
+}
+
 /// Revokes every family of one person, whatever the client (a new password: every app must be
 /// approved with it again). Returns how many were live.
 pub async fn revoke_every_family_of(

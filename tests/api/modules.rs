@@ -4,6 +4,9 @@
 
 mod admin_pages;
 mod api_keys;
+mod app_details;
+mod app_lifecycle;
+mod apps_browser;
 mod attenuation;
 mod audit;
 mod bearer_challenges;
@@ -11,6 +14,7 @@ mod browser;
 mod caching;
 mod cli;
 mod client_flags;
+mod consent_page;
 mod credential_editing;
 mod credential_lists;
 mod credential_pages;
@@ -27,6 +31,7 @@ mod helpers;
 mod input_bounds;
 mod invitations;
 mod mail_logs;
+mod member_roles;
 mod members;
 mod membership_helpers;
 mod metrics;

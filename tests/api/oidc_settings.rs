@@ -310,7 +310,7 @@ async fn the_cli_refuses_a_bad_algorithm_or_post_logout_uri_and_changes_nothing(
         );
     }
     let listed = app.get_html("/settings/apps").await;
-    assert!(!listed.contains("<td>X</td>"), "no app was registered");
+    assert!(!listed.contains("\">X</a></td>"), "no app was registered");
 
     let c = cli_client(&app, &["--name", "Kept", "--redirect-uri", REDIRECT]).await;
     for args in [

@@ -44,11 +44,12 @@ pub async fn exchange(
 pub async fn system_login(g: &Grants<'_>, id: &str, secret: &str) -> Result<IssuedToken> {
     let fail = || AppError::Unauthenticated("Invalid client credentials".into());
     let hasher = g.tokens.hasher();
-    let client = match client::authenticate(g.db, g.caches, hasher, id, Some(secret)).await {
-        Ok(c) if c.kind == ClientKind::System => c,
-        Ok(_) | Err(AppError::Unauthenticated(_)) => return Err(fail()),
-        Err(e) => return Err(e),
-    };
+    let client =
+        match client::authenticate(g.db, g.caches, hasher, id, Some(secret), g.clock.now()).await {
+            Ok(c) if c.kind == ClientKind::System => c,
+            Ok(_) | Err(AppError::Unauthenticated(_)) => return Err(fail()),
+            Err(e) => return Err(e),
+        };
     mint(g.tokens, &client, &client.scopes)
 }
 

@@ -182,7 +182,16 @@ impl Grants<'_> {
         let p = presented?.ok_or(OAuthRefusal::InvalidClient { basic: false })?;
         let hasher = self.tokens.hasher();
         let secret = p.secret.as_ref().map(ClientSecret::expose);
-        match client::authenticate(self.db, self.caches, hasher, &p.id, secret).await {
+        match client::authenticate(
+            self.db,
+            self.caches,
+            hasher,
+            &p.id,
+            secret,
+            self.clock.now(),
+        )
+        .await
+        {
             Ok(c) => Ok(c),
             Err(AppError::Unauthenticated(_)) => {
                 Err(OAuthRefusal::InvalidClient { basic: p.basic })

@@ -16,6 +16,7 @@ use url::Url;
 use super::client_auth::param;
 use super::primitives::{Decision, FlowEndpoint, OidcContext};
 use super::reply;
+use crate::domain::app_profile::{self, Presented};
 use crate::domain::consent;
 use crate::domain::factors::signin::PendingSignIn;
 use crate::domain::oauth::{self, AuthorizeParams, Rejection, ValidAuthorize};
@@ -43,6 +44,7 @@ pub struct ScopeLine {
 pub struct ConsentPage {
     layout: Layout,
     client_name: String,
+    app: Presented,
     user_name: String,
     user_email: String,
     scopes: Vec<ScopeLine>,
@@ -130,21 +132,26 @@ pub async fn authorize_get(
             .await
         }
         Step::Consent { new_scopes } => {
-            let page = consent_page(layout, &valid, &new_scopes, &http)?;
+            let app = app_profile::presented(&state.ctx, &valid.client).await?;
+            let page = consent_page(layout, app, &valid, &new_scopes, &http)?;
             Ok(html(StatusCode::OK, &page)?)
         }
     }
 }
 
 fn consent_page(
-    layout: Layout,
+    mut layout: Layout,
+    app: Presented,
     valid: &ValidAuthorize,
     new: &scope::ScopeSet,
     http: &HttpRequest,
 ) -> Result<ConsentPage, PageError> {
+    // The page stands alone: the decision, not the account's settings.
+    layout.bare = true;
     let user: &User = layout.user.as_ref().ok_or_else(bad_request)?;
     Ok(ConsentPage {
         client_name: valid.client.name.clone(),
+        app,
         user_name: user.name.clone(),
         user_email: user.email.clone(),
         scopes: valid

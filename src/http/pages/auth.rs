@@ -7,8 +7,9 @@ use askama::Template;
 use askama_web::WebTemplate;
 use serde::Deserialize;
 
-use super::{EmptyForm, see_other};
+use super::see_other;
 use crate::domain::accounts::{self, NewAccount, SignInRefused, SignupPolicy};
+use crate::domain::app_profile;
 use crate::domain::auth_methods::{AuthMethod, AuthMethods};
 use crate::domain::bounded;
 use crate::domain::factors::signin::{self, AfterPassword};
@@ -33,6 +34,8 @@ pub struct SignInPage {
     again: bool,
     /// Offer "Sign in with a passkey" (the server has a relying party).
     passkeys: bool,
+    /// The app whose authorization request sent the person here.
+    app_name: Option<String>,
 }
 
 /// `templates/signup.html`.
@@ -87,14 +90,37 @@ fn keep_return_to(raw: Option<&str>) -> String {
         .to_owned()
 }
 
+/// The name of the app whose authorization request (`return_to`) sent this session to sign in.
+async fn requesting_app(
+    state: &AppState,
+    session: &Session,
+    return_to: &str,
+) -> Result<Option<String>, PageError> {
+    let Some(query) = return_to.strip_prefix("/oauth/authorize?") else {
+        return Ok(None);
+    };
+    if !session::awaits_sign_in_for(session, query) {
+        return Ok(None);
+    }
+    let client_id = url::form_urlencoded::parse(query.as_bytes())
+        .find(|(k, _)| k == "client_id")
+        .map(|(_, v)| v.into_owned());
+    match client_id {
+        Some(id) => Ok(app_profile::requesting_app(&state.ctx, &id).await?),
+        None => Ok(None),
+    }
+}
+
 async fn signin_page(
     state: &AppState,
+    session: &Session,
     layout: Layout,
     email: String,
     return_to: String,
     error: Option<String>,
 ) -> Result<SignInPage, PageError> {
     let first_run = accounts::first_run(&state.ctx).await?;
+    let app_name = requesting_app(state, session, &return_to).await?;
     Ok(SignInPage {
         layout,
         email,
@@ -104,6 +130,7 @@ async fn signin_page(
         signup_open: first_run || matches!(state.signup_policy(), SignupPolicy::Open),
         again: false,
         passkeys: state.ctx.relying_party().is_some(),
+        app_name,
     })
 }
 
@@ -111,6 +138,7 @@ async fn signin_page(
 pub async fn signin_get(
     MaybeUser(layout): MaybeUser,
     query: web::Query<ReturnTo>,
+    session: Session,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, PageError> {
     let return_to = keep_return_to(query.return_to.as_deref());
@@ -128,7 +156,7 @@ pub async fn signin_get(
         ("", Some(user)) => user.email.clone(),
         (hint, _) => bounded::truncate(hint, bounded::EMAIL).to_owned(),
     };
-    let mut page = signin_page(&state, layout, email, return_to, None).await?;
+    let mut page = signin_page(&state, &session, layout, email, return_to, None).await?;
     page.again = again;
     Ok(html(StatusCode::OK, &page)?)
 }
@@ -165,7 +193,15 @@ pub async fn signin_post(
     .await
     {
         Err(err @ AppError::Validation { .. }) => {
-            let page = signin_page(&state, layout, shown, return_to, Some(err.to_string())).await?;
+            let page = signin_page(
+                &state,
+                &session,
+                layout,
+                shown,
+                return_to,
+                Some(err.to_string()),
+            )
+            .await?;
             return Ok(html(StatusCode::UNPROCESSABLE_ENTITY, &page)?);
         }
         other => other?,
@@ -195,7 +231,8 @@ pub async fn signin_post(
         }
         Err(SignInRefused::Incorrect(message)) => {
             tracing::info!("sign-in failed");
-            let page = signin_page(&state, layout, shown, return_to, Some(message)).await?;
+            let page =
+                signin_page(&state, &session, layout, shown, return_to, Some(message)).await?;
             Ok(html(StatusCode::UNAUTHORIZED, &page)?)
         }
         Err(SignInRefused::Throttled { wait_secs: wait }) => {
@@ -203,7 +240,8 @@ pub async fn signin_post(
                 "Too many failed attempts. Try again in {} minute(s).",
                 (wait + 59) / 60
             );
-            let page = signin_page(&state, layout, shown, return_to, Some(message)).await?;
+            let page =
+                signin_page(&state, &session, layout, shown, return_to, Some(message)).await?;
             let mut res = html(StatusCode::TOO_MANY_REQUESTS, &page)?;
             if let Ok(v) = actix_web::http::header::HeaderValue::from_str(&wait.to_string()) {
                 res.headers_mut().insert(header::RETRY_AFTER, v);
@@ -212,7 +250,15 @@ pub async fn signin_post(
         }
         Err(SignInRefused::Busy { retry_after_secs }) => {
             let message = AppError::Busy { retry_after_secs }.to_string();
-            let page = signin_page(&state, layout, form.email, return_to, Some(message)).await?;
+            let page = signin_page(
+                &state,
+                &session,
+                layout,
+                form.email,
+                return_to,
+                Some(message),
+            )
+            .await?;
             let mut res = html(StatusCode::SERVICE_UNAVAILABLE, &page)?;
             insert_retry_after(&mut res, retry_after_secs);
             Ok(res)
@@ -308,9 +354,18 @@ pub async fn signup_post(
     }
 }
 
+/// Form of `POST /signout`.
+#[derive(Deserialize)]
+pub struct SignOutForm {
+    /// Where to go next (a local path): the consent page's "Switch account" comes back to the
+    /// same authorization request, which then asks whoever is at the keyboard to sign in.
+    #[serde(default)]
+    return_to: String,
+}
+
 /// `POST /signout`: ends this browser session and its session tokens.
 pub async fn signout_post(
-    _: CsrfForm<EmptyForm>,
+    CsrfForm(form): CsrfForm<SignOutForm>,
     MaybeUser(layout): MaybeUser,
     session: Session,
     state: web::Data<AppState>,
@@ -321,7 +376,8 @@ pub async fn signout_post(
         .sign_out(user_id, session::session_id(&session).as_deref())
         .await?;
     session.purge();
-    Ok(see_other("/signin"))
+    let next = keep_return_to(Some(&form.return_to));
+    Ok(see_other(if next.is_empty() { "/signin" } else { &next }))
 }
 
 /// Renders a template with a status.

@@ -6,6 +6,7 @@ pub mod admin;
 pub mod admin_apps;
 pub mod admin_people;
 pub mod admin_users;
+pub mod app_details;
 pub mod app_settings;
 pub mod audit;
 pub mod auth;
@@ -186,12 +187,17 @@ pub fn settings_routes(cfg: &mut web::ServiceConfig) {
     .route("/settings/apps", web::post().to(settings::apps_post))
     .route(
         "/settings/apps/{id}/rotate-secret",
-        web::post().to(settings::rotate_post),
+        web::post().to(app_details::rotate_post),
     )
     .route(
-        "/settings/apps/{id}",
-        web::get().to(app_settings::app_settings_get),
+        "/settings/apps/{id}/edit",
+        web::post().to(app_details::edit_post),
     )
+    .route(
+        "/settings/apps/{id}/delete",
+        web::post().to(app_details::delete_post),
+    )
+    .route("/settings/apps/{id}", web::get().to(app_details::app_get))
     .route(
         "/settings/apps/{id}",
         web::post().to(app_settings::app_settings_post),

@@ -1,5 +1,5 @@
-//! Settings → Developer apps (register OAuth clients, rotate secrets) and Settings → Authorized
-//! apps (withdraw consent).
+//! Settings → Developer apps (register OAuth clients; each app's own page is `app_details`) and
+//! Settings → Authorized apps (withdraw consent).
 
 use actix_session::Session;
 use actix_web::http::StatusCode;
@@ -143,7 +143,8 @@ pub async fn apps_post(
         Ok(reg) => {
             tracing::info!(client_id = %reg.client.id, user_id = %current.user.id, "app registered");
             let secret = reg.secret.as_ref().map(|s| s.expose());
-            app_reveal(&session, &state, &current, &reg.client, secret)
+            let back = ("/settings/apps".to_owned(), "Done: back to developer apps");
+            app_reveal(&session, &state, &current, &reg.client, secret, back)
         }
         Err(AppError::Validation { message, .. }) => {
             let page = apps_page(&state, current, Some(message), form).await?;
@@ -153,26 +154,15 @@ pub async fn apps_post(
     }
 }
 
-/// `POST /settings/apps/{id}/rotate-secret`
-pub async fn rotate_post(
-    _: CsrfForm<EmptyForm>,
-    id: web::Path<String>,
-    current: CurrentUser,
-    session: Session,
-    state: web::Data<AppState>,
-) -> Result<HttpResponse, PageError> {
-    let (client, secret) = client::rotate_secret(&state.ctx, &current.user, &id).await?;
-    tracing::info!(client_id = %client.id, user_id = %current.user.id, "app secret rotated");
-    app_reveal(&session, &state, &current, &client, Some(secret.expose()))
-}
-
 /// Holds a new app's id (and secret, for a confidential app) for the one-time reveal.
-fn app_reveal(
+/// `back` is where the reveal's Continue link leads, and its label.
+pub(super) fn app_reveal(
     session: &Session,
     state: &AppState,
     current: &CurrentUser,
     client: &Client,
     secret: Option<&str>,
+    back: (String, &str),
 ) -> Result<HttpResponse, PageError> {
     let facts = vec![Fact::new("client-id", "Client id", &client.id)];
     let (note, secret) = match secret {
@@ -189,8 +179,8 @@ fn app_reveal(
         title: client.name.clone(),
         secrets: secret,
         note: note.into(),
-        back: "/settings/apps".into(),
-        back_label: "Done: back to developer apps".into(),
+        back: back.0,
+        back_label: back.1.into(),
         ..Shown::default()
     }
     .with_facts("client-secret", facts);

@@ -2,6 +2,7 @@
 //! invitations (invite by email, revoke); the header's tenant switcher. Who may do what is decided
 //! in `domain::membership`. All forms are CSRF-protected.
 
+use actix_session::Session;
 use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, web};
 use askama::Template;
@@ -18,6 +19,7 @@ use crate::domain::user::User;
 use crate::error::AppError;
 use crate::http::csrf::CsrfForm;
 use crate::http::error::PageError;
+use crate::http::layout::flash;
 use crate::http::session::{CurrentUser, Layout};
 use crate::state::AppState;
 
@@ -220,18 +222,26 @@ pub struct RoleForm {
     role: String,
 }
 
-/// `POST /admin/tenants/{id}/members/{user_id}/role`
+/// `POST /admin/tenants/{id}/members/{user_id}/role`: the role `<select>` and Save on each
+/// member's row; the page says what changed, or why not (the last administrator stays one).
 pub async fn member_role_post(
     CsrfForm(f): CsrfForm<RoleForm>,
     path: web::Path<(String, String)>,
     current: CurrentUser,
+    session: Session,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, PageError> {
     let (id, user_id) = path.into_inner();
     let me = Principal::session(&current.user);
     let changed = membership::change_role(&state.ctx, &me, &id, &user_id, &f.role).await;
     match changed {
-        Ok(_) => Ok(see_other(&format!("/admin/tenants/{id}"))),
+        Ok((member, role)) => {
+            flash(
+                &session,
+                format!("{} is now {}.", member.name, role.as_str()),
+            )?;
+            Ok(see_other(&format!("/admin/tenants/{id}")))
+        }
         Err(e) => refused(&state, current, &id, e).await,
     }
 }

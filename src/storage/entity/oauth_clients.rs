@@ -22,6 +22,13 @@ pub struct Model {
     pub require_second_factor: bool,
     pub id_token_signed_response_alg: String,
     pub post_logout_redirect_uris: String,
+    pub description: Option<String>,
+    pub homepage_url: Option<String>,
+    pub privacy_policy_url: Option<String>,
+    pub terms_url: Option<String>,
+    pub logo_url: Option<String>,
+    pub previous_secret_hash: Option<String>,
+    pub previous_secret_until: Option<i64>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
