@@ -24,6 +24,7 @@ mod m20261201_000010_create_shared_limits;
 mod m20261201_000011_create_email_tokens;
 mod m20261201_000012_create_second_factors;
 mod m20261201_000013_create_passkeys;
+mod m20261201_000015_create_usage_rollups;
 
 /// Applies every migration in order; called at server start and by `portcullis migrate`.
 pub struct Migrator;
@@ -49,6 +50,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261201_000011_create_email_tokens::Migration),
             Box::new(m20261201_000012_create_second_factors::Migration),
             Box::new(m20261201_000013_create_passkeys::Migration),
+            Box::new(m20261201_000015_create_usage_rollups::Migration),
         ]
     }
 }

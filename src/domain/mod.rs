@@ -41,4 +41,5 @@ pub mod signing_keys;
 pub mod system_credentials;
 pub mod tenant;
 pub mod tokens;
+pub mod usage;
 pub mod user;

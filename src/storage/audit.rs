@@ -91,3 +91,33 @@ pub async fn list_events(db: &Db, f: &Filter, limit: u64) -> Result<Vec<AuditEve
         })
         .collect())
 }
+
+/// Events whose outcome was `failure` per UTC day since `since` (Unix seconds): (day start,
+/// count), days with none left out.
+pub async fn failures_per_day(db: &Db, since: i64) -> Result<Vec<(i64, i64)>> {
+    use sea_orm::{ConnectionTrait, DbBackend, Statement};
+    let placeholder = match db.get_database_backend() {
+        DbBackend::Postgres => "$1",
+        _ => "?",
+    };
+    let sql = format!(
+        "SELECT (at / 86400) * 86400 AS day, COUNT(*) AS n FROM audit_events \
+         WHERE outcome = 'failure' AND at >= {placeholder} GROUP BY (at / 86400) * 86400"
+    );
+    let rows = db
+        .query_all_raw(Statement::from_sql_and_values(
+            db.get_database_backend(),
+            sql,
+            [since.into()],
+        ))
+        .await
+        .map_err(map_err)?;
+    rows.iter()
+        .map(|r| {
+            Ok((
+                r.try_get::<i64>("", "day").map_err(map_err)?,
+                r.try_get::<i64>("", "n").map_err(map_err)?,
+            ))
+        })
+        .collect()
+}

@@ -60,3 +60,4 @@ mod system_credentials;
 mod tenancy;
 mod tenant_credentials;
 mod token_endpoint_failures;
+mod usage;

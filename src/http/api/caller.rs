@@ -157,6 +157,9 @@ impl FromRequest for Caller {
                 .bearer_challenge(None, None)
             })?;
             let principal = authenticate(&state, &token, ip).await?;
+            if let Some(mark) = crate::http::usage_count::UsageMark::of(&principal) {
+                mark.insert(&req_ext.0);
+            }
             let rate = state
                 .rate_limits
                 .check(&principal.rate_key, state.credentials.clock())

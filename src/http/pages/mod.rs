@@ -7,6 +7,7 @@ pub mod admin_people;
 pub mod app_settings;
 pub mod audit;
 pub mod auth;
+pub mod chart;
 pub mod credentials;
 pub mod email;
 pub mod forgot;
@@ -22,6 +23,7 @@ pub mod session_token;
 pub mod sessions;
 pub mod settings;
 pub mod tenants;
+pub mod usage;
 
 use actix_web::http::header::LOCATION;
 use actix_web::{HttpResponse, web};
@@ -116,6 +118,10 @@ pub fn settings_routes(cfg: &mut web::ServiceConfig) {
     )
     .route("/settings/credentials", web::get().to(c::credentials_get))
     .route(
+        "/settings/credentials/{id}/usage",
+        web::get().to(usage::credential_usage_get),
+    )
+    .route(
         "/settings/credentials/api-keys",
         web::post().to(c::api_key_post),
     )
@@ -137,6 +143,10 @@ pub fn settings_routes(cfg: &mut web::ServiceConfig) {
         web::post().to(c::revoke_post),
     )
     .route("/settings/apps", web::get().to(settings::apps_get))
+    .route(
+        "/settings/apps/{client_id}/usage",
+        web::get().to(usage::app_usage_get),
+    )
     .route("/settings/apps", web::post().to(settings::apps_post))
     .route(
         "/settings/apps/{id}/rotate-secret",
