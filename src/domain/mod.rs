@@ -3,6 +3,7 @@
 
 pub mod accounts;
 pub mod audit;
+pub mod audit_view;
 pub mod auth_methods;
 pub mod bounded;
 pub mod browser_sessions;
@@ -43,3 +44,4 @@ pub mod tenant;
 pub mod tokens;
 pub mod usage;
 pub mod user;
+pub mod user_agent;

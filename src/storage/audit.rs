@@ -60,6 +60,19 @@ pub async fn list_events(db: &Db, f: &Filter, limit: u64) -> Result<Vec<AuditEve
     if let Some(v) = &f.event_type {
         q = q.filter(audit_events::Column::EventType.eq(v.as_str()));
     }
+    if let Some(v) = &f.event_prefix {
+        // `_` and `%` are wildcards in LIKE; event types hold `_`, so escape them.
+        let pattern = format!(
+            "{}%",
+            v.replace('\\', "\\\\")
+                .replace('%', "\\%")
+                .replace('_', "\\_")
+        );
+        q = q.filter(
+            audit_events::Column::EventType
+                .like(sea_orm::sea_query::LikeExpr::new(pattern).escape('\\')),
+        );
+    }
     if let Some(v) = &f.actor_id {
         q = q.filter(audit_events::Column::ActorId.eq(v.as_str()));
     }

@@ -6,6 +6,7 @@ mod admin_pages;
 mod api_keys;
 mod attenuation;
 mod audit;
+mod audit_export;
 mod bearer_challenges;
 mod browser;
 mod caching;

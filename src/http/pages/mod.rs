@@ -6,6 +6,7 @@ pub mod admin_apps;
 pub mod admin_people;
 pub mod app_settings;
 pub mod audit;
+pub mod audit_export;
 pub mod auth;
 pub mod chart;
 pub mod credentials;
@@ -47,7 +48,11 @@ pub fn settings_routes(cfg: &mut web::ServiceConfig) {
         "/settings/security-log",
         web::get().to(audit::security_log_get),
     )
-    .route("/admin/audit-log", web::get().to(audit::audit_log_get));
+    .route("/admin/audit-log", web::get().to(audit::audit_log_get))
+    .route(
+        "/admin/audit-log/export",
+        web::get().to(audit_export::export_get),
+    );
     cfg.route(
         "/settings/active-tenant",
         web::post().to(tenants::switch_post),
