@@ -282,3 +282,32 @@ async fn old_rollups_are_removed_by_the_janitor_once_past_their_retention() {
     purge(&app).await;
     assert_eq!(stored(&app).await, (0, 0), "daily rows go after about 400 days");
 }
+
+#[tokio::test]
+async fn the_usage_flush_is_counted_in_the_metrics() {
+    const SCRAPE: &str = "scrape-usage-0123456789abcdef";
+    let app = crate::helpers::spawn_app_with(|s| s.metrics_token = Some(SCRAPE.parse().unwrap()))
+        .await;
+    app.signed_in_user().await;
+    let token = app.session_token().await;
+    let (id, key) = create_api_key(&app, &token, "metered", &["read"]).await;
+    use_key(&app, &key, 1, 0).await;
+    // Reading the usage writes what was counted: an hourly and a daily row at least.
+    assert_eq!(usage_of(&app, &token, &id).await.status(), 200);
+    let text = client()
+        .get(app.url("/metrics"))
+        .bearer_auth(SCRAPE)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let line = text
+        .lines()
+        .find(|l| l.starts_with("portcullis_usage_rollup_rows_written_total "))
+        .unwrap_or_else(|| panic!("no usage counter: {text}"));
+    let n: f64 = line.rsplit(' ').next().unwrap().parse().unwrap();
+    // The recorder is the process's, shared by every test's server: at least this one's rows.
+    assert!(n >= 2.0, "{line}");
+}
