@@ -1,7 +1,8 @@
 //! Counting API requests per credential and per OAuth app (`runtime::usage`): the bearer
 //! extractor marks the request with whose it was, and this middleware counts it once answered,
 //! as a failure when the answer is an error (status 400 or more, a rate-limit refusal included).
-//! Credentials refused before they authenticate are counted by the credential check itself.
+//! Credentials refused before they authenticate are counted by the credential check itself, and
+//! those the policy refuses (an owner no longer a member) by the extractor.
 
 use actix_web::HttpMessage;
 use actix_web::body::MessageBody;
@@ -40,6 +41,11 @@ impl UsageMark {
         }
     }
 
+    /// Counts the request now (one refused before it reached a handler).
+    pub fn count(self, usage: &crate::runtime::usage::Usage, failed: bool) {
+        usage.count(self.subject, &self.id, failed);
+    }
+
     /// Leaves the mark on `req`.
     pub fn insert(self, req: &actix_web::HttpRequest) {
         req.extensions_mut().insert(self);
@@ -57,7 +63,7 @@ pub async fn count(
         && let Some(state) = res.request().app_data::<web::Data<AppState>>()
     {
         let failed = res.status().as_u16() >= 400;
-        state.ctx.usage().count(mark.subject, &mark.id, failed);
+        mark.count(state.ctx.usage(), failed);
     }
     Ok(res)
 }

@@ -311,3 +311,36 @@ async fn the_usage_flush_is_counted_in_the_metrics() {
     // The recorder is the process's, shared by every test's server: at least this one's rows.
     assert!(n >= 2.0, "{line}");
 }
+
+#[tokio::test]
+async fn a_tenants_administrators_see_a_members_usage_and_a_removed_members_key_counts_failures() {
+    use crate::tenancy::{create_tenant, join, remove, switch_to};
+    // No caching, so the removal is seen by the next request.
+    let admin = crate::helpers::spawn_app_with(|s| s.cache_ttl_ms = 0).await;
+    admin.signed_in_user().await;
+    let tenant = create_tenant(&admin, "Acme").await;
+    let member = TestApp::with_client(&admin, client());
+    let email = member.signed_in_user().await;
+    join(&admin, &tenant, &member, &email, "editor").await;
+    switch_to(&member, &tenant).await;
+    let member_token = member.session_token().await;
+    let (id, key) = create_api_key(&member, &member_token, "ci", &["read"]).await;
+    use_key(&member, &key, 2, 0).await;
+
+    switch_to(&admin, &tenant).await;
+    let admin_token = admin.session_token().await;
+    let body: Value = usage_of(&admin, &admin_token, &id).await.json().await.unwrap();
+    assert_eq!(sums(&body["daily"]), (2, 0), "the tenant's administrator sees it: {body}");
+
+    remove(&admin, &tenant, &member).await;
+    let res = member
+        .client
+        .get(member.url("/v1/users/me"))
+        .bearer_auth(&key)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 401, "the key died with the membership");
+    let body: Value = usage_of(&admin, &admin_token, &id).await.json().await.unwrap();
+    assert_eq!(sums(&body["daily"]), (3, 1), "the refused request is a failure: {body}");
+}
