@@ -344,3 +344,43 @@ async fn a_tenants_administrators_see_a_members_usage_and_a_removed_members_key_
     let body: Value = usage_of(&admin, &admin_token, &id).await.json().await.unwrap();
     assert_eq!(sums(&body["daily"]), (3, 1), "the refused request is a failure: {body}");
 }
+
+#[tokio::test]
+async fn counts_not_yet_written_are_written_when_the_server_stops() {
+    let (app, _, id, key) = holder().await;
+    // A second server on the same database, whose end the test awaits.
+    let mut settings = app.settings.clone();
+    settings.bind = "127.0.0.1:0".parse().unwrap();
+    let server = portcullis::startup::Application::build(settings)
+        .await
+        .unwrap();
+    let url = format!("http://127.0.0.1:{}/v1/users/me", server.port());
+    let handle = server.handle();
+    let running = tokio::spawn(server.run_until_stopped());
+    for _ in 0..3 {
+        let res = client().get(&url).bearer_auth(&key).send().await.unwrap();
+        assert_eq!(res.status(), 200);
+    }
+    handle.stop(true).await;
+    running.await.unwrap().unwrap();
+
+    let rows = app
+        .db
+        .query_all_raw(sea_orm::Statement::from_sql_and_values(
+            app.db.get_database_backend(),
+            match app.db.get_database_backend() {
+                sea_orm::DbBackend::Postgres => {
+                    "SELECT requests FROM usage_rollups WHERE subject_id = $1 AND granularity = 'day'"
+                }
+                _ => "SELECT requests FROM usage_rollups WHERE subject_id = ? AND granularity = 'day'",
+            },
+            [id.clone().into()],
+        ))
+        .await
+        .unwrap();
+    let requests: i64 = rows
+        .iter()
+        .map(|r| r.try_get::<i64>("", "requests").unwrap())
+        .sum();
+    assert_eq!(requests, 3, "written by the stopping server");
+}
