@@ -28,6 +28,7 @@ use crate::runtime::cache::Caches;
 use crate::runtime::hash_gate::HashGate;
 use crate::runtime::last_used::LastUsed;
 use crate::runtime::mail_throttle::MailThrottle;
+use crate::runtime::usage::Usage;
 use crate::secret::SecretHasher;
 use crate::state::AppState;
 use crate::storage::{self, Db, sessions::DbSessionStore};
@@ -40,6 +41,8 @@ pub struct Application {
     port: u16,
     server: Server,
     db: Db,
+    /// Usage counts not yet written: flushed once more when the server stops.
+    usage: Usage,
 }
 
 impl Application {
@@ -72,9 +75,12 @@ impl Application {
         let (session_key, tokens) = storage::migrate_then(&db, first_run).await?;
         let clock = settings_clock.unwrap_or_default();
         let auditor = Auditor::start_timed(db.clone(), clock.clone());
+        let usage = Usage::new(clock.clone());
+        crate::runtime::usage::spawn(db.clone(), usage.clone());
         let tokens = tokens
             .with_clock(clock.clone())
-            .with_auditor(auditor.clone());
+            .with_auditor(auditor.clone())
+            .with_usage(usage.clone());
         spawn_key_reloader(db.clone(), tokens.clone());
         spawn_rsa_key_maker(db.clone(), tokens.clone());
         let (hash_concurrency, hash_queue) = settings.password_hash_bounds();
@@ -86,7 +92,8 @@ impl Application {
             clock.clone(),
         )
         .with_hash_gate(HashGate::new(hash_concurrency, hash_queue))
-        .with_sealer(load_sealer(&db).await?);
+        .with_sealer(load_sealer(&db).await?)
+        .with_usage(usage.clone());
         let ctx = with_passkeys(ctx, &settings.issuer());
         // Mail only with --smtp-url (and --mail-from, which clap requires with it).
         let ctx = match (&settings.smtp_url, &settings.mail_from) {
@@ -103,7 +110,8 @@ impl Application {
             clock.clone(),
             LastUsed::default(),
         )
-        .with_auditor(auditor.clone());
+        .with_auditor(auditor.clone())
+        .with_usage(usage.clone());
         spawn_last_used_writer(credentials.clone());
         // Other nodes' changes hold here at once (PostgreSQL; nothing on SQLite).
         let (url, keys) = (&settings.database_url, tokens.keys());
@@ -170,6 +178,7 @@ impl Application {
                 .app_data(http::error::json_config())
                 .app_data(http::error::query_config())
                 .wrap(from_fn(http::api::caller::rate_headers))
+                .wrap(from_fn(http::usage_count::count))
                 .wrap(from_fn(http::enrol_gate::enrol_gate))
                 .wrap(sessions)
                 .wrap(from_fn(http::outage::session_store_outage))
@@ -184,7 +193,12 @@ impl Application {
         .workers(workers)
         .listen(listener)?
         .run();
-        Ok(Self { port, server, db })
+        Ok(Self {
+            port,
+            server,
+            db,
+            usage,
+        })
     }
 
     /// The port actually bound (useful with port 0).
@@ -204,7 +218,12 @@ impl Application {
 
     /// Serves until stopped by a signal or the handle.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
-        self.server.await
+        let served = self.server.await;
+        // What was counted since the last flush would otherwise be lost with the process.
+        if let Err(e) = self.usage.flush(&self.db).await {
+            tracing::warn!(error = %e, "could not write usage counts at shutdown");
+        }
+        served
     }
 }
 

@@ -25,6 +25,7 @@ mod m20261201_000011_create_email_tokens;
 mod m20261201_000012_create_second_factors;
 mod m20261201_000013_create_passkeys;
 mod m20261201_000014_add_user_disabled;
+mod m20261201_000015_create_usage_rollups;
 mod m20261201_000016_add_app_profile;
 
 /// Applies every migration in order; called at server start and by `portcullis migrate`.
@@ -52,6 +53,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261201_000012_create_second_factors::Migration),
             Box::new(m20261201_000013_create_passkeys::Migration),
             Box::new(m20261201_000014_add_user_disabled::Migration),
+            Box::new(m20261201_000015_create_usage_rollups::Migration),
             Box::new(m20261201_000016_add_app_profile::Migration),
         ]
     }

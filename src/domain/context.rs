@@ -1,6 +1,6 @@
 //! The domain's one entry shape: `Context` bundles what every operation may need — the storage
 //! handle, the caches, the secret hasher, the bound on password hashing, the audit log, the
-//! clock, the authorization policy, the WebAuthn relying party and, when the server has mail, its
+//! clock, the authorization policy, the usage counts, the WebAuthn relying party and, when the server has mail, its
 //! outbox — built once at startup (or by a command-line subcommand) and passed by reference.
 //! `Actor` says who performs an operation, so operations record their own audit events whether a
 //! person on the web or the operator at the command line asked for them.
@@ -18,6 +18,7 @@ use crate::domain::user::User;
 use crate::runtime::audit_writer::Auditor;
 use crate::runtime::cache::Caches;
 use crate::runtime::hash_gate::HashGate;
+use crate::runtime::usage::Usage;
 use crate::secret::{Sealer, SecretHasher};
 use crate::storage::{self, Db};
 
@@ -34,6 +35,7 @@ pub struct Context {
     policy: Policy,
     relying_party: Option<Arc<RelyingParty>>,
     outbox: Option<Outbox>,
+    usage: Usage,
 }
 
 impl Context {
@@ -49,6 +51,7 @@ impl Context {
     ) -> Self {
         let policy = Policy::new(db.clone(), caches.clone(), clock.clone());
         Self {
+            usage: Usage::new(clock.clone()),
             db,
             caches,
             hasher,
@@ -66,6 +69,18 @@ impl Context {
     pub fn with_outbox(mut self, outbox: Outbox) -> Self {
         self.outbox = Some(outbox);
         self
+    }
+
+    /// This context counting usage into `usage` (the server's one set of counts, which its
+    /// writer flushes).
+    pub fn with_usage(mut self, usage: Usage) -> Self {
+        self.usage = usage;
+        self
+    }
+
+    /// Requests counted per credential and per OAuth app, not yet written.
+    pub fn usage(&self) -> &Usage {
+        &self.usage
     }
 
     /// Where notices go out; `None` when the server has no mail.

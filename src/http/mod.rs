@@ -20,6 +20,7 @@ pub mod reveal;
 pub mod root_span;
 pub mod security_headers;
 pub mod session;
+pub mod usage_count;
 
 use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, web};

@@ -1,7 +1,7 @@
 //! The server's metrics, rendered in the Prometheus text format for `GET /metrics`. What the
 //! rest of the server records goes through the functions here, so names and labels live in one
 //! place: requests by route pattern, method and status, their latency, tokens issued by grant,
-//! cache hits and misses, throttled requests, the audit queue, and the database pool (read when
+//! cache hits and misses, throttled requests, the audit queue, usage rollup rows written, and the database pool (read when
 //! rendered).
 //!
 //! Recording is a few atomic operations with labels that are `&'static str`, or a route pattern
@@ -30,6 +30,7 @@ const AUDIT_QUEUE: &str = "portcullis_audit_queue_depth";
 const AUDIT_DROPPED: &str = "portcullis_audit_events_dropped_total";
 const DB_CONNECTIONS: &str = "portcullis_db_pool_connections";
 const DB_MAX: &str = "portcullis_db_pool_max_connections";
+const USAGE_ROWS: &str = "portcullis_usage_rollup_rows_written_total";
 
 /// Latency buckets, seconds: from a cached lookup (well under a millisecond) to a slow sign-in.
 const LATENCY_BUCKETS: [f64; 12] = [
@@ -121,6 +122,10 @@ fn describe() {
         "Database pool connections, by state (in_use or idle)"
     );
     describe_gauge!(DB_MAX, "Most connections the database pool opens");
+    describe_counter!(
+        USAGE_ROWS,
+        "Usage rollup rows (hourly and daily buckets) written by the usage flush"
+    );
 }
 
 /// A label for a route pattern, interned: the first request of each route allocates it.
@@ -208,6 +213,11 @@ pub fn throttled(kind: &'static str) {
 /// An audit event dropped because the queue was full.
 pub fn audit_dropped() {
     counter!(AUDIT_DROPPED).increment(1);
+}
+
+/// Usage rollup rows written by one flush (`runtime::usage`).
+pub fn usage_rows_written(rows: u64) {
+    counter!(USAGE_ROWS).increment(rows);
 }
 
 #[cfg(test)]

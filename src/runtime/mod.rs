@@ -1,6 +1,6 @@
 //! Runtime machinery, not rules: the caches behind hot lookups, the throttles and rate limits,
 //! the bound on concurrent password hashing, the audit log's background writer, the mail sender
-//! and how often mail may be asked for, the last-used recorder, the janitor, the metrics the
+//! and how often mail may be asked for, the last-used recorder, the usage counts, the janitor, the metrics the
 //! server exports and the note of a database outage. The domain uses these; none of them
 //! decides who may do what.
 
@@ -17,3 +17,4 @@ pub mod metrics;
 pub mod outage;
 pub mod purge;
 pub mod throttle;
+pub mod usage;

@@ -1,6 +1,6 @@
 //! The janitor: once a minute, removes expired sessions, codes, refresh tokens, session-token
 //! records, revoked-token entries, expired invitations and mailed links, shared rate and failure counts that
-//! tell nothing any more, and old audit events, a batch at a time, yielding between batches.
+//! tell nothing any more, usage rollups past their retention, and old audit events, a batch at a time, yielding between batches.
 
 use std::time::Duration;
 
@@ -74,6 +74,19 @@ pub async fn run_once(db: &Db, now: i64, audit_retention_days: i64) -> Result<u6
             key: "throttle_key",
             condition: "expires_at <",
             keep_secs: 0,
+        },
+        // Usage charts show 48 hours hourly and 30 days daily; a little more is kept.
+        Rule {
+            table: "usage_rollups",
+            key: "id",
+            condition: "granularity = 'hour' AND bucket_start <",
+            keep_secs: 8 * 86_400,
+        },
+        Rule {
+            table: "usage_rollups",
+            key: "id",
+            condition: "granularity = 'day' AND bucket_start <",
+            keep_secs: 400 * 86_400,
         },
         Rule {
             table: "audit_events",

@@ -60,6 +60,19 @@ pub async fn list_events(db: &Db, f: &Filter, limit: u64) -> Result<Vec<AuditEve
     if let Some(v) = &f.event_type {
         q = q.filter(audit_events::Column::EventType.eq(v.as_str()));
     }
+    if let Some(v) = &f.event_prefix {
+        // `_` and `%` are wildcards in LIKE; event types hold `_`, so escape them.
+        let pattern = format!(
+            "{}%",
+            v.replace('\\', "\\\\")
+                .replace('%', "\\%")
+                .replace('_', "\\_")
+        );
+        q = q.filter(
+            audit_events::Column::EventType
+                .like(sea_orm::sea_query::LikeExpr::new(pattern).escape('\\')),
+        );
+    }
     if let Some(v) = &f.actor_id {
         q = q.filter(audit_events::Column::ActorId.eq(v.as_str()));
     }
@@ -90,4 +103,34 @@ pub async fn list_events(db: &Db, f: &Filter, limit: u64) -> Result<Vec<AuditEve
             detail: m.detail.and_then(|d| serde_json::from_str(&d).ok()),
         })
         .collect())
+}
+
+/// Events whose outcome was `failure` per UTC day since `since` (Unix seconds): (day start,
+/// count), days with none left out.
+pub async fn failures_per_day(db: &Db, since: i64) -> Result<Vec<(i64, i64)>> {
+    use sea_orm::{ConnectionTrait, DbBackend, Statement};
+    let placeholder = match db.get_database_backend() {
+        DbBackend::Postgres => "$1",
+        _ => "?",
+    };
+    let sql = format!(
+        "SELECT (at / 86400) * 86400 AS day, COUNT(*) AS n FROM audit_events \
+         WHERE outcome = 'failure' AND at >= {placeholder} GROUP BY (at / 86400) * 86400"
+    );
+    let rows = db
+        .query_all_raw(Statement::from_sql_and_values(
+            db.get_database_backend(),
+            sql,
+            [since.into()],
+        ))
+        .await
+        .map_err(map_err)?;
+    rows.iter()
+        .map(|r| {
+            Ok((
+                r.try_get::<i64>("", "day").map_err(map_err)?,
+                r.try_get::<i64>("", "n").map_err(map_err)?,
+            ))
+        })
+        .collect()
 }

@@ -22,6 +22,7 @@ pub mod session_tokens;
 pub mod sessions;
 pub mod tenants;
 pub mod tokens;
+pub mod usage;
 pub mod user_admin;
 pub mod users;
 

@@ -92,7 +92,10 @@ async fn a_mailed_link_resets_the_password_ends_every_session_and_says_so() {
 
     // Recorded, for the person's own security log.
     let log = fresh.get_html("/settings/security-log").await;
-    assert!(log.contains("user.password_reset"), "{log}");
+    assert!(
+        log.contains("data-type=\"user.password_reset\""),
+        "{log}"
+    );
 }
 
 #[tokio::test]

@@ -68,7 +68,7 @@ struct Ids {
 fn fill(path: &str, ids: &Ids) -> String {
     let random = uuid::Uuid::new_v4().to_string();
     let mut out = path.to_owned();
-    let subs: [(&str, &str); 8] = [
+    let subs: [(&str, &str); 9] = [
         ("/admin/tenants/{id}", ids.tenant.as_str()),
         (
             "/admin/system-credentials/{id}",
@@ -80,6 +80,7 @@ fn fill(path: &str, ids: &Ids) -> String {
         ("{invitation_id}", ids.invitation.as_str()),
         ("/account/invitations/{id}", ids.invitation.as_str()),
         ("/settings/credentials/api_key/{id}", ids.key_id.as_str()),
+        ("/settings/credentials/{id}/usage", ids.key_id.as_str()),
     ];
     for (from, to) in subs {
         if from.starts_with('{') {

@@ -23,6 +23,8 @@ pub struct CredentialService {
     pub(super) clock: Clock,
     pub(super) last_used: LastUsed,
     auditor: Option<crate::runtime::audit_writer::Auditor>,
+    /// Counts refused uses per credential (`runtime::usage`).
+    pub(super) usage: Option<crate::runtime::usage::Usage>,
     pub(super) policy: Policy,
 }
 
@@ -53,6 +55,7 @@ impl CredentialService {
             clock,
             last_used,
             auditor: None,
+            usage: None,
         }
     }
 
@@ -69,6 +72,12 @@ impl CredentialService {
         self.caches.forget(Stale::CREDENTIALS);
         self.last_used.forget_written(&batch);
         Ok(())
+    }
+
+    /// This service counting refused uses of credentials into `usage`.
+    pub fn with_usage(mut self, usage: crate::runtime::usage::Usage) -> Self {
+        self.usage = Some(usage);
+        self
     }
 
     /// Records credential events in this audit log.

@@ -30,14 +30,24 @@ impl CredentialService {
     /// `None` skips that check): format and checksum first (no lookup for a typo), then one
     /// keyed hash and one indexed lookup, revocation, expiry and the IP allowlist. This is a
     /// use: it records the last use (and `credential.first_used` the first time).
+    /// A refusal of a credential that exists (revoked, expired, wrong address) counts as a
+    /// failed request of that credential (`runtime::usage`).
     pub async fn verify(&self, secret: &str, ip: Option<IpAddr>) -> Result<Credential, Refusal> {
-        let c = self.inspect(secret).await?;
+        let c = self.find(secret).await?;
         let now = self.clock.now();
-        if let Some(ip) = ip
-            && !c.allowed_ips.is_empty()
-            && !c.allowed_ips.iter().any(|n| n.contains(&ip))
-        {
-            return Err(Refusal::IpNotAllowed);
+        let judged = self.judge(&c).and_then(|()| match ip {
+            Some(ip)
+                if !c.allowed_ips.is_empty() && !c.allowed_ips.iter().any(|n| n.contains(&ip)) =>
+            {
+                Err(Refusal::IpNotAllowed)
+            }
+            _ => Ok(()),
+        });
+        if let Err(refusal) = judged {
+            if let Some(u) = &self.usage {
+                u.count(crate::runtime::usage::Subject::Credential, &c.id, true);
+            }
+            return Err(refusal);
         }
         if c.last_used_at.is_none() && self.last_used.pending(&c.id).is_none() {
             self.audit("credential.first_used", &c, Some(("credential", &c.id)));
@@ -52,9 +62,20 @@ impl CredentialService {
     /// the last use nor `credential.first_used` is recorded (nor does a personal token's idle
     /// expiry move).
     pub async fn inspect(&self, secret: &str) -> Result<Credential, Refusal> {
+        let c = self.find(secret).await?;
+        self.judge(&c)?;
+        Ok(c)
+    }
+
+    /// The credential a well-formed secret names, judged or not.
+    async fn find(&self, secret: &str) -> Result<Credential, Refusal> {
         let kind = secret_format::check(secret).map_err(|_| Refusal::Invalid)?;
         CredentialKind::of_secret(kind).ok_or(Refusal::Invalid)?;
-        let c = self.find_by_secret(secret).await?;
+        self.find_by_secret(secret).await
+    }
+
+    /// Refuses a revoked or expired credential.
+    fn judge(&self, c: &Credential) -> Result<(), Refusal> {
         if c.revoked_at.is_some() {
             return Err(Refusal::Revoked);
         }
@@ -63,7 +84,7 @@ impl CredentialService {
         {
             return Err(Refusal::Expired);
         }
-        Ok(c)
+        Ok(())
     }
 
     /// The person's account secret key is checked against their email (`POST /auth/token`).

@@ -137,6 +137,7 @@ impl Grants<'_> {
             if refusal.counts_as_failure() {
                 self.throttle.fail(&key, now).await;
             }
+            self.tokens.count_token_request(&presented, true);
             self.auditor.record(
                 AuditEvent::here("token.failure")
                     .by("client", &presented)

@@ -14,6 +14,7 @@ mod ceiling;
 mod live;
 mod role;
 mod server;
+mod usage;
 
 pub use ceiling::Ceiling;
 pub use live::{Access, Policy};

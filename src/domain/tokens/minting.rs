@@ -104,6 +104,9 @@ impl TokenService {
         if !grant.is_empty() {
             self.audit(issued_event(&claims, grant));
             crate::runtime::metrics::token_issued(grant);
+            if claims.cid.is_none() {
+                self.count_token_request(&claims.client_id, false);
+            }
         }
         Ok((token, claims))
     }

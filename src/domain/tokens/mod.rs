@@ -34,6 +34,8 @@ pub struct TokenService {
     access_ttl: i64,
     refresh_ttl: i64,
     auditor: Option<crate::runtime::audit_writer::Auditor>,
+    /// Counts tokens issued per OAuth app (`runtime::usage`).
+    usage: Option<crate::runtime::usage::Usage>,
     caches: Caches,
     session_max: i64,
     /// The server's clock: tokens are issued and judged by the same clock that ages sessions
@@ -61,6 +63,7 @@ impl TokenService {
             access_ttl,
             refresh_ttl,
             auditor: None,
+            usage: None,
             caches,
             // `--session-max-hours`' default, until `with_session_max` says otherwise.
             session_max: 12 * 3600,
@@ -85,6 +88,22 @@ impl TokenService {
     pub fn with_auditor(mut self, auditor: crate::runtime::audit_writer::Auditor) -> Self {
         self.auditor = Some(auditor);
         self
+    }
+
+    /// This service counting tokens issued per app into `usage`.
+    pub fn with_usage(mut self, usage: crate::runtime::usage::Usage) -> Self {
+        self.usage = Some(usage);
+        self
+    }
+
+    /// Counts a token request of OAuth app `client_id` (`failed`: refused).
+    pub fn count_token_request(&self, client_id: &str, failed: bool) {
+        if let Some(u) = &self.usage
+            && !client_id.is_empty()
+            && client_id != crate::domain::exchange::SESSION_CLIENT
+        {
+            u.count(crate::runtime::usage::Subject::AppTokens, client_id, failed);
+        }
     }
 
     fn audit(&self, event: crate::domain::audit::AuditEvent) {

@@ -40,6 +40,7 @@ impl AuditQuery {
         Filter {
             subject_user_id: None,
             event_type: self.event_type.clone().filter(|s| !s.is_empty()),
+            event_prefix: None,
             actor_id: self.actor_id.clone().filter(|s| !s.is_empty()),
             since: self.since,
             until: self.until,

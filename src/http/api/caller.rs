@@ -14,6 +14,7 @@ use crate::domain::principal::Principal;
 use crate::domain::secret_format;
 use crate::domain::tokens::BearerError;
 use crate::http::error::ApiError;
+use crate::http::usage_count::UsageMark;
 use crate::runtime::throttle::RateState;
 use crate::state::AppState;
 
@@ -83,19 +84,24 @@ pub fn refusal_error(r: Refusal) -> ApiError {
 }
 
 /// Authenticates a bearer value and narrows it by the policy (live membership, the credential
-/// behind an exchanged token).
+/// behind an exchanged token). Also says whose use the request counts as (`usage_count`); a
+/// credential or app the policy refuses here counts a failed request at once.
 pub async fn authenticate(
     state: &AppState,
     token: &str,
     ip: Option<IpAddr>,
-) -> Result<Principal, ApiError> {
+) -> Result<(Principal, Option<UsageMark>), ApiError> {
     let presented = presented(state, token, ip).await?;
-    state
-        .ctx
-        .policy()
-        .effective(presented, ip)
-        .await
-        .map_err(refusal_error)
+    let mark = UsageMark::of(&presented);
+    match state.ctx.policy().effective(presented, ip).await {
+        Ok(principal) => Ok((principal, mark)),
+        Err(refusal) => {
+            if let Some(mark) = mark {
+                mark.count(state.ctx.usage(), true);
+            }
+            Err(refusal_error(refusal))
+        }
+    }
 }
 
 async fn presented(
@@ -161,7 +167,10 @@ impl FromRequest for Caller {
                 // RFC 6750 §3.1: no error code when the request carried no token.
                 .bearer_challenge(None, None)
             })?;
-            let principal = authenticate(&state, &token, ip).await?;
+            let (principal, mark) = authenticate(&state, &token, ip).await?;
+            if let Some(mark) = mark {
+                mark.insert(&req_ext.0);
+            }
             let rate = state
                 .rate_limits
                 .check(&principal.rate_key, state.credentials.clock())

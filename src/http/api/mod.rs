@@ -10,6 +10,7 @@ pub mod members;
 pub mod openapi;
 pub mod system_credentials;
 pub mod tenant_access;
+pub mod usage;
 pub mod users;
 pub mod views;
 
@@ -23,6 +24,10 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/v1/users/me", web::get().to(users::me_get))
         .route("/api/v1/audit-events", web::get().to(audit::list_get))
         .route("/api/v1/invitations", web::get().to(invitations::mine_get))
+        .route(
+            "/api/v1/credentials/{id}/usage",
+            web::get().to(usage::credential_usage_get),
+        )
         .route("/api/v0/login", web::post().to(login::login_v0_post))
         .route("/auth/token", web::post().to(login::auth_token_post))
         .route("/api/v1/{tenant_id}/tokens/", web::post().to(c::pat_post))

@@ -11,7 +11,8 @@ use utoipa_swagger_ui::SwaggerUi;
 
 use super::views::*;
 use super::{
-    audit, credentials, invitations, login, members, system_credentials, tenant_access, users,
+    audit, credentials, invitations, login, members, system_credentials, tenant_access, usage,
+    users,
 };
 
 /// The document.
@@ -37,6 +38,7 @@ use super::{
         members::members_get, members::member_put, members::member_delete,
         members::invitation_post, members::invitations_get, members::invitation_delete,
         invitations::mine_get, invitations::accept_post, invitations::decline_post,
+        usage::credential_usage_get,
     ),
     components(schemas(
         audit::AuditPage, crate::domain::audit::AuditEvent,
@@ -52,7 +54,7 @@ use super::{
         members::RoleName, members::MemberView, members::MemberList, members::RoleBody,
         members::NewInvitation, members::InvitationQueued, members::InvitationView,
         members::InvitationList, invitations::MyInvitationView, invitations::MyInvitationList,
-        invitations::Joined,
+        invitations::Joined, crate::domain::usage::Report, crate::domain::usage::Point,
     )),
     modifiers(&SecuritySchemes),
 )]

@@ -1,14 +1,18 @@
-//! Settings → Security log (a person's own events) and Admin → Audit log (everything, filtered
-//! by type, actor and time, paginated).
+//! Settings → Security log (a person's own events) and Admin → Audit log (everything): one page,
+//! filtered by type (a known type picked from the list, or the start of one typed: `token.`),
+//! actor and time, newest first, paginated with a cursor. Admins also see failures per day and
+//! may export the filtered view (`audit_export`).
 
 use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, web};
 use askama::Template;
 
 use super::auth::html;
-use crate::domain::audit::{self, AuditEvent, Filter};
+use super::chart::{self, Measure};
+use crate::domain::audit::{self, EVENT_TYPES, Filter};
+use crate::domain::audit_view::{self, Shown};
 use crate::domain::credentials::format_time;
-use crate::http::api::audit::AuditQuery;
+use crate::domain::usage;
 use crate::http::error::PageError;
 use crate::http::session::{CurrentUser, Layout};
 use crate::state::AppState;
@@ -16,7 +20,7 @@ use crate::state::AppState;
 /// One row of the log.
 pub struct Row {
     at: String,
-    event: AuditEvent,
+    shown: Shown,
     detail: String,
 }
 
@@ -27,25 +31,30 @@ pub struct AuditPage {
     layout: Layout,
     title: &'static str,
     admin: bool,
+    action: &'static str,
     rows: Vec<Row>,
     next: Option<String>,
-    event_type: String,
-    actor_id: String,
-    since: String,
-    until: String,
+    first: Option<String>,
+    export: String,
+    types: &'static [&'static str],
+    failures: String,
+    q: PageQuery,
 }
 
-fn rows(events: Vec<AuditEvent>) -> Vec<Row> {
+fn rows(events: Vec<Shown>) -> Vec<Row> {
     events
         .into_iter()
-        .map(|e| Row {
-            at: format_time(e.at).replace('T', " ").replace('Z', " UTC"),
-            detail: e
+        .map(|s| Row {
+            at: format_time(s.event.at)
+                .replace('T', " ")
+                .replace('Z', " UTC"),
+            detail: s
+                .event
                 .detail
                 .as_ref()
                 .map(ToString::to_string)
                 .unwrap_or_default(),
-            event: e,
+            shown: s,
         })
         .collect()
 }
@@ -58,33 +67,76 @@ fn day(raw: &str) -> Option<i64> {
         .map(|d| d.midnight().assume_utc().unix_timestamp())
 }
 
-/// Query of the pages: the API's filters, with dates for the time range.
-#[derive(serde::Deserialize, Default)]
+/// Query of the pages and of the export: type, actor, dates, and the page's cursor.
+#[derive(serde::Deserialize, Default, Clone)]
 pub struct PageQuery {
     #[serde(default)]
-    event_type: String,
+    pub(super) event_type: String,
     #[serde(default)]
-    actor_id: String,
+    pub(super) actor_id: String,
     #[serde(default)]
-    since: String,
+    pub(super) since: String,
     #[serde(default)]
-    until: String,
+    pub(super) until: String,
     #[serde(default)]
-    cursor: String,
+    pub(super) cursor: String,
 }
 
-fn next_link(q: &PageQuery, cursor: Option<String>) -> Option<String> {
-    let cursor = cursor?;
-    Some(
-        serde_urlencoded::to_string([
-            ("event_type", q.event_type.as_str()),
-            ("actor_id", q.actor_id.as_str()),
-            ("since", q.since.as_str()),
-            ("until", q.until.as_str()),
-            ("cursor", cursor.as_str()),
-        ])
-        .unwrap_or_default(),
-    )
+impl PageQuery {
+    /// The domain filter of these fields, `limit` events a page.
+    pub(super) fn filter(&self, limit: u64) -> Filter {
+        Filter {
+            since: day(&self.since),
+            // `until` is inclusive of the day named.
+            until: day(&self.until).map(|d| d + 86_400),
+            cursor: Some(self.cursor.clone()).filter(|c| !c.is_empty()),
+            limit,
+            ..Filter::default()
+        }
+        .of_type(&self.event_type)
+        .by_actor(&self.actor_id)
+    }
+
+    /// The query string of these filters, with `cursor` (none: the newest page).
+    fn link(&self, cursor: Option<&str>) -> String {
+        let mut pairs = vec![
+            ("event_type", self.event_type.as_str()),
+            ("actor_id", self.actor_id.as_str()),
+            ("since", self.since.as_str()),
+            ("until", self.until.as_str()),
+        ];
+        if let Some(c) = cursor {
+            pairs.push(("cursor", c));
+        }
+        serde_urlencoded::to_string(pairs).unwrap_or_default()
+    }
+}
+
+fn page(
+    layout: Layout,
+    admin: bool,
+    q: &PageQuery,
+    events: Vec<Shown>,
+    cursor: Option<String>,
+    failures: String,
+) -> AuditPage {
+    AuditPage {
+        layout,
+        title: if admin { "Audit log" } else { "Security log" },
+        admin,
+        action: if admin {
+            "/admin/audit-log"
+        } else {
+            "/settings/security-log"
+        },
+        rows: rows(events),
+        next: cursor.map(|c| q.link(Some(&c))),
+        first: (!q.cursor.is_empty()).then(|| q.link(None)),
+        export: q.link(None),
+        types: EVENT_TYPES,
+        failures,
+        q: q.clone(),
+    }
 }
 
 /// `GET /settings/security-log`
@@ -93,23 +145,9 @@ pub async fn security_log_get(
     q: web::Query<PageQuery>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, PageError> {
-    let filter = Filter {
-        cursor: Some(q.cursor.clone()).filter(|c| !c.is_empty()),
-        limit: 50,
-        ..Filter::default()
-    };
-    let (events, cursor) = audit::list_own(&state.ctx, &current.user, filter).await?;
-    let page = AuditPage {
-        layout: current.layout,
-        title: "Security log",
-        admin: false,
-        rows: rows(events),
-        next: next_link(&q, cursor),
-        event_type: String::new(),
-        actor_id: String::new(),
-        since: String::new(),
-        until: String::new(),
-    };
+    let (events, cursor) = audit::list_own(&state.ctx, &current.user, q.filter(50)).await?;
+    let events = audit_view::shown(&state.ctx, events).await?;
+    let page = page(current.layout, false, &q, events, cursor, String::new());
     Ok(html(StatusCode::OK, &page)?)
 }
 
@@ -119,26 +157,15 @@ pub async fn audit_log_get(
     q: web::Query<PageQuery>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, PageError> {
-    let api = AuditQuery {
-        event_type: Some(q.event_type.clone()),
-        actor_id: Some(q.actor_id.clone()),
-        since: day(&q.since),
-        // `until` is inclusive of the day named.
-        until: day(&q.until).map(|d| d + 86_400),
-        cursor: Some(q.cursor.clone()),
-        limit: Some(50),
-    };
-    let (events, cursor) = audit::list_all_for(&state.ctx, &current.user, &api.filter()).await?;
-    let page = AuditPage {
-        layout: current.layout,
-        title: "Audit log",
-        admin: true,
-        rows: rows(events),
-        next: next_link(&q, cursor),
-        event_type: q.event_type.clone(),
-        actor_id: q.actor_id.clone(),
-        since: q.since.clone(),
-        until: q.until.clone(),
-    };
+    let (events, cursor) = audit::list_all_for(&state.ctx, &current.user, &q.filter(50)).await?;
+    let events = audit_view::shown(&state.ctx, events).await?;
+    let per_day = usage::audit_failures_per_day(&state.ctx, &current.user).await?;
+    let failures = chart::bars(
+        &per_day,
+        false,
+        "Failure events per day, last 30 days",
+        Measure::Failures,
+    );
+    let page = page(current.layout, true, &q, events, cursor, failures);
     Ok(html(StatusCode::OK, &page)?)
 }

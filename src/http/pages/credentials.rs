@@ -22,6 +22,7 @@ use crate::http::layout::flash;
 use crate::http::moment::Moment;
 use crate::http::reveal::{Shown, hold};
 use crate::http::session::{CurrentUser, Layout};
+use crate::runtime::usage::Subject;
 use crate::state::AppState;
 
 /// One credential as a table row.
@@ -37,6 +38,8 @@ pub struct Row {
     expires: Option<Moment>,
     expires_soon: bool,
     usage: String,
+    /// Requests per day over 30 days, as an inline SVG sparkline.
+    spark: String,
 }
 
 /// `templates/credentials.html`.
@@ -64,10 +67,24 @@ pub(super) fn when(at: Option<i64>) -> String {
 async fn rows(state: &AppState, creds: &[Credential], now: i64) -> Vec<Row> {
     let ids: Vec<&str> = creds.iter().map(|c| c.id.as_str()).collect();
     let usage = state.rate_limits.recent(&ids, now).await;
+    // A chart that cannot be read is left out rather than failing the page.
+    let daily = crate::domain::usage::daily_requests(&state.ctx, Subject::Credential, &ids)
+        .await
+        .unwrap_or_else(|e| {
+            tracing::warn!(error = %e, "could not read credential usage");
+            Default::default()
+        });
     creds
         .iter()
         .zip(usage)
-        .map(|(c, usage)| row(c, now, usage))
+        .map(|(c, usage)| {
+            let mut r = row(c, now, usage);
+            r.spark = daily
+                .get(&c.id)
+                .map(|d| super::chart::sparkline(d))
+                .unwrap_or_default();
+            r
+        })
         .collect()
 }
 
@@ -103,6 +120,7 @@ fn row(c: &Credential, now: i64, (count, limit): (u32, u32)) -> Row {
             "{count} request(s) this minute, {}% of the {limit}/min limit",
             count.saturating_mul(100) / limit.max(1)
         ),
+        spark: String::new(),
     }
 }
 

@@ -9,7 +9,9 @@ pub mod admin_users;
 pub mod app_details;
 pub mod app_settings;
 pub mod audit;
+pub mod audit_export;
 pub mod auth;
+pub mod chart;
 pub mod credential_edit;
 pub mod credentials;
 pub mod email;
@@ -27,6 +29,7 @@ pub mod sessions;
 pub mod settings;
 pub mod signout;
 pub mod tenants;
+pub mod usage;
 
 use actix_web::http::header::LOCATION;
 use actix_web::{HttpResponse, web};
@@ -50,7 +53,11 @@ pub fn settings_routes(cfg: &mut web::ServiceConfig) {
         "/settings/security-log",
         web::get().to(audit::security_log_get),
     )
-    .route("/admin/audit-log", web::get().to(audit::audit_log_get));
+    .route("/admin/audit-log", web::get().to(audit::audit_log_get))
+    .route(
+        "/admin/audit-log/export",
+        web::get().to(audit_export::export_get),
+    );
     cfg.route(
         "/settings/active-tenant",
         web::post().to(tenants::switch_post),
@@ -163,6 +170,10 @@ pub fn settings_routes(cfg: &mut web::ServiceConfig) {
         web::get().to(crate::http::reveal::reveal_get),
     )
     .route(
+        "/settings/credentials/{id}/usage",
+        web::get().to(usage::credential_usage_get),
+    )
+    .route(
         "/settings/credentials/api-keys",
         web::post().to(c::api_key_post),
     )
@@ -184,6 +195,10 @@ pub fn settings_routes(cfg: &mut web::ServiceConfig) {
         web::post().to(c::revoke_post),
     )
     .route("/settings/apps", web::get().to(settings::apps_get))
+    .route(
+        "/settings/apps/{client_id}/usage",
+        web::get().to(usage::app_usage_get),
+    )
     .route("/settings/apps", web::post().to(settings::apps_post))
     .route(
         "/settings/apps/{id}/rotate-secret",

@@ -10,21 +10,26 @@ use serde::Deserialize;
 
 use super::EmptyForm;
 use super::auth::html;
+use super::chart;
 use crate::domain::client::{self, Client, GrantType, NewClient};
 use crate::domain::consent;
 use crate::domain::context::Actor;
 use crate::domain::scope::{self, SCOPES};
+use crate::domain::usage;
 use crate::error::AppError;
 use crate::http::csrf::CsrfForm;
 use crate::http::error::PageError;
 use crate::http::reveal::{Fact, Shown, hold};
 use crate::http::session::{CurrentUser, Layout};
+use crate::runtime::usage::Subject;
 use crate::state::AppState;
 
 /// A client as the pages show it.
 pub struct AppRow {
     client: Client,
     created: String,
+    /// Requests made with its tokens per day over 30 days, as an inline SVG sparkline.
+    spark: String,
 }
 
 /// `templates/apps.html`.
@@ -86,11 +91,17 @@ async fn apps_page(
     error: Option<String>,
     form: AppForm,
 ) -> Result<AppsPage, PageError> {
-    let apps = client::list_visible(&state.ctx, &current.user)
-        .await?
+    let apps = client::list_visible(&state.ctx, &current.user).await?;
+    let ids: Vec<&str> = apps.iter().map(|c| c.id.as_str()).collect();
+    let daily = usage::daily_requests(&state.ctx, Subject::App, &ids).await?;
+    let apps = apps
         .into_iter()
         .map(|c| AppRow {
             created: date(c.created_at),
+            spark: daily
+                .get(&c.id)
+                .map(|d| chart::sparkline(d))
+                .unwrap_or_default(),
             client: c,
         })
         .collect();
