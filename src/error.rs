@@ -16,6 +16,10 @@ pub enum AppError {
         /// What is wrong with it, in plain words.
         message: String,
     },
+    /// Several inputs that break rules at once (gathered by `FieldErrors`), each with what is
+    /// wrong with it, so a caller hears of every bad field in one answer.
+    #[error("{}", .0.iter().map(|(_, m)| m.as_str()).collect::<Vec<_>>().join(" "))]
+    Invalid(Vec<(&'static str, String)>),
     /// No or bad credentials.
     #[error("{0}")]
     Unauthenticated(String),
@@ -61,8 +65,80 @@ impl AppError {
         }
     }
 
+    /// Each bad field and what is wrong with it (one for `Validation`).
+    pub fn fields(&self) -> Vec<(&'static str, &str)> {
+        match self {
+            Self::Validation { field, message } => vec![(*field, message.as_str())],
+            Self::Invalid(all) => all.iter().map(|(f, m)| (*f, m.as_str())).collect(),
+            _ => Vec::new(),
+        }
+    }
+
     /// Wraps any error as internal.
     pub fn internal(err: impl Into<anyhow::Error>) -> Self {
         Self::Internal(err.into())
+    }
+}
+
+/// Gathers the validation failures of several inputs, so that one answer names every bad field
+/// instead of only the first.
+#[derive(Debug, Default)]
+pub struct FieldErrors(Vec<(&'static str, String)>);
+
+impl FieldErrors {
+    /// Keeps `result`'s validation failure for later and goes on (`Ok(None)`); any other error
+    /// ends the operation at once.
+    pub fn take<T>(&mut self, result: Result<T>) -> Result<Option<T>> {
+        match result {
+            Ok(value) => Ok(Some(value)),
+            Err(AppError::Validation { field, message }) => {
+                self.0.push((field, message));
+                Ok(None)
+            }
+            Err(AppError::Invalid(more)) => {
+                self.0.extend(more);
+                Ok(None)
+            }
+            Err(other) => Err(other),
+        }
+    }
+
+    /// `Ok` when every input passed; otherwise the one failure, or all of them.
+    pub fn finish(mut self) -> Result<()> {
+        match self.0.len() {
+            0 => Ok(()),
+            1 => {
+                let (field, message) = self.0.remove(0);
+                Err(AppError::Validation { field, message })
+            }
+            _ => Err(AppError::Invalid(self.0)),
+        }
+    }
+}
+
+#[cfg(test)]
+mod field_error_tests {
+    use super::*;
+
+    #[test]
+    fn every_failure_is_kept_and_other_errors_stop_at_once() {
+        let mut errors = FieldErrors::default();
+        assert_eq!(errors.take(Ok::<_, AppError>(1)).unwrap(), Some(1));
+        assert!(
+            errors
+                .take::<()>(Err(AppError::validation("name", "bad name")))
+                .unwrap()
+                .is_none()
+        );
+        assert!(
+            errors
+                .take::<()>(Err(AppError::validation("ips", "bad ip")))
+                .unwrap()
+                .is_none()
+        );
+        assert!(errors.take::<()>(Err(AppError::NotFound("x"))).is_err());
+        let err = errors.finish().unwrap_err();
+        assert_eq!(err.fields(), vec![("name", "bad name"), ("ips", "bad ip")]);
+        assert!(FieldErrors::default().finish().is_ok());
     }
 }

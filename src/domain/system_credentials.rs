@@ -13,6 +13,7 @@ use crate::domain::principal::Principal;
 use crate::domain::roles::{self, RoleAssignment};
 use crate::domain::scope::ScopeSet;
 use crate::domain::secret_format::{self, Kind};
+use crate::domain::secret_rotation::{self, Overlap};
 use crate::domain::tenant::Tenant;
 use crate::domain::user::DisplayName;
 use crate::error::{AppError, Result};
@@ -149,6 +150,31 @@ pub async fn update(
         client,
         granted_full_access,
     })
+}
+
+/// Gives one a new secret; with an overlap the current secret keeps working until it ends
+/// (`domain::secret_rotation`). The new secret exists only in the return value.
+pub async fn rotate_secret(
+    ctx: &Context,
+    caller: &Principal,
+    client_id: &str,
+    overlap: Overlap,
+) -> Result<(Client, ClientSecret)> {
+    let access = &manage(ctx, caller).await?;
+    // As at creation: a restricted caller does not mint a full machine secret.
+    access.ceiling().admit_unrestricted("a system credential")?;
+    let client = find(ctx, &access.tenant, client_id).await?;
+    let (client, secret) = secret_rotation::rotate(ctx, client, overlap).await?;
+    tracing::info!(client_id = %client.id, user_id = %access.user.id, "system credential secret rotated");
+    let until = client.previous_secret.as_ref().map(|p| p.until);
+    record(
+        ctx,
+        access,
+        "system_credential.secret_rotated",
+        &client,
+        json!({"previous_valid_until": until}),
+    );
+    Ok((client, secret))
 }
 
 /// Deletes one; it stops working at once, and so do the tokens it obtained.

@@ -145,7 +145,7 @@ fn title_for(status: StatusCode) -> &'static str {
 
 fn app_status(err: &AppError) -> StatusCode {
     match err {
-        AppError::Validation { .. } => StatusCode::UNPROCESSABLE_ENTITY,
+        AppError::Validation { .. } | AppError::Invalid(_) => StatusCode::UNPROCESSABLE_ENTITY,
         AppError::Unauthenticated(_) => StatusCode::UNAUTHORIZED,
         AppError::Forbidden(_) | AppError::InsufficientScope(_) => StatusCode::FORBIDDEN,
         AppError::NotFound(_) => StatusCode::NOT_FOUND,
@@ -179,7 +179,8 @@ pub struct ApiError {
     status: StatusCode,
     code: &'static str,
     message: String,
-    field: Option<&'static str>,
+    /// Each bad field of a 422 and what is wrong with it.
+    fields: Vec<(&'static str, String)>,
     headers: Vec<(&'static str, String)>,
     /// An internal error's source chain: logged, never sent.
     cause: Option<String>,
@@ -192,7 +193,7 @@ impl ApiError {
             status,
             code,
             message: message.into(),
-            field: None,
+            fields: Vec::new(),
             headers: Vec::new(),
             cause: None,
         }
@@ -260,7 +261,9 @@ impl From<AppError> for ApiError {
         let status = app_status(&err);
         let mut headers = Vec::new();
         let (code, field, cause) = match &err {
-            AppError::Validation { field, .. } => ("validation_failed", Some(*field), None),
+            AppError::Validation { .. } | AppError::Invalid(_) => {
+                ("validation_failed", Some(()), None)
+            }
             AppError::Unauthenticated(_) => ("authentication_failed", None, None),
             AppError::Forbidden(_) | AppError::InsufficientScope(_) => {
                 ("insufficient_permissions", None, None)
@@ -277,11 +280,19 @@ impl From<AppError> for ApiError {
             }
             AppError::Internal(e) => ("internal_error", None, Some(chain(e))),
         };
+        let fields = field
+            .map(|()| {
+                err.fields()
+                    .into_iter()
+                    .map(|(f, m)| (f, m.to_owned()))
+                    .collect()
+            })
+            .unwrap_or_default();
         let api = Self {
             status,
             code,
             message: err.to_string(),
-            field,
+            fields,
             headers,
             cause,
         };
@@ -314,8 +325,13 @@ impl ResponseError for ApiError {
             "message": self.message,
             "status": self.status.as_u16(),
         });
-        if let Some(field) = self.field {
-            error["fields"] = json!({ field: self.message });
+        if !self.fields.is_empty() {
+            let fields: serde_json::Map<String, serde_json::Value> = self
+                .fields
+                .iter()
+                .map(|(f, m)| ((*f).to_owned(), json!(m)))
+                .collect();
+            error["fields"] = serde_json::Value::Object(fields);
         }
         if let Some(id) = request_id::current() {
             error["request_id"] = json!(id);

@@ -25,6 +25,7 @@ fn recorded_types(dir: &Path, out: &mut Vec<String>) {
             "AuditEvent::here(",
             "AuditEvent::new(",
             "self.audit(",
+            "self.audit_detail(",
             "ctx.record(event(",
             "record(\n        ctx,\n        access,\n",
             "record(ctx, access, ",

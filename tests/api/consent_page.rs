@@ -38,10 +38,10 @@ async fn the_consent_page_names_the_app_its_maker_and_its_links_without_the_acco
     ] {
         assert!(page.contains(shown), "{shown} missing from {page}");
     }
-    assert!(!page.contains("aria-label=\"Account\""), "no account navigation");
+    assert!(!page.contains("aria-label=\"Main\""), "no account navigation");
     assert!(!page.contains("href=\"/settings/apps\""));
     // Other pages keep their navigation.
-    assert!(carol.get_html("/account").await.contains("aria-label=\"Account\""));
+    assert!(carol.get_html("/account").await.contains("aria-label=\"Main\""));
 }
 
 #[tokio::test]
@@ -106,7 +106,7 @@ async fn switching_account_signs_out_and_returns_to_the_same_request_naming_the_
         .send()
         .await
         .unwrap();
-    assert_eq!(location(&res), "/signin");
+    assert_eq!(location(&res), "/signin?signed_out=1");
 }
 
 #[tokio::test]

@@ -228,7 +228,11 @@ async fn get_signout_asks_first_and_the_button_signs_out() {
     let page = res.text().await.unwrap();
     assert!(page.contains("id=\"signout-confirm\"") && page.contains("action=\"/signout\""));
     assert_eq!(app.get("/account").await.status(), 200, "a GET signs nobody out");
-    assert_eq!(app.sign_out().await.status(), 303);
+    let res = app.sign_out().await;
+    assert_eq!(res.status(), 303);
+    let to = location(&res);
+    assert_eq!(to, "/signin?signed_out=1");
+    assert!(app.get_html(&to).await.contains("You have signed out."), "it says so");
     let res = app.get("/signout").await;
     assert_eq!(res.status(), 303, "already signed out");
     assert_eq!(location(&res), "/signin");

@@ -2,6 +2,7 @@
 // test targets through `include!`, so one list feeds both runs. The multi-node tests are not here:
 // they run on PostgreSQL already, so only the `api` target declares them.
 
+mod accessibility;
 mod admin_pages;
 mod api_keys;
 mod app_details;
@@ -25,6 +26,7 @@ mod email_verified;
 mod factor_helpers;
 mod factor_notices;
 mod factor_policies;
+mod form_errors;
 mod foundation;
 mod grants;
 mod hardening;
@@ -64,6 +66,7 @@ mod sessions;
 mod sign_in_load;
 mod smtp;
 mod system_credentials;
+mod system_rotation;
 mod tenancy;
 mod tenant_credentials;
 mod token_endpoint_failures;

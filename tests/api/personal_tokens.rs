@@ -207,8 +207,10 @@ async fn personal_token_expiry_shown_moves_with_use() {
     let expiry_on_page = |page: String| {
         let start = page.find("id=\"personal-token\"").unwrap();
         let section = &page[start..];
-        let exp = section.find("<dt>Expires</dt><dd>").unwrap() + "<dt>Expires</dt><dd>".len();
-        section[exp..].split('<').next().unwrap().to_owned()
+        let exp = section.find("<dt>Expires</dt><dd>").unwrap();
+        // The exact moment is the `<time datetime>` (the text says "in 30 days").
+        let at = section[exp..].find("datetime=\"").unwrap() + exp + "datetime=\"".len();
+        section[at..].split('"').next().unwrap().to_owned()
     };
     let first = expiry_on_page(app.get_html("/settings/credentials").await);
     app.clock.advance(10 * DAY);

@@ -29,7 +29,7 @@ const PUBLIC: [&str; 12] = [
 
 /// `(method, path)` of every route registered in the page modules, read from their source so a
 /// new one is walked without being listed here.
-fn page_routes() -> BTreeSet<(String, String)> {
+pub(crate) fn page_routes() -> BTreeSet<(String, String)> {
     let sources = [
         include_str!("../../src/http/mod.rs"),
         include_str!("../../src/http/pages/mod.rs"),

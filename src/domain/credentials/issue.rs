@@ -12,7 +12,7 @@ use crate::domain::principal::Principal;
 use crate::domain::scope::ScopeSet;
 use crate::domain::secret_format::{self, Kind};
 use crate::domain::user::DisplayName;
-use crate::error::{AppError, Result};
+use crate::error::{AppError, FieldErrors, Result};
 use crate::storage;
 
 /// Input of a new API key.
@@ -33,6 +33,27 @@ pub struct NewApiKey {
     /// Addresses and CIDR ranges, IPv4 or IPv6.
     #[serde(default)]
     pub allowed_ips: Option<Vec<String>>,
+}
+
+/// An API key's permissions: at least one, each of read, write, delete, admin.
+fn api_key_permissions(asked: &[String]) -> Result<ScopeSet> {
+    if asked.is_empty() {
+        return Err(AppError::validation(
+            "permissions",
+            "Choose at least one of read, write, delete, admin.",
+        ));
+    }
+    if let Some(p) = asked
+        .iter()
+        .find(|p| !["read", "write", "delete", "admin"].contains(&p.as_str()))
+    {
+        return Err(AppError::validation(
+            "permissions",
+            format!("Unknown permission: {p}"),
+        ));
+    }
+    ScopeSet::parse(&asked.join(" "))
+        .map_err(|e| AppError::validation("permissions", e.to_string()))
 }
 
 impl CredentialService {
@@ -89,38 +110,39 @@ impl CredentialService {
         new: NewApiKey,
     ) -> Result<Issued> {
         let access = self.manage_own(caller, tenant).await?;
-        let name = DisplayName::parse(&new.name)
-            .map_err(|e| AppError::validation("name", e.to_string()))?;
-        if new.permissions.is_empty() {
-            return Err(AppError::validation(
-                "permissions",
-                "Choose at least one of read, write, delete, admin.",
-            ));
-        }
-        for p in &new.permissions {
-            if !["read", "write", "delete", "admin"].contains(&p.as_str()) {
-                return Err(AppError::validation(
-                    "permissions",
-                    format!("Unknown permission: {p}"),
-                ));
-            }
-        }
-        let permissions = ScopeSet::parse(&new.permissions.join(" "))
-            .map_err(|e| AppError::validation("permissions", e.to_string()))?;
-        let env = match new.environment.as_deref() {
-            None | Some("") => Environment::Live,
+        // Every bad field is reported, not only the first.
+        let mut errors = FieldErrors::default();
+        let name = errors.take(
+            DisplayName::parse(&new.name).map_err(|e| AppError::validation("name", e.to_string())),
+        )?;
+        let permissions = errors.take(api_key_permissions(&new.permissions))?;
+        let env = errors.take(match new.environment.as_deref() {
+            None | Some("") => Ok(Environment::Live),
             Some(raw) => Environment::parse(raw)
-                .ok_or_else(|| AppError::validation("environment", "Use live or test."))?,
-        };
-        let expires_at = match new.expires_at.as_deref().filter(|s| !s.trim().is_empty()) {
-            Some(raw) => Some(parse_future("expires_at", raw, self.clock.now())?),
-            None => None,
+                .ok_or_else(|| AppError::validation("environment", "Use live or test.")),
+        })?;
+        let expires_at = errors.take(
+            match new.expires_at.as_deref().filter(|s| !s.trim().is_empty()) {
+                Some(raw) => parse_future("expires_at", raw, self.clock.now()).map(Some),
+                None => Ok(None),
+            },
+        )?;
+        let allowed_ips = errors.take(parse_networks(
+            new.allowed_ips.as_deref().unwrap_or_default(),
+        ))?;
+        errors.finish()?;
+        let (Some(name), Some(permissions), Some(env), Some(expires_at), Some(allowed_ips)) =
+            (name, permissions, env, expires_at, allowed_ips)
+        else {
+            return Err(AppError::internal(anyhow::anyhow!(
+                "a checked field is missing"
+            )));
         };
         let mut c = self.blank(&access, CredentialKind::ApiKey, name.as_str().to_owned());
         c.permissions = permissions;
         c.environment = Some(env);
         c.expires_at = expires_at;
-        c.allowed_ips = parse_networks(new.allowed_ips.as_deref().unwrap_or_default())?;
+        c.allowed_ips = allowed_ips;
         let kind = if env == Environment::Test {
             Kind::ApiKeyTest
         } else {
@@ -140,11 +162,19 @@ impl CredentialService {
         expiry: Option<&str>,
     ) -> Result<Issued> {
         let access = self.manage_own(caller, tenant).await?;
-        let trimmed =
-            DisplayName::parse(name).map_err(|e| AppError::validation("name", e.to_string()))?;
-        let expires_at = match expiry {
-            Some(raw) => Some(parse_future("expiry_date", raw, self.clock.now())?),
-            None => None,
+        let mut errors = FieldErrors::default();
+        let trimmed = errors.take(
+            DisplayName::parse(name).map_err(|e| AppError::validation("name", e.to_string())),
+        )?;
+        let expires_at = errors.take(match expiry {
+            Some(raw) => parse_future("expiry_date", raw, self.clock.now()).map(Some),
+            None => Ok(None),
+        })?;
+        errors.finish()?;
+        let (Some(trimmed), Some(expires_at)) = (trimmed, expires_at) else {
+            return Err(AppError::internal(anyhow::anyhow!(
+                "a checked field is missing"
+            )));
         };
         let mut c = self.blank(
             &access,

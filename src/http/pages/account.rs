@@ -12,6 +12,7 @@ use crate::domain::membership::{self, Pending};
 use crate::domain::principal::Principal;
 use crate::http::csrf::CsrfForm;
 use crate::http::error::PageError;
+use crate::http::layout::flash;
 use crate::http::session::{self, CurrentUser, Layout, MaybeUser};
 use crate::state::AppState;
 
@@ -91,8 +92,10 @@ pub async fn invitation_accept_post(
     id: web::Path<String>,
     current: CurrentUser,
     state: web::Data<AppState>,
+    session: Session,
 ) -> Result<HttpResponse, PageError> {
     membership::accept(&state.ctx, &Principal::session(&current.user), &id).await?;
+    flash(&session, "Invitation accepted.")?;
     Ok(see_other("/account"))
 }
 
@@ -102,8 +105,10 @@ pub async fn invitation_decline_post(
     id: web::Path<String>,
     current: CurrentUser,
     state: web::Data<AppState>,
+    session: Session,
 ) -> Result<HttpResponse, PageError> {
     membership::decline(&state.ctx, &Principal::session(&current.user), &id).await?;
+    flash(&session, "Invitation declined.")?;
     Ok(see_other("/account"))
 }
 
@@ -113,8 +118,10 @@ pub async fn session_token_revoke_post(
     jti: web::Path<String>,
     current: CurrentUser,
     state: web::Data<AppState>,
+    session: Session,
 ) -> Result<HttpResponse, PageError> {
     state.session_tokens.revoke(&current.user.id, &jti).await?;
+    flash(&session, "Session token revoked.")?;
     Ok(see_other("/account#session-tokens"))
 }
 

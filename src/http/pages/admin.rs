@@ -12,6 +12,7 @@ use super::{EmptyForm, see_other};
 use crate::domain::client::Client;
 use crate::domain::principal::Principal;
 use crate::domain::roles::{self, RoleAssignment};
+use crate::domain::secret_rotation::Overlap;
 use crate::domain::system_credentials as sc;
 use crate::domain::tenant::Tenant;
 use crate::error::AppError;
@@ -27,6 +28,8 @@ pub struct SystemRow {
     client: Client,
     system_roles: Vec<String>,
     resource_roles: String,
+    /// When a rotated-out secret stops working; empty when there is none.
+    previous_until: String,
 }
 
 impl SystemRow {
@@ -101,11 +104,18 @@ async fn system_page(
     error: Option<String>,
 ) -> Result<SystemPage, PageError> {
     let (tenant, list) = sc::list(&state.ctx, &Principal::session(&current.user)).await?;
+    let now = state.ctx.now();
     let rows = list
         .into_iter()
         .map(|c| SystemRow {
             system_roles: system_roles(&c.roles),
             resource_roles: resource_roles_text(&c.roles),
+            previous_until: c
+                .previous_secret
+                .as_ref()
+                .filter(|p| p.until > now)
+                .map(|p| super::credentials::when(Some(p.until)))
+                .unwrap_or_default(),
             client: c,
         })
         .collect();
@@ -228,6 +238,52 @@ pub async fn system_update_post(
             };
             flash(&session, message)?;
             Ok(see_other("/admin/system-credentials"))
+        }
+        Err(e) => invalid(&state, current, e).await,
+    }
+}
+
+/// The rotate form: how long the current secret keeps working (`none`, `1h`, `24h`, `7d`).
+#[derive(Deserialize)]
+pub struct RotateForm {
+    #[serde(default)]
+    overlap: String,
+}
+
+/// `POST /admin/system-credentials/{id}/rotate-secret`: the new secret is revealed once.
+pub async fn system_rotate_post(
+    CsrfForm(f): CsrfForm<RotateForm>,
+    id: web::Path<String>,
+    current: CurrentUser,
+    session: Session,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, PageError> {
+    let me = Principal::session(&current.user);
+    let rotated = match Overlap::parse(&f.overlap) {
+        Ok(overlap) => sc::rotate_secret(&state.ctx, &me, &id, overlap).await,
+        Err(e) => Err(e),
+    };
+    match rotated {
+        Ok((client, secret)) => {
+            let note = match &client.previous_secret {
+                Some(p) => format!(
+                    "The previous secret keeps working until {}, then stops by itself.",
+                    super::credentials::when(Some(p.until))
+                ),
+                None => "The previous secret stopped working.".into(),
+            };
+            let shown = Shown::secret(
+                &format!("System credential “{}”: new secret", client.name),
+                secret.expose(),
+                &note,
+                "/admin/system-credentials",
+                "Done: back to system credentials",
+            )
+            .with_facts(
+                "revealed-secret",
+                vec![Fact::new("system-client-id", "Client id", &client.id)],
+            );
+            hold(&session, &state, &current.user, &shown)
         }
         Err(e) => invalid(&state, current, e).await,
     }

@@ -4,6 +4,7 @@
 //! `admin_users`. Every form is CSRF-protected; the domain refuses everyone but server
 //! administrators.
 
+use actix_session::Session;
 use actix_web::{HttpResponse, web};
 use serde::Deserialize;
 
@@ -13,6 +14,7 @@ use crate::domain::factors;
 use crate::domain::people::{self, Person};
 use crate::http::csrf::CsrfForm;
 use crate::http::error::PageError;
+use crate::http::layout::flash;
 use crate::http::session::CurrentUser;
 use crate::state::AppState;
 
@@ -29,11 +31,13 @@ pub async fn email_verified_post(
     user_id: web::Path<String>,
     current: CurrentUser,
     state: web::Data<AppState>,
+    session: Session,
 ) -> Result<HttpResponse, PageError> {
     let by = Actor::User(&current.user);
     // Anything but `true` marks the address not verified: the safe reading of a bad form.
     let verified = form.verified == "true";
     people::set_email_verified(&state.ctx, by, Person::Id(&user_id), verified).await?;
+    flash(&session, "Email verification saved.")?;
     Ok(see_other("/admin/users"))
 }
 
@@ -43,8 +47,13 @@ pub async fn reset_factors_post(
     user_id: web::Path<String>,
     current: CurrentUser,
     state: web::Data<AppState>,
+    session: Session,
 ) -> Result<HttpResponse, PageError> {
     factors::reset(&state.ctx, Actor::User(&current.user), &user_id).await?;
+    flash(
+        &session,
+        "Second factors reset: the next sign-in takes the password alone.",
+    )?;
     Ok(see_other("/admin/users"))
 }
 
@@ -60,8 +69,10 @@ pub async fn second_factor_required_post(
     CsrfForm(form): CsrfForm<RequiredForm>,
     current: CurrentUser,
     state: web::Data<AppState>,
+    session: Session,
 ) -> Result<HttpResponse, PageError> {
     let required = form.required == "true";
     factors::set_second_factor_required(&state.ctx, Actor::User(&current.user), required).await?;
+    flash(&session, "Second-factor requirement saved.")?;
     Ok(see_other("/admin/users"))
 }

@@ -4,6 +4,7 @@
 //! (`domain::user_admin`, `domain::account_removal`). Every form is CSRF-protected; the domain
 //! refuses everyone but server administrators, and refuses them their own account.
 
+use actix_session::Session;
 use actix_web::http::StatusCode;
 use actix_web::http::header::LOCATION;
 use actix_web::{HttpResponse, web};
@@ -20,6 +21,7 @@ use crate::domain::user_admin::{self, Listed};
 use crate::error::AppError;
 use crate::http::csrf::CsrfForm;
 use crate::http::error::PageError;
+use crate::http::layout::flash;
 use crate::http::session::{CurrentUser, Layout};
 use crate::state::AppState;
 
@@ -121,8 +123,10 @@ pub async fn disable_post(
     user_id: web::Path<String>,
     current: CurrentUser,
     state: web::Data<AppState>,
+    session: Session,
 ) -> Result<HttpResponse, PageError> {
     user_admin::disable(&state.ctx, Actor::User(&current.user), Person::Id(&user_id)).await?;
+    flash(&session, "Account disabled.")?;
     Ok(see_other(USERS))
 }
 
@@ -132,8 +136,10 @@ pub async fn enable_post(
     user_id: web::Path<String>,
     current: CurrentUser,
     state: web::Data<AppState>,
+    session: Session,
 ) -> Result<HttpResponse, PageError> {
     user_admin::enable(&state.ctx, Actor::User(&current.user), Person::Id(&user_id)).await?;
+    flash(&session, "Account enabled.")?;
     Ok(see_other(USERS))
 }
 
@@ -143,8 +149,10 @@ pub async fn sign_out_post(
     user_id: web::Path<String>,
     current: CurrentUser,
     state: web::Data<AppState>,
+    session: Session,
 ) -> Result<HttpResponse, PageError> {
     user_admin::sign_out(&state.ctx, Actor::User(&current.user), Person::Id(&user_id)).await?;
+    flash(&session, "Signed out everywhere.")?;
     Ok(see_other(USERS))
 }
 
@@ -161,11 +169,13 @@ pub async fn admin_post(
     user_id: web::Path<String>,
     current: CurrentUser,
     state: web::Data<AppState>,
+    session: Session,
 ) -> Result<HttpResponse, PageError> {
     // Anything but `true` revokes: the safe reading of a bad form.
     let grant = form.admin == "true";
     let by = Actor::User(&current.user);
     user_admin::set_admin(&state.ctx, by, Person::Id(&user_id), grant).await?;
+    flash(&session, "Administrator rights saved.")?;
     Ok(see_other(USERS))
 }
 
@@ -212,11 +222,15 @@ pub async fn delete_post(
     user_id: web::Path<String>,
     current: CurrentUser,
     state: web::Data<AppState>,
+    session: Session,
 ) -> Result<HttpResponse, PageError> {
     let by = Actor::User(&current.user);
     let who = Person::Id(&user_id);
     let status = match account_removal::delete(&state.ctx, by, who, &form.confirm_email).await {
-        Ok(()) => return Ok(see_other(USERS)),
+        Ok(()) => {
+            flash(&session, "Account deleted.")?;
+            return Ok(see_other(USERS));
+        }
         Err(e @ AppError::Validation { .. }) => (StatusCode::UNPROCESSABLE_ENTITY, e),
         Err(e @ AppError::Conflict(_)) => (StatusCode::CONFLICT, e),
         Err(other) => return Err(other.into()),

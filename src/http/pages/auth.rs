@@ -32,6 +32,8 @@ pub struct SignInPage {
     first_run: bool,
     signup_open: bool,
     again: bool,
+    /// Just signed out: the page says so (a session message cannot outlive the session).
+    signed_out: bool,
     /// Offer "Sign in with a passkey" (the server has a relying party).
     passkeys: bool,
     /// The app whose authorization request sent the person here.
@@ -57,6 +59,8 @@ pub struct ReturnTo {
     login_hint: Option<String>,
     /// `1`: show the form even to someone signed in (an app asked for a fresh sign-in).
     again: Option<String>,
+    /// `1`: the person has just signed out.
+    signed_out: Option<String>,
 }
 
 /// `303` to the sign-in page, which comes back to `return_to` after signing in; `login_hint`
@@ -129,6 +133,7 @@ async fn signin_page(
         first_run,
         signup_open: first_run || matches!(state.signup_policy(), SignupPolicy::Open),
         again: false,
+        signed_out: false,
         passkeys: state.ctx.relying_party().is_some(),
         app_name,
     })
@@ -158,6 +163,7 @@ pub async fn signin_get(
     };
     let mut page = signin_page(&state, &session, layout, email, return_to, None).await?;
     page.again = again;
+    page.signed_out = query.signed_out.as_deref() == Some("1");
     Ok(html(StatusCode::OK, &page)?)
 }
 
@@ -377,7 +383,11 @@ pub async fn signout_post(
         .await?;
     session.purge();
     let next = keep_return_to(Some(&form.return_to));
-    Ok(see_other(if next.is_empty() { "/signin" } else { &next }))
+    Ok(see_other(if next.is_empty() {
+        "/signin?signed_out=1"
+    } else {
+        &next
+    }))
 }
 
 /// Renders a template with a status.

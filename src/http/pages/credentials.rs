@@ -6,13 +6,13 @@ use actix_session::Session;
 use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, web};
 use askama::Template;
-use serde::Deserialize;
 
 use super::auth::html;
+use super::credential_forms::Typed;
 use super::{EmptyForm, see_other};
 use crate::domain::client::{self, Client};
 use crate::domain::consent;
-use crate::domain::credentials::{Credential, CredentialKind, NewApiKey, format_time};
+use crate::domain::credentials::{Credential, CredentialKind, format_time};
 use crate::domain::principal::Principal;
 use crate::domain::tenant;
 use crate::error::AppError;
@@ -55,6 +55,8 @@ pub struct CredentialsPage {
     authorized: Vec<(String, String)>,
     apps: Vec<Client>,
     error: Option<String>,
+    /// What was typed into a refused creation form, with each bad field.
+    typed: Typed,
 }
 
 pub(super) fn when(at: Option<i64>) -> String {
@@ -128,6 +130,7 @@ async fn page(
     state: &AppState,
     current: CurrentUser,
     error: Option<String>,
+    typed: Typed,
 ) -> Result<CredentialsPage, PageError> {
     let user = &current.user;
     let tenant = tenant::active(&state.ctx, user).await?;
@@ -178,6 +181,7 @@ async fn page(
         authorized,
         apps,
         error,
+        typed,
     })
 }
 
@@ -186,7 +190,8 @@ pub async fn credentials_get(
     current: CurrentUser,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, PageError> {
-    Ok(html(StatusCode::OK, &page(&state, current, None).await?)?)
+    let p = page(&state, current, None, Typed::default()).await?;
+    Ok(html(StatusCode::OK, &p)?)
 }
 
 /// Holds a new credential's secret for the one-time reveal (see `http::reveal`).
@@ -213,138 +218,30 @@ pub(super) async fn invalid(
     current: CurrentUser,
     err: AppError,
 ) -> Result<HttpResponse, PageError> {
-    match err {
-        AppError::Validation { message, .. } | AppError::Conflict(message) => {
-            let p = page(state, current, Some(message)).await?;
-            Ok(html(StatusCode::UNPROCESSABLE_ENTITY, &p)?)
-        }
-        AppError::Forbidden(message) => {
-            let p = page(state, current, Some(message)).await?;
-            Ok(html(StatusCode::FORBIDDEN, &p)?)
-        }
-        other => Err(other.into()),
-    }
+    invalid_with(state, current, err, Typed::default()).await
 }
 
-/// Form of the API-key creation.
-#[derive(Deserialize)]
-pub struct ApiKeyForm {
-    #[serde(default)]
-    name: String,
-    #[serde(default)]
-    permission: Vec<String>,
-    #[serde(default)]
-    environment: String,
-    #[serde(default)]
-    expires_on: String,
-    #[serde(default)]
-    allowed_ips: String,
-}
-
-/// A date from an `<input type=date>` means the end of that day, UTC.
-fn end_of_day(date: &str) -> Option<String> {
-    let d = date.trim();
-    (!d.is_empty()).then(|| {
-        if d.contains('T') {
-            d.to_owned()
-        } else {
-            format!("{d}T23:59:59Z")
-        }
-    })
-}
-
-/// `POST /settings/credentials/api-keys`
-pub async fn api_key_post(
-    CsrfForm(f): CsrfForm<ApiKeyForm>,
+/// The page again after a refusal, with what was typed and each bad field marked.
+pub(super) async fn invalid_with(
+    state: &AppState,
     current: CurrentUser,
-    session: Session,
-    state: web::Data<AppState>,
+    err: AppError,
+    mut typed: Typed,
 ) -> Result<HttpResponse, PageError> {
-    let new = NewApiKey {
-        name: f.name,
-        permissions: f.permission,
-        environment: Some(f.environment),
-        expires_at: end_of_day(&f.expires_on),
-        allowed_ips: Some(
-            f.allowed_ips
-                .split([',', '\n', ' '])
-                .map(str::trim)
-                .filter(|s| !s.is_empty())
-                .map(str::to_owned)
-                .collect(),
-        ),
+    let status = match &err {
+        AppError::Validation { .. } | AppError::Invalid(_) | AppError::Conflict(_) => {
+            StatusCode::UNPROCESSABLE_ENTITY
+        }
+        AppError::Forbidden(_) => StatusCode::FORBIDDEN,
+        _ => return Err(err.into()),
     };
-    match state
-        .credentials
-        .create_api_key(&Principal::session(&current.user), "active", new)
-        .await
-    {
-        Ok(issued) => reveal(
-            &session,
-            &state,
-            &current,
-            &format!("API key “{}”", issued.credential.name),
-            issued.secret.expose(),
-            "Send it in the Authorization header: Authorization: Bearer followed by the key.",
-        ),
-        Err(e) => invalid(&state, current, e).await,
-    }
-}
-
-/// Form of the personal-access-token creation: a preset (`7`, `30`, `60`, `90` days,
-/// `custom` with `expires_on`, or `none`), as GitHub's token settings offer.
-#[derive(Deserialize)]
-pub struct PatForm {
-    #[serde(default)]
-    name: String,
-    #[serde(default)]
-    expires_in: String,
-    #[serde(default)]
-    expires_on: String,
-}
-
-impl PatForm {
-    /// The expiry asked for: `None` for none; an empty date (refused) when nothing fits.
-    fn expiry(&self, now: i64) -> Option<String> {
-        match self.expires_in.as_str() {
-            "none" => None,
-            days @ ("7" | "30" | "60" | "90") => {
-                let days: i64 = days.parse().unwrap_or(30);
-                Some(format_time(now + days * 86_400))
-            }
-            _ => Some(end_of_day(&self.expires_on).unwrap_or_default()),
-        }
-    }
-}
-
-/// `POST /settings/credentials/tokens`
-pub async fn pat_post(
-    CsrfForm(f): CsrfForm<PatForm>,
-    current: CurrentUser,
-    session: Session,
-    state: web::Data<AppState>,
-) -> Result<HttpResponse, PageError> {
-    let expiry = f.expiry(state.credentials.clock().now());
-    match state
-        .credentials
-        .create_pat(
-            &Principal::session(&current.user),
-            "active",
-            &f.name,
-            expiry.as_deref(),
-        )
-        .await
-    {
-        Ok(issued) => reveal(
-            &session,
-            &state,
-            &current,
-            &format!("Personal access token “{}”", issued.credential.name),
-            issued.secret.expose(),
-            "It acts as you until its expiry date.",
-        ),
-        Err(e) => invalid(&state, current, e).await,
-    }
+    typed.errors = err
+        .fields()
+        .into_iter()
+        .map(|(f, m)| (f, m.to_owned()))
+        .collect();
+    let p = page(state, current, Some(err.to_string()), typed).await?;
+    Ok(html(status, &p)?)
 }
 
 /// `POST /settings/credentials/personal-token`: generate or regenerate.

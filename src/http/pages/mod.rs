@@ -13,6 +13,7 @@ pub mod audit_export;
 pub mod auth;
 pub mod chart;
 pub mod credential_edit;
+pub mod credential_forms;
 pub mod credentials;
 pub mod email;
 pub mod forgot;
@@ -149,6 +150,10 @@ pub fn settings_routes(cfg: &mut web::ServiceConfig) {
         web::post().to(admin::system_delete_post),
     )
     .route(
+        "/admin/system-credentials/{id}/rotate-secret",
+        web::post().to(admin::system_rotate_post),
+    )
+    .route(
         "/admin/credentials",
         web::get().to(member_credentials::list_get),
     )
@@ -175,9 +180,12 @@ pub fn settings_routes(cfg: &mut web::ServiceConfig) {
     )
     .route(
         "/settings/credentials/api-keys",
-        web::post().to(c::api_key_post),
+        web::post().to(credential_forms::api_key_post),
     )
-    .route("/settings/credentials/tokens", web::post().to(c::pat_post))
+    .route(
+        "/settings/credentials/tokens",
+        web::post().to(credential_forms::pat_post),
+    )
     .route(
         "/settings/credentials/personal-token",
         web::post().to(c::personal_token_post),

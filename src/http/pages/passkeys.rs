@@ -23,6 +23,7 @@ use crate::domain::user::User;
 use crate::error::AppError;
 use crate::http::csrf::{CsrfForm, CsrfJson};
 use crate::http::error::{ApiError, PageError};
+use crate::http::layout::flash;
 use crate::http::session::{self, CurrentUser, Layout};
 use crate::state::AppState;
 
@@ -102,9 +103,13 @@ pub async fn rename_post(
     id: web::Path<String>,
     current: CurrentUser,
     state: web::Data<AppState>,
+    session: Session,
 ) -> Result<HttpResponse, PageError> {
     match passkeys::rename(&state.ctx, &current.user, &id, &form.name).await {
-        Ok(()) => Ok(see_other("/settings/passkeys")),
+        Ok(()) => {
+            flash(&session, "Passkey renamed.")?;
+            Ok(see_other("/settings/passkeys"))
+        }
         Err(err @ AppError::Validation { .. }) => {
             let page = page(&state, &current.user, current.layout, Some(err.to_string())).await?;
             Ok(html(StatusCode::UNPROCESSABLE_ENTITY, &page)?)
@@ -119,8 +124,10 @@ pub async fn remove_post(
     id: web::Path<String>,
     current: CurrentUser,
     state: web::Data<AppState>,
+    session: Session,
 ) -> Result<HttpResponse, PageError> {
     passkeys::remove(&state.ctx, &current.user, &id).await?;
+    flash(&session, "Passkey removed.")?;
     Ok(see_other("/settings/passkeys"))
 }
 

@@ -19,6 +19,7 @@ use crate::domain::return_to::safe_return_path;
 use crate::error::AppError;
 use crate::http::csrf::CsrfForm;
 use crate::http::error::{PageError, insert_retry_after};
+use crate::http::layout::flash;
 use crate::http::reveal::{Shown, hold};
 use crate::http::session::{self, CurrentUser, Layout};
 use crate::secret::Password;
@@ -216,7 +217,10 @@ pub async fn totp_remove_post(
     };
     match factors::remove_totp(&state.ctx, &state.signin_throttle, ip, &current.user, proof).await?
     {
-        Ok(()) => Ok(see_other("/settings/security")),
+        Ok(()) => {
+            flash(&session, "Authenticator app removed.")?;
+            Ok(see_other("/settings/security"))
+        }
         Err(err) => refused_page(&state, current, &session, String::new(), err).await,
     }
 }

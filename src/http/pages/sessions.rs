@@ -13,6 +13,7 @@ use crate::domain::browser_sessions::Ended;
 use crate::domain::credentials::format_time;
 use crate::http::csrf::CsrfForm;
 use crate::http::error::PageError;
+use crate::http::layout::flash;
 use crate::http::session::{self, CurrentUser, Layout};
 use crate::state::AppState;
 
@@ -86,6 +87,9 @@ pub async fn session_end_post(
             session.purge();
             Ok(see_other("/signin"))
         }
-        Ended::Another => Ok(see_other("/settings/sessions")),
+        Ended::Another => {
+            flash(&session, "That session was signed out.")?;
+            Ok(see_other("/settings/sessions"))
+        }
     }
 }
