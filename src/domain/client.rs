@@ -1,5 +1,6 @@
-//! OAuth clients ("developer apps"): registration rules, secrets and client authentication.
-//! Registering an app and rotating its secret record their own audit events.
+//! OAuth clients ("developer apps"): registration rules and secrets. Registering an app and
+//! rotating its secret record their own audit events. Checking a client's credentials lives in
+//! `client_auth` (re-exported here).
 
 use crate::domain::app_profile::AppProfile;
 use crate::domain::audit::AuditEvent;
@@ -13,10 +14,11 @@ use crate::domain::secret_format::{self, Kind};
 use crate::domain::secret_rotation::{self, Overlap};
 use crate::domain::user::{DisplayName, User};
 use crate::error::{AppError, Result};
-use crate::runtime::cache::Caches;
-use crate::secret::{ClientSecret, SecretHasher};
-use crate::storage::{self, Db};
+use crate::secret::ClientSecret;
+use crate::storage;
 use serde_json::json;
+
+pub use crate::domain::client_auth::{AuthMethod, authenticate, find_cached};
 
 /// Grants a client may use at the token endpoint.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -390,70 +392,10 @@ pub async fn list_visible(ctx: &Context, actor: &User) -> Result<Vec<Client>> {
         .collect())
 }
 
-/// How a client authenticated at the token, revocation or introspection endpoint.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum AuthMethod {
-    /// HTTP Basic.
-    Basic,
-    /// `client_id`/`client_secret` in the form body.
-    Post,
-    /// Public client: `client_id` only.
-    None,
-}
-
-/// Checks a client's credentials: a confidential client must present its secret (or, until
-/// `now` passes the end of a rotation's overlap, its previous one), a public client must present
-/// none. Every failure is the same `Unauthenticated`.
-pub async fn authenticate(
-    db: &Db,
-    caches: &Caches,
-    hasher: &SecretHasher,
-    client_id: &str,
-    secret: Option<&str>,
-    now: i64,
-) -> Result<Client> {
-    let fail = || AppError::Unauthenticated("Client authentication failed.".into());
-    // A malformed secret is refused before any lookup.
-    if let Some(s) = secret
-        && !matches!(
-            secret_format::check(s),
-            Ok(Kind::ClientSecret | Kind::SystemSecret)
-        )
-    {
-        return Err(fail());
-    }
-    let client = find_cached(db, caches, client_id).await?.ok_or_else(fail)?;
-    match (&client.secret_hash, secret) {
-        (None, None) if client.is_public => Ok(client),
-        (Some(hash), Some(secret)) if hasher.verify(secret, hash) => Ok(client),
-        (Some(_), Some(secret)) if previous_accepts(&client, hasher, secret, now) => Ok(client),
-        _ => Err(fail()),
-    }
-}
-
-/// Whether `secret` is the client's previous secret and its overlap has not ended.
-fn previous_accepts(client: &Client, hasher: &SecretHasher, secret: &str, now: i64) -> bool {
-    client
-        .previous_secret
-        .as_ref()
-        .is_some_and(|p| now < p.until && hasher.verify(secret, &p.hash))
-}
-
-/// The client with this id, from the cache when it was read recently (see `runtime::cache`).
-/// An id of a shape this server never issues names no client and is not looked up.
-pub async fn find_cached(db: &Db, caches: &Caches, client_id: &str) -> Result<Option<Client>> {
-    if !is_issued_id(client_id) {
-        return Ok(None);
-    }
-    caches
-        .clients()
-        .get_or_load(client_id, storage::clients::find_client(db, client_id))
-        .await
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::secret::SecretHasher;
 
     #[test]
     fn only_ids_of_the_issued_shape_are_looked_up() {

@@ -136,6 +136,20 @@ async fn every_page_passes_axe_core_without_serious_or_critical_violations() {
         assert!(paths.len() > 20, "the pages were found: {paths:?}");
         assert!(failures.is_empty(), "accessibility violations:\n{}", failures.join("\n"));
 
+        // Exact UTC times in tables read as relative times, exact on hover; every cell carries
+        // its column's name for the phone layout.
+        b.goto(&format!("{base}/admin/audit-log")).await.unwrap();
+        let enhanced = b
+            .execute(
+                "return [document.querySelectorAll('td > time[title$=\" UTC\"]').length, \
+                 document.querySelectorAll('tbody td[data-label]').length]",
+                vec![],
+            )
+            .await
+            .unwrap();
+        assert!(enhanced[0].as_u64().unwrap() > 0, "relative times: {enhanced}");
+        assert!(enhanced[1].as_u64().unwrap() > 0, "labelled cells: {enhanced}");
+
         // The phone layout: rows stack, each cell says what it is.
         b.set_window_size(390, 844).await.unwrap();
         b.goto(&format!("{base}/settings/credentials")).await.unwrap();

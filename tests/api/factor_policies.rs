@@ -204,7 +204,7 @@ async fn with_the_requirement_on_a_person_without_a_factor_must_enrol_first() {
     let res = person
         .post_form("/settings/security", "/signout", &[])
         .await;
-    assert_eq!(location(&res), "/signin");
+    assert_eq!(location(&res), "/signin?signed_out=1");
     let res = person.sign_in("p@example.com", PASSWORD).await;
     assert_eq!(location(&res), "/settings/security");
     let c = oidc_client(&admin).await;

@@ -219,7 +219,7 @@ async fn sign_out_ends_the_session_for_good() {
 
     let res = app.sign_out().await;
     assert_eq!(res.status(), 303);
-    assert_eq!(location(&res), "/signin");
+    assert_eq!(location(&res), "/signin?signed_out=1");
     assert_eq!(app.get("/account").await.status(), 303);
 
     // Replaying the old cookie does not revive the session: it was deleted server-side.
