@@ -69,7 +69,7 @@ def csrf_of(html):
 
 
 def revealed(html):
-    m = re.search(r'id="revealed-secret" class="secret">([^<]+)<', html)
+    m = re.search(r'class="secret" id="revealed-secret">([^<]+)<', html)
     if not m:
         raise SystemExit("no revealed secret on the page")
     return m.group(1).strip()
@@ -149,7 +149,9 @@ def seed(base, client_id, client_secret, email, password, redirect_uri):
 
     # Session token (Settings -> Credentials), then an API key and the personal token with it.
     _, page = b.expect(200, "GET", "/settings/credentials")
-    _, page = b.expect(201, "POST", "/settings/credentials/session-token", body={"csrf_token": csrf_of(page)})
+    # The form answers 303 to the one-time reveal page, which shows the token once.
+    b.expect(303, "POST", "/settings/credentials/session-token", body={"csrf_token": csrf_of(page)})
+    _, page = b.expect(200, "GET", "/settings/reveal")
     session_token = revealed(page)
     bearer = {"Authorization": f"Bearer {session_token}", "Content-Type": "application/json"}
     _, data = b.expect(201, "POST", "/api/v1/active/api-keys", cookies=False, headers=bearer,
