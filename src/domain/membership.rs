@@ -17,7 +17,7 @@ use crate::domain::policy::{Access, Action, Role};
 use crate::domain::principal::Principal;
 use crate::domain::tenant::{self, Tenant};
 use crate::domain::user::{Email, User};
-use crate::error::{AppError, Result};
+use crate::error::{AppError, FieldErrors, Result};
 use crate::runtime::invalidation::Stale;
 use crate::storage;
 
@@ -102,8 +102,16 @@ pub async fn invite(
 ) -> Result<(Tenant, Role)> {
     let access = manage(ctx, caller, tenant).await?;
     let (actor, tenant) = (&access.user, &access.tenant);
-    let role = parse_role(role)?;
-    let email = Email::parse(email)?;
+    // Both fields are checked before either is refused, so the answer names each bad one.
+    let mut errors = FieldErrors::default();
+    let role = errors.take(parse_role(role))?;
+    let email = errors.take(Email::parse(email))?;
+    errors.finish()?;
+    let (Some(role), Some(email)) = (role, email) else {
+        return Err(AppError::internal(anyhow::anyhow!(
+            "a checked field is missing"
+        )));
+    };
     if storage::invitations::count_for_tenant(ctx.db(), &tenant.id).await? >= MAX_INVITATIONS
         && !storage::invitations::exists(ctx.db(), &tenant.id, &email).await?
     {

@@ -16,7 +16,7 @@ use crate::domain::secret_format::{self, Kind};
 use crate::domain::secret_rotation::{self, Overlap};
 use crate::domain::tenant::Tenant;
 use crate::domain::user::DisplayName;
-use crate::error::{AppError, Result};
+use crate::error::{AppError, FieldErrors, Result};
 use crate::runtime::invalidation::Stale;
 use crate::secret::ClientSecret;
 use crate::storage;
@@ -47,8 +47,16 @@ pub async fn create(
     // may create one.
     access.ceiling().admit_unrestricted("a system credential")?;
     let tenant = &access.tenant;
-    let name = validate_name(name)?;
-    let roles = roles::validate_all(roles.unwrap_or_default())?;
+    // Both fields are checked before either is refused, so the answer names each bad one.
+    let mut errors = FieldErrors::default();
+    let name = errors.take(validate_name(name))?;
+    let roles = errors.take(roles::validate_all(roles.unwrap_or_default()))?;
+    errors.finish()?;
+    let (Some(name), Some(roles)) = (name, roles) else {
+        return Err(AppError::internal(anyhow::anyhow!(
+            "a checked field is missing"
+        )));
+    };
     let secret = ClientSecret::new(secret_format::generate(Kind::SystemSecret));
     let client = Client {
         id: format!("sys_{}", uuid::Uuid::new_v4().simple()),

@@ -116,3 +116,45 @@ async fn a_refused_api_key_form_keeps_what_was_typed_and_marks_every_bad_field()
     assert!(html.contains("id=\"pat-custom\" checked"));
     assert!(html.contains("id=\"pat-expiry_date-error\""));
 }
+
+#[tokio::test]
+async fn system_credentials_and_invitations_name_every_bad_field_too() {
+    let app = spawn_app().await;
+    app.signed_in_user().await;
+    let tenant = crate::helpers::create_tenant(&app, "Acme").await;
+    crate::helpers::switch_to(&app, &tenant).await;
+    let token = app.session_token().await;
+    let names = |body: &Value| {
+        let mut n: Vec<String> = body["error"]["fields"]
+            .as_object()
+            .unwrap()
+            .keys()
+            .cloned()
+            .collect();
+        n.sort_unstable();
+        n
+    };
+    let res = call(
+        &app,
+        Method::POST,
+        "/api/v1/auth-management/clients",
+        &token,
+        Some(json!({"name": "", "roles": [{"role_id": "owner"}]})),
+    )
+    .await;
+    assert_eq!(res.status(), 422);
+    let body: Value = res.json().await.unwrap();
+    assert_eq!(names(&body), ["name", "roles"], "{body}");
+
+    let res = call(
+        &app,
+        Method::POST,
+        &format!("/api/v1/{tenant}/invitations"),
+        &token,
+        Some(json!({"email": "not an address", "role": "emperor"})),
+    )
+    .await;
+    assert_eq!(res.status(), 422);
+    let body: Value = res.json().await.unwrap();
+    assert_eq!(names(&body), ["email", "role"], "{body}");
+}
