@@ -158,3 +158,28 @@ async fn system_credentials_and_invitations_name_every_bad_field_too() {
     let body: Value = res.json().await.unwrap();
     assert_eq!(names(&body), ["email", "role"], "{body}");
 }
+
+#[tokio::test]
+async fn a_refused_system_credential_form_keeps_what_was_typed() {
+    let app = spawn_app().await;
+    app.signed_in_user().await;
+    let page = "/admin/system-credentials";
+    let res = app
+        .post_form(
+            page,
+            page,
+            &[
+                ("name", "Nightly ETL"),
+                ("role", "editor"),
+                ("resource_roles", "owner dataset:not-a-uuid"),
+            ],
+        )
+        .await;
+    assert_eq!(res.status(), 422);
+    let html = res.text().await.unwrap();
+    assert!(html.contains("value=\"Nightly ETL\""), "the name is kept");
+    assert!(html.contains("id=\"system-role-editor\" checked"), "the ticked role is kept");
+    assert!(html.contains(">owner dataset:not-a-uuid</textarea>"), "the lines are kept");
+    assert!(html.contains("aria-invalid=\"true\""), "the bad field is marked");
+    assert!(!html.contains("revealed-secret"), "nothing was created");
+}

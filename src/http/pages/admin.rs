@@ -47,6 +47,22 @@ pub struct SystemPage {
     tenant: Tenant,
     rows: Vec<SystemRow>,
     error: Option<String>,
+    /// What a refused creation form held.
+    typed: SystemForm,
+    /// Its bad fields.
+    bad: Vec<&'static str>,
+}
+
+impl SystemPage {
+    /// Whether the creation form's `field` was refused.
+    pub fn is_bad(&self, field: &str) -> bool {
+        self.bad.contains(&field)
+    }
+
+    /// Whether the creation form ticks `role`.
+    pub fn ticks(&self, role: &str) -> bool {
+        self.typed.role.iter().any(|r| r == role)
+    }
 }
 
 /// Resource-scoped roles as the form writes them: one per line, `role resource:uuid`.
@@ -124,6 +140,8 @@ async fn system_page(
         tenant,
         rows,
         error,
+        typed: SystemForm::default(),
+        bad: Vec::new(),
     })
 }
 
@@ -140,7 +158,7 @@ pub async fn system_get(
 
 /// Form creating or editing a system credential: system-wide roles ticked, resource roles one
 /// per line, or explicitly full access (see `roles::choose`).
-#[derive(Deserialize)]
+#[derive(Deserialize, Default)]
 pub struct SystemForm {
     #[serde(default)]
     name: String,
@@ -173,9 +191,21 @@ async fn invalid(
     current: CurrentUser,
     err: AppError,
 ) -> Result<HttpResponse, PageError> {
+    invalid_with(state, current, err, None).await
+}
+
+/// The page again after a refusal; a refused creation keeps what was typed.
+async fn invalid_with(
+    state: &AppState,
+    current: CurrentUser,
+    err: AppError,
+    typed: Option<SystemForm>,
+) -> Result<HttpResponse, PageError> {
     match err {
-        AppError::Validation { message, .. } => {
-            let page = system_page(state, current, Some(message)).await?;
+        AppError::Validation { .. } | AppError::Invalid(_) => {
+            let mut page = system_page(state, current, Some(err.to_string())).await?;
+            page.bad = err.fields().into_iter().map(|(f, _)| f).collect();
+            page.typed = typed.unwrap_or_default();
             Ok(html(StatusCode::UNPROCESSABLE_ENTITY, &page)?)
         }
         other => Err(other.into()),
@@ -209,7 +239,7 @@ pub async fn system_create_post(
             );
             hold(&session, &state, &current.user, &shown)
         }
-        Err(e) => invalid(&state, current, e).await,
+        Err(e) => invalid_with(&state, current, e, Some(f)).await,
     }
 }
 

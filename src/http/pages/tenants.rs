@@ -117,7 +117,7 @@ async fn refused(
     err: AppError,
 ) -> Result<HttpResponse, PageError> {
     let status = match &err {
-        AppError::Validation { .. } => StatusCode::UNPROCESSABLE_ENTITY,
+        AppError::Validation { .. } | AppError::Invalid(_) => StatusCode::UNPROCESSABLE_ENTITY,
         AppError::Conflict(_) => StatusCode::CONFLICT,
         _ => return Err(err.into()),
     };
