@@ -235,7 +235,7 @@ pub(crate) fn browser() -> (reqwest::Client, Arc<reqwest::cookie::Jar>) {
 }
 
 /// Posts a form with the CSRF token of `page`.
-async fn post_form(
+pub(crate) async fn post_form(
     client: &reqwest::Client,
     server: &Server,
     page: &str,

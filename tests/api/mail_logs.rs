@@ -1,35 +1,8 @@
 //! Mailed links stay out of the log: a server process logging at debug mails through the test
 //! SMTP server, and every link it mails is used, yet no token appears in what it wrote.
 
-use crate::hardening::{Server, browser};
-use crate::helpers::csrf_token;
+use crate::hardening::{Server, browser, post_form};
 use crate::smtp::MailCatcher;
-
-async fn post_form(
-    client: &reqwest::Client,
-    server: &Server,
-    page: &str,
-    action: &str,
-    fields: &[(&str, &str)],
-) -> reqwest::Response {
-    let html = client
-        .get(server.url(page))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
-    let csrf = csrf_token(&html);
-    let mut all = fields.to_vec();
-    all.push(("csrf_token", &csrf));
-    client
-        .post(server.url(action))
-        .form(&all)
-        .send()
-        .await
-        .unwrap()
-}
 
 #[tokio::test]
 async fn mailed_links_never_reach_a_debug_log() {
