@@ -26,7 +26,7 @@ use crate::storage;
 async fn context(settings: &Settings) -> anyhow::Result<Context> {
     let db = storage::connect(&settings.database_url, settings.pool()).await?;
     let hasher = storage::migrate_then(&db, crate::startup::load_hasher(&db)).await?;
-    let auditor = Auditor::start(db.clone());
+    let auditor = Auditor::start(crate::storage::writer::Writer::direct(&db));
     let (hash_concurrency, hash_queue) = settings.password_hash_bounds();
     // What a command changes is announced to running servers (PostgreSQL) before it exits.
     let caches = Caches::default();

@@ -41,6 +41,9 @@ pub struct Application {
     port: u16,
     server: Server,
     db: Db,
+    /// The hot paths' writer (`storage::writer`), which also writes the usage counts left at
+    /// shutdown.
+    writer: storage::writer::Writer,
     /// Usage counts not yet written: flushed once more when the server stops.
     usage: Usage,
 }
@@ -74,10 +77,12 @@ impl Application {
         };
         let (session_key, tokens) = storage::migrate_then(&db, first_run).await?;
         let clock = settings_clock.unwrap_or_default();
-        let auditor = Auditor::start_timed(db.clone(), clock.clone());
+        let writer = storage::open_writer(&db, &settings.database_url).await?;
+        let auditor = Auditor::start_timed(writer.clone(), clock.clone());
         let usage = Usage::new(clock.clone());
-        crate::runtime::usage::spawn(db.clone(), usage.clone());
+        crate::runtime::usage::spawn(writer.clone(), usage.clone());
         let tokens = tokens
+            .with_writer(writer.clone())
             .with_clock(clock.clone())
             .with_auditor(auditor.clone())
             .with_usage(usage.clone());
@@ -93,7 +98,8 @@ impl Application {
         )
         .with_hash_gate(HashGate::new(hash_concurrency, hash_queue))
         .with_sealer(load_sealer(&db).await?)
-        .with_usage(usage.clone());
+        .with_usage(usage.clone())
+        .with_writer(writer.clone());
         let ctx = with_passkeys(ctx, &settings.issuer());
         // Mail only with --smtp-url (and --mail-from, which clap requires with it).
         let ctx = match (&settings.smtp_url, &settings.mail_from) {
@@ -110,6 +116,7 @@ impl Application {
             clock.clone(),
             LastUsed::default(),
         )
+        .with_writer(writer.clone())
         .with_auditor(auditor.clone())
         .with_usage(usage.clone());
         spawn_last_used_writer(credentials.clone());
@@ -128,8 +135,9 @@ impl Application {
             .unwrap_or_else(|| std::thread::available_parallelism().map_or(2, usize::from));
         let https = settings.https();
         let idle = Duration::minutes(i64::from(settings.session_idle_minutes));
+        crate::runtime::checkpointer::spawn(db.clone());
         crate::runtime::purge::spawn(
-            db.clone(),
+            writer.clone(),
             clock.clone(),
             i64::from(settings.audit_retention_days),
         );
@@ -160,7 +168,7 @@ impl Application {
             oauth_addons: http::oauth::primitives::addons(),
             metrics,
         });
-        let store = DbSessionStore::new(db.clone(), clock);
+        let store = DbSessionStore::new(db.clone(), clock).with_writer(writer.clone());
         let server = HttpServer::new(move || {
             let sessions = SessionMiddleware::builder(store.clone(), session_key.clone())
                 .cookie_name(SESSION_COOKIE.to_owned())
@@ -197,6 +205,7 @@ impl Application {
             port,
             server,
             db,
+            writer,
             usage,
         })
     }
@@ -220,7 +229,7 @@ impl Application {
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
         let served = self.server.await;
         // What was counted since the last flush would otherwise be lost with the process.
-        if let Err(e) = self.usage.flush(&self.db).await {
+        if let Err(e) = self.usage.flush(&self.writer).await {
             tracing::warn!(error = %e, "could not write usage counts at shutdown");
         }
         served

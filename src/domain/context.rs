@@ -20,6 +20,7 @@ use crate::runtime::cache::Caches;
 use crate::runtime::hash_gate::HashGate;
 use crate::runtime::usage::Usage;
 use crate::secret::{Sealer, SecretHasher};
+use crate::storage::writer::Writer;
 use crate::storage::{self, Db};
 
 /// What domain operations run with; cheap to clone (every part is a shared handle).
@@ -36,6 +37,7 @@ pub struct Context {
     relying_party: Option<Arc<RelyingParty>>,
     outbox: Option<Outbox>,
     usage: Usage,
+    writer: Writer,
 }
 
 impl Context {
@@ -52,6 +54,7 @@ impl Context {
         let policy = Policy::new(db.clone(), caches.clone(), clock.clone());
         Self {
             usage: Usage::new(clock.clone()),
+            writer: Writer::direct(&db),
             db,
             caches,
             hasher,
@@ -76,6 +79,18 @@ impl Context {
     pub fn with_usage(mut self, usage: Usage) -> Self {
         self.usage = usage;
         self
+    }
+
+    /// This context writing grouped writes (usage counts among them) through `writer`, the
+    /// server's one (`storage::writer`).
+    pub fn with_writer(mut self, writer: Writer) -> Self {
+        self.writer = writer;
+        self
+    }
+
+    /// Where grouped writes go.
+    pub fn writer(&self) -> &Writer {
+        &self.writer
     }
 
     /// Requests counted per credential and per OAuth app, not yet written.

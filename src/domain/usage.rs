@@ -66,7 +66,7 @@ fn filled(stored: &[Bucket], now: i64, step: i64, count: i64) -> Vec<Point> {
 }
 
 async fn flush(ctx: &Context) -> Result<()> {
-    ctx.usage().flush(ctx.db()).await.map(|_| ())
+    ctx.usage().flush(ctx.writer()).await.map(|_| ())
 }
 
 async fn report(ctx: &Context, subject: Subject, id: &str) -> Result<Report> {

@@ -12,7 +12,7 @@ use tokio::sync::{Notify, mpsc, oneshot};
 
 use crate::clock::Clock;
 use crate::domain::audit::AuditEvent;
-use crate::storage::{self, Db};
+use crate::storage::writer::{Write, Writer};
 
 /// Events waiting for the writer, at most.
 pub const QUEUE: usize = 10_000;
@@ -49,13 +49,13 @@ pub struct Auditor {
 impl Auditor {
     /// Starts the background writer, timing events by the system clock (the command line,
     /// whose clock nobody moves).
-    pub fn start(db: Db) -> Self {
+    pub fn start(db: Writer) -> Self {
         Self::start_timed(db, Clock::default())
     }
 
     /// Starts the background writer, timing events by `clock`: the server's one clock, so an
     /// event's time agrees with the expiries judged beside it.
-    pub fn start_timed(db: Db, clock: Clock) -> Self {
+    pub fn start_timed(db: Writer, clock: Clock) -> Self {
         let (auditor, rx) = Self::unstarted(clock);
         tokio::spawn(writer(
             db,
@@ -119,7 +119,7 @@ impl Auditor {
 
 /// Every `LINGER`, or when woken, takes whatever is queued and writes it in batches.
 async fn writer(
-    db: Db,
+    db: Writer,
     mut rx: mpsc::Receiver<Message>,
     wake: Arc<Notify>,
     queued_bytes: Arc<AtomicUsize>,
@@ -152,10 +152,11 @@ async fn writer(
                 }
             };
             if batch.len() >= BATCH || (!more && !batch.is_empty()) {
-                if let Err(e) = storage::audit::insert_events(&db, &batch).await {
-                    tracing::error!(error = %e, lost = batch.len(), "could not write audit events");
+                let lost = batch.len();
+                let events = std::mem::replace(&mut batch, Vec::with_capacity(BATCH));
+                if let Err(e) = db.write(Write::Audit(events)).await {
+                    tracing::error!(error = %e, lost, "could not write audit events");
                 }
-                batch.clear();
             }
             if !more {
                 break;

@@ -31,6 +31,8 @@ const AUDIT_DROPPED: &str = "portcullis_audit_events_dropped_total";
 const DB_CONNECTIONS: &str = "portcullis_db_pool_connections";
 const DB_MAX: &str = "portcullis_db_pool_max_connections";
 const USAGE_ROWS: &str = "portcullis_usage_rollup_rows_written_total";
+const WRITE_GROUPS: &str = "portcullis_db_write_groups_total";
+const WRITES: &str = "portcullis_db_writes_total";
 
 /// Latency buckets, seconds: from a cached lookup (well under a millisecond) to a slow sign-in.
 const LATENCY_BUCKETS: [f64; 12] = [
@@ -122,6 +124,11 @@ fn describe() {
         "Database pool connections, by state (in_use or idle)"
     );
     describe_gauge!(DB_MAX, "Most connections the database pool opens");
+    describe_counter!(
+        WRITE_GROUPS,
+        "Transactions the SQLite writer committed, each holding one or more writes"
+    );
+    describe_counter!(WRITES, "Writes applied by the SQLite writer");
     describe_counter!(
         USAGE_ROWS,
         "Usage rollup rows (hourly and daily buckets) written by the usage flush"
@@ -218,6 +225,12 @@ pub fn audit_dropped() {
 /// Usage rollup rows written by one flush (`runtime::usage`).
 pub fn usage_rows_written(rows: u64) {
     counter!(USAGE_ROWS).increment(rows);
+}
+
+/// One group of `writes` writes committed together (`storage::writer`).
+pub fn write_group(writes: usize) {
+    counter!(WRITE_GROUPS).increment(1);
+    counter!(WRITES).increment(writes as u64);
 }
 
 #[cfg(test)]

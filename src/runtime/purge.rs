@@ -1,4 +1,5 @@
-//! The janitor: once a minute, removes expired sessions, codes, refresh tokens, session-token
+//! The janitor: once a minute, through the writer (`storage::writer`) so that no request's
+//! write waits on its deletes, removes expired sessions, codes, refresh tokens, session-token
 //! records, revoked-token entries, expired invitations and mailed links, shared rate and failure counts that
 //! tell nothing any more, usage rollups past their retention, and old audit events, a batch at a time, yielding between batches.
 
@@ -6,7 +7,8 @@ use std::time::Duration;
 
 use crate::clock::Clock;
 use crate::error::Result;
-use crate::storage::{Db, purge};
+use crate::storage::purge;
+use crate::storage::writer::{Write, Writer};
 
 /// What to remove: (table, key column, condition comparing to the cutoff, how far back).
 struct Rule {
@@ -17,7 +19,7 @@ struct Rule {
 }
 
 /// Runs one pass over every table; returns how many rows went.
-pub async fn run_once(db: &Db, now: i64, audit_retention_days: i64) -> Result<u64> {
+pub async fn run_once(db: &Writer, now: i64, audit_retention_days: i64) -> Result<u64> {
     let rules = [
         Rule {
             table: "sessions",
@@ -98,7 +100,13 @@ pub async fn run_once(db: &Db, now: i64, audit_retention_days: i64) -> Result<u6
     let mut total = 0;
     for r in rules {
         loop {
-            let n = purge::delete_batch(db, r.table, r.key, r.condition, now - r.keep_secs).await?;
+            let batch = Write::Purge {
+                table: r.table,
+                key: r.key,
+                condition: r.condition,
+                cutoff: now - r.keep_secs,
+            };
+            let n = db.write(batch).await?.purged()?;
             total += n;
             if n < u64::from(purge::BATCH) {
                 break;
@@ -111,7 +119,7 @@ pub async fn run_once(db: &Db, now: i64, audit_retention_days: i64) -> Result<u6
 
 /// Starts the janitor; `clock` says what has expired (the server's one clock, so what the
 /// janitor removes agrees with what requests already refuse).
-pub fn spawn(db: Db, clock: Clock, audit_retention_days: i64) {
+pub fn spawn(db: Writer, clock: Clock, audit_retention_days: i64) {
     tokio::spawn(async move {
         let mut tick = tokio::time::interval(Duration::from_secs(60));
         loop {

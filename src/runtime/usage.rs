@@ -13,7 +13,8 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use crate::clock::Clock;
-use crate::storage::{self, Db};
+use crate::storage;
+use crate::storage::writer::{Write, Writer};
 
 /// Shards per kind of subject: enough that concurrent requests rarely meet on one lock.
 const SHARDS: usize = 16;
@@ -165,15 +166,15 @@ impl Usage {
 
     /// Writes what was gathered into the hourly and daily rollups; returns rows written. On
     /// failure the counts are kept for the next flush.
-    pub async fn flush(&self, db: &Db) -> crate::error::Result<u64> {
+    pub async fn flush(&self, db: &Writer) -> crate::error::Result<u64> {
         let batch = self.take();
         if batch.is_empty() {
             return Ok(0);
         }
         let rows = rollup_rows(&batch);
-        match storage::usage::add(db, &rows).await {
-            Ok(()) => {
-                let n = rows.len() as u64;
+        let n = rows.len() as u64;
+        match db.write(Write::Usage(rows)).await {
+            Ok(_) => {
                 crate::runtime::metrics::usage_rows_written(n);
                 Ok(n)
             }
@@ -216,7 +217,7 @@ pub fn rollup_rows(batch: &Batch) -> Vec<storage::usage::Row> {
 }
 
 /// Starts the writer: flushes every `FLUSH_EVERY`. The server flushes once more when it stops.
-pub fn spawn(db: Db, usage: Usage) {
+pub fn spawn(db: Writer, usage: Usage) {
     tokio::spawn(async move {
         let mut tick = tokio::time::interval(FLUSH_EVERY);
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);

@@ -1,9 +1,6 @@
 //! Audit events: batched inserts and filtered, cursor-paginated reads.
 
-use sea_orm::{
-    ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
-    TransactionTrait,
-};
+use sea_orm::{ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
 
 use super::entity::audit_events;
 use super::{Db, map_err};
@@ -15,21 +12,23 @@ use crate::error::Result;
 /// batches are written in chunks of these sizes only.
 const CHUNKS: [usize; 3] = [64, 8, 1];
 
-/// Writes a batch of events in one transaction.
-pub async fn insert_events(db: &Db, events: &[AuditEvent]) -> Result<()> {
-    let tx = db.begin().await.map_err(map_err)?;
+/// Writes a batch of events (in one transaction when `tx` is one: the writer's).
+pub async fn insert_events(
+    tx: &impl sea_orm::ConnectionTrait,
+    events: &[AuditEvent],
+) -> Result<()> {
     let mut rest = events;
     for size in CHUNKS {
         while rest.len() >= size {
             let (chunk, tail) = rest.split_at(size);
             audit_events::Entity::insert_many(chunk.iter().map(row))
-                .exec_without_returning(&tx)
+                .exec_without_returning(tx)
                 .await
                 .map_err(map_err)?;
             rest = tail;
         }
     }
-    tx.commit().await.map_err(map_err)
+    Ok(())
 }
 
 fn row(e: &AuditEvent) -> audit_events::ActiveModel {

@@ -171,7 +171,10 @@ pub async fn set_expiry(db: &Db, id: &str, at: i64) -> Result<()> {
 }
 
 /// Records last use for many credentials at once (the coalesced writes of `LastUsed`).
-pub async fn record_last_used(db: &Db, batch: &[(String, i64, String)]) -> Result<()> {
+pub async fn record_last_used(
+    db: &impl sea_orm::ConnectionTrait,
+    batch: &[(String, i64, String)],
+) -> Result<()> {
     for (id, at, ip) in batch {
         credentials::Entity::update_many()
             .col_expr(credentials::Column::LastUsedAt, Expr::value(*at))

@@ -25,6 +25,7 @@ pub mod tokens;
 pub mod usage;
 pub mod user_admin;
 pub mod users;
+pub mod writer;
 
 use std::time::Duration;
 
@@ -53,18 +54,70 @@ pub type Db = DatabaseConnection;
 /// included: sqlx retries a refused connection until then, so a database that is down costs
 /// each request at most that long before it is answered `Unavailable`.
 pub async fn connect(url: &DatabaseUrl, pool: PoolSettings) -> anyhow::Result<Db> {
+    open(url, pool, false).await
+}
+
+/// Opens a pool; `writer`: the writer's own connection, which leaves checkpoints to
+/// `checkpoint` (see there).
+async fn open(url: &DatabaseUrl, pool: PoolSettings, writer: bool) -> anyhow::Result<Db> {
     let mut opts = ConnectOptions::new(url.expose().to_owned());
     opts.sqlx_logging(false)
         .acquire_timeout(pool.acquire_timeout)
         .max_connections(pool.max_connections)
         .min_connections(1)
-        .map_sqlx_sqlite_opts(|o| {
-            o.journal_mode(SqliteJournalMode::Wal)
+        .map_sqlx_sqlite_opts(move |o| {
+            let o = o
+                .journal_mode(SqliteJournalMode::Wal)
                 .synchronous(SqliteSynchronous::Normal)
                 .foreign_keys(true)
-                .busy_timeout(Duration::from_secs(10))
+                .busy_timeout(Duration::from_secs(10));
+            if writer {
+                o.pragma("wal_autocheckpoint", "0")
+            } else {
+                o
+            }
         });
     Ok(Database::connect(opts).await?)
+}
+
+/// Copies what the WAL holds into the database file without waiting for anyone (SQLite's
+/// PASSIVE checkpoint), on a pooled connection. The writer's connection does not checkpoint
+/// itself: SQLite would do it inside a commit, every thousand pages, and every write queued
+/// behind that commit would wait for the copy and its `fsync`. Returns the WAL's frames and
+/// how many are now in the database file.
+pub async fn checkpoint(db: &Db) -> Result<(i64, i64), AppError> {
+    use sea_orm::{ConnectionTrait, Statement};
+    let row = db
+        .query_one_raw(Statement::from_string(
+            DatabaseBackend::Sqlite,
+            "PRAGMA wal_checkpoint(PASSIVE)",
+        ))
+        .await
+        .map_err(map_err)?;
+    let Some(row) = row else { return Ok((0, 0)) };
+    Ok((
+        row.try_get_by_index(1).map_err(map_err)?,
+        row.try_get_by_index(2).map_err(map_err)?,
+    ))
+}
+
+/// The writer of the hot write paths (`writer`): on SQLite a connection of its own to the same
+/// file, outside the pool, so the pool's connections keep reading while it writes.
+pub async fn open_writer(db: &Db, url: &DatabaseUrl) -> anyhow::Result<writer::Writer> {
+    if db.get_database_backend() != DatabaseBackend::Sqlite {
+        return Ok(writer::Writer::direct(db));
+    }
+    let own = open(
+        url,
+        PoolSettings {
+            max_connections: 1,
+            // The writer holds its one connection for good; this bounds only a reconnection.
+            acquire_timeout: Duration::from_secs(10),
+        },
+        true,
+    )
+    .await?;
+    Ok(writer::Writer::start(db, Some(own)))
 }
 
 /// How long the health check waits for the database: a readiness probe must answer in time

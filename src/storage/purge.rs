@@ -2,7 +2,7 @@
 
 use sea_orm::{ConnectionTrait, DbBackend, Statement};
 
-use super::{Db, map_err};
+use super::map_err;
 use crate::error::Result;
 
 /// Rows deleted per statement.
@@ -11,7 +11,7 @@ pub const BATCH: u32 = 500;
 /// One batch of `DELETE ... WHERE <key> IN (SELECT <key> ... WHERE <cond> LIMIT n)`; returns how
 /// many rows went. The same SQL runs on SQLite and PostgreSQL.
 pub async fn delete_batch(
-    db: &Db,
+    db: &impl ConnectionTrait,
     table: &str,
     key: &str,
     condition: &str,

@@ -21,6 +21,7 @@ use sha2::{Digest, Sha256};
 
 use super::UniqueExt;
 use super::entity::sessions;
+use super::writer::{Write, Writer};
 use super::{Db, map_err};
 use crate::clock::Clock;
 use crate::domain::bounded;
@@ -31,6 +32,8 @@ use crate::error::Result;
 #[derive(Clone)]
 pub struct DbSessionStore {
     db: Db,
+    /// Where the idle expiry each request extends is written (`storage::writer`).
+    writer: Writer,
     /// The server's clock: idle expiry is judged by it, as every other expiry is.
     clock: Clock,
 }
@@ -38,13 +41,48 @@ pub struct DbSessionStore {
 impl DbSessionStore {
     /// A store over this pool, judging expiry by `clock`.
     pub fn new(db: Db, clock: Clock) -> Self {
-        Self { db, clock }
+        Self {
+            writer: Writer::direct(&db),
+            db,
+            clock,
+        }
+    }
+
+    /// Extends idle expiries through `writer` (the server's one).
+    pub fn with_writer(mut self, writer: Writer) -> Self {
+        self.writer = writer;
+        self
     }
 }
 
 fn row_id(key: &SessionKey) -> String {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
     let digest = Sha256::digest(key.as_ref().as_bytes());
-    digest.iter().map(|b| format!("{b:02x}")).collect()
+    let mut id = String::with_capacity(64);
+    for b in digest {
+        id.push(char::from(HEX[usize::from(b >> 4)]));
+        id.push(char::from(HEX[usize::from(b & 15)]));
+    }
+    id
+}
+
+/// Extends the idle expiry of live sessions and says when they were last used: one statement
+/// for every session touched at the same moment.
+pub async fn touch(
+    db: &impl ConnectionTrait,
+    ids: &[&str],
+    expires_at: i64,
+    at: i64,
+) -> Result<()> {
+    sessions::Entity::update_many()
+        .col_expr(sessions::Column::ExpiresAt, Expr::value(expires_at))
+        .col_expr(sessions::Column::LastSeenAt, Expr::value(at))
+        .filter(sessions::Column::Id.is_in(ids.iter().copied()))
+        .filter(sessions::Column::ExpiresAt.gt(at))
+        .exec(db)
+        .await
+        .map_err(map_err)?;
+    Ok(())
 }
 
 type State = HashMap<String, String>;
@@ -169,18 +207,16 @@ impl SessionStore for DbSessionStore {
     async fn update_ttl(&self, key: &SessionKey, ttl: &Duration) -> Result<(), anyhow::Error> {
         // Every request of a session lands here (or in `update`): the one write that extends the
         // idle expiry also says when the session was last used.
-        let now = self.clock.now();
-        sessions::Entity::update_many()
-            .col_expr(
-                sessions::Column::ExpiresAt,
-                Expr::value(now + ttl.whole_seconds()),
-            )
-            .col_expr(sessions::Column::LastSeenAt, Expr::value(now))
-            .filter(sessions::Column::Id.eq(row_id(key)))
-            .filter(sessions::Column::ExpiresAt.gt(now))
-            .exec(&self.db)
+        let at = self.clock.now();
+        let touch = Write::TouchSession {
+            id: row_id(key),
+            expires_at: at + ttl.whole_seconds(),
+            at,
+        };
+        self.writer
+            .write(touch)
             .await
-            .map_err(store_err)?;
+            .map_err(anyhow::Error::from)?;
         Ok(())
     }
 

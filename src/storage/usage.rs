@@ -2,7 +2,7 @@
 //! buckets read back in time order. The same SQL runs on SQLite and PostgreSQL; the upsert adds
 //! to what is stored, so servers sharing a database never overwrite each other's counts.
 
-use sea_orm::{ConnectionTrait, DbBackend, Statement, TransactionTrait, Value};
+use sea_orm::{ConnectionTrait, DbBackend, Statement, Value};
 
 use super::{Db, map_err};
 use crate::error::Result;
@@ -35,7 +35,7 @@ pub struct Bucket {
     pub failures: i64,
 }
 
-fn statement(db: &Db, sql: &str, values: Vec<Value>) -> Statement {
+fn statement(db: &impl ConnectionTrait, sql: &str, values: Vec<Value>) -> Statement {
     let backend = db.get_database_backend();
     let sql = match backend {
         // `$n` placeholders for PostgreSQL; SQLite reads `?n` the same way.
@@ -45,16 +45,15 @@ fn statement(db: &Db, sql: &str, values: Vec<Value>) -> Statement {
     Statement::from_sql_and_values(backend, sql, values)
 }
 
-/// Adds every row's counts to its bucket, creating the buckets first seen, in one transaction
-/// (which writes from its first statement, so SQLite takes its write lock at once).
-pub async fn add(db: &Db, rows: &[Row]) -> Result<()> {
+/// Adds every row's counts to its bucket, creating the buckets first seen (in one transaction
+/// when `tx` is one: the writer's).
+pub async fn add(tx: &impl ConnectionTrait, rows: &[Row]) -> Result<()> {
     const SQL: &str = "INSERT INTO usage_rollups \
         (id, subject_kind, subject_id, granularity, bucket_start, requests, failures) \
         VALUES ($1, $2, $3, $4, $5, $6, $7) \
         ON CONFLICT (id) DO UPDATE SET \
         requests = usage_rollups.requests + excluded.requests, \
         failures = usage_rollups.failures + excluded.failures";
-    let tx = db.begin().await.map_err(map_err)?;
     for r in rows {
         let id = format!(
             "{}:{}:{}:{}",
@@ -69,11 +68,11 @@ pub async fn add(db: &Db, rows: &[Row]) -> Result<()> {
             r.requests.into(),
             r.failures.into(),
         ];
-        tx.execute_raw(statement(db, SQL, values))
+        tx.execute_raw(statement(tx, SQL, values))
             .await
             .map_err(map_err)?;
     }
-    tx.commit().await.map_err(map_err)
+    Ok(())
 }
 
 /// The stored buckets of one subject and granularity starting at or after `since`, oldest first.

@@ -513,7 +513,7 @@ async fn the_janitor_removes_expired_rows_in_batches() {
         .await
         .unwrap();
     let now = time::OffsetDateTime::now_utc().unix_timestamp();
-    let removed = portcullis::runtime::purge::run_once(&app.db, now, 90)
+    let removed = portcullis::runtime::purge::run_once(&portcullis::storage::writer::Writer::direct(&app.db), now, 90)
         .await
         .unwrap();
     assert!(removed >= 2);
@@ -524,7 +524,7 @@ async fn the_janitor_removes_expired_rows_in_batches() {
         .execute_unprepared("UPDATE audit_events SET at = 0")
         .await
         .unwrap();
-    portcullis::runtime::purge::run_once(&app.db, now, 90)
+    portcullis::runtime::purge::run_once(&portcullis::storage::writer::Writer::direct(&app.db), now, 90)
         .await
         .unwrap();
     assert_eq!(count("audit_events").await, 0);

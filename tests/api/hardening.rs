@@ -189,7 +189,7 @@ impl Server {
     }
 
     /// SIGKILL: no shutdown handler runs.
-    fn kill(&mut self) {
+    pub(crate) fn kill(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
@@ -314,7 +314,7 @@ async fn me_status(client: &reqwest::Client, server: &Server, bearer: &str) -> u
         .as_u16()
 }
 
-async fn integrity_check(db_url: &str) -> String {
+pub(crate) async fn integrity_check(db_url: &str) -> String {
     let db = Database::connect(db_url).await.unwrap();
     let row = db
         .query_one_raw(Statement::from_string(

@@ -76,3 +76,4 @@ mod users_admin_browser;
 mod users_admin_cli;
 mod users_admin_delete;
 mod users_admin_disable;
+mod write_path;

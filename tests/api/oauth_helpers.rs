@@ -57,7 +57,7 @@ pub async fn register_new(app: &TestApp, new: NewClient) -> TestClient {
         app.db.clone(),
         Default::default(),
         portcullis::startup::load_hasher(&app.db).await.unwrap(),
-        Auditor::start(app.db.clone()),
+        Auditor::start(portcullis::storage::writer::Writer::direct(&app.db)),
         Default::default(),
     );
     let reg = client::register(&ctx, Actor::CommandLine, new)

@@ -258,7 +258,7 @@ async fn stored(app: &TestApp) -> (i64, i64) {
 
 /// One pass of the janitor at the app's time, with 90 days of audit events kept.
 async fn purge(app: &TestApp) {
-    portcullis::runtime::purge::run_once(&app.db, app.clock.now(), 90)
+    portcullis::runtime::purge::run_once(&portcullis::storage::writer::Writer::direct(&app.db), app.clock.now(), 90)
         .await
         .unwrap();
 }

@@ -12,6 +12,7 @@ use crate::runtime::cache::Caches;
 use crate::runtime::invalidation::Stale;
 use crate::runtime::last_used::LastUsed;
 use crate::secret::SecretHasher;
+use crate::storage::writer::{Write, Writer};
 use crate::storage::{self, Db};
 
 /// Credential operations; cheap to clone.
@@ -26,6 +27,8 @@ pub struct CredentialService {
     /// Counts refused uses per credential (`runtime::usage`).
     pub(super) usage: Option<crate::runtime::usage::Usage>,
     pub(super) policy: Policy,
+    /// Where last-use times are written (`storage::writer`).
+    writer: Writer,
 }
 
 /// Who did it, for the audit log: the credential acting, or the person.
@@ -49,6 +52,7 @@ impl CredentialService {
     ) -> Self {
         Self {
             policy: Policy::new(db.clone(), caches.clone(), clock.clone()),
+            writer: Writer::direct(&db),
             db,
             caches,
             hasher,
@@ -66,12 +70,18 @@ impl CredentialService {
         if batch.is_empty() {
             return Ok(());
         }
-        storage::credentials::record_last_used(&self.db, &batch).await?;
+        self.writer.write(Write::LastUsed(batch.clone())).await?;
         // Only last-use times changed, which other servers may show a cache lifetime late:
         // telling them would drop their credential caches every two seconds under load.
         self.caches.forget(Stale::CREDENTIALS);
         self.last_used.forget_written(&batch);
         Ok(())
+    }
+
+    /// Writes last-use times through `writer` (the server's one).
+    pub fn with_writer(mut self, writer: Writer) -> Self {
+        self.writer = writer;
+        self
     }
 
     /// This service counting refused uses of credentials into `usage`.

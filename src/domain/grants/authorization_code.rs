@@ -45,21 +45,31 @@ pub async fn exchange(
     // Single use, and spent only by a redemption that matches in every respect: another
     // client, another redirect URI or a wrong verifier leaves the code for its owner.
     let verifier = form.code_verifier.as_deref();
-    let rec = g
+    let unspent = g.tokens.unspent_code(code).await?;
+    if let Some(rec) = &unspent {
+        let matches = rec.client_id == client.id
+            && Url::parse(&rec.redirect_uri).ok().as_ref() == Some(&requested_uri)
+            && rec.pkce_satisfied(verifier);
+        if !matches {
+            return Err(bad_code());
+        }
+        // The person may have been disabled since they approved: no tokens for them now.
+        if !g.credentials.policy().account_active(&rec.user_id).await? {
+            return Err(OAuthRefusal::invalid_grant(
+                "The account this code was issued for is disabled.",
+            ));
+        }
+    }
+    // OpenID requests get a refresh token only with `offline_access` (Core §11). It is stored
+    // with the code's spending, in one write.
+    let refresh_for = unspent
+        .as_ref()
+        .filter(|rec| client.allows(GrantType::RefreshToken) && grants_refresh(&rec.scope));
+    let (rec, refresh_token) = g
         .tokens
-        .redeem_code(code, |rec| {
-            rec.client_id == client.id
-                && Url::parse(&rec.redirect_uri).ok().as_ref() == Some(&requested_uri)
-                && rec.pkce_satisfied(verifier)
-        })
+        .spend_code(code, refresh_for)
         .await?
         .ok_or_else(bad_code)?;
-    // The person may have been disabled since they approved: no tokens for them now.
-    if !g.credentials.policy().account_active(&rec.user_id).await? {
-        return Err(OAuthRefusal::invalid_grant(
-            "The account this code was issued for is disabled.",
-        ));
-    }
 
     // Records `token.issued`.
     let system = client.kind == ClientKind::System;
@@ -87,16 +97,6 @@ pub async fn exchange(
             alg: client.oidc.id_token_alg,
         };
         Some(oidc::id_token(g, what).await?)
-    } else {
-        None
-    };
-    // OpenID requests get one only with `offline_access` (Core §11).
-    let refresh_token = if client.allows(GrantType::RefreshToken) && grants_refresh(&rec.scope) {
-        let rt = g
-            .tokens
-            .issue_refresh(&rec.family_id, &rec.client_id, &rec.user_id, &rec.scope)
-            .await?;
-        Some(rt)
     } else {
         None
     };

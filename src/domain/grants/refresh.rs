@@ -45,14 +45,14 @@ pub async fn exchange(
         ));
     }
     let scope = narrowed(&rec.scope, form.scope.as_deref())?;
-    let rec = g.tokens.rotate_refresh(token, rec).await?.ok_or_else(|| {
+    let (rec, refresh_token) = g.tokens.rotate_refresh(token, rec).await?.ok_or_else(|| {
         OAuthRefusal::invalid_grant(
             "The refresh token was already used; its grant has been revoked.",
         )
     })?;
 
-    // Records `token.issued`. The access token may be narrowed; the new refresh token keeps
-    // the grant's full scope (§6).
+    // Records `token.issued`. The access token may be narrowed; the new refresh token, stored
+    // with the rotation, keeps the grant's full scope (§6).
     let (access_token, _) = g.tokens.mint_with(Mint {
         owner_id: &rec.user_id,
         client_id: &rec.client_id,
@@ -78,10 +78,6 @@ pub async fn exchange(
     } else {
         None
     };
-    let refresh_token = g
-        .tokens
-        .issue_refresh(&rec.family_id, &rec.client_id, &rec.user_id, &rec.scope)
-        .await?;
     Ok(IssuedToken {
         access_token,
         expires_in: g.tokens.access_ttl(),

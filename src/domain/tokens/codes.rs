@@ -15,7 +15,8 @@ use crate::domain::auth_methods::AuthMethods;
 use crate::domain::oauth::is_pkce_string;
 use crate::error::Result;
 use crate::runtime::invalidation::Stale;
-use crate::secret::random_token;
+use crate::secret::{RefreshToken, random_token};
+use crate::storage::writer::Write;
 use crate::storage::{self, tokens::CodeOutcome};
 
 /// Lifetime of an authorization code (RFC 6749 §4.1.2 recommends at most 10 minutes).
@@ -48,30 +49,48 @@ impl TokenService {
         let code = random_token::<32>();
         record.expires_at = record.expires_at.min(self.now() + CODE_TTL_SECS);
         record.family_id = uuid::Uuid::now_v7().to_string();
-        storage::tokens::insert_code(&self.db, &self.hasher.hash(&code), &record, self.now())
+        self.writer
+            .write(Write::InsertCode {
+                hash: self.hasher.hash(&code),
+                code: record,
+                at: self.now(),
+            })
             .await?;
         Ok(code)
     }
 
-    /// Redeems a code once, and only for a redemption `matches` accepts (the right client,
-    /// redirect URI and verifier): a mismatched attempt leaves the code to its owner until it
-    /// expires. Unknown, expired and replayed codes give `None`; a replay also revokes every
-    /// token issued from the code.
-    pub async fn redeem_code(
+    /// A code that has not been spent yet, without spending it: what a redemption is judged
+    /// on before the code is spent (a mismatched attempt leaves it to its owner).
+    pub async fn unspent_code(&self, code: &str) -> Result<Option<CodeRecord>> {
+        storage::tokens::find_unspent_code(&self.db, &self.hasher.hash(code)).await
+    }
+
+    /// Spends a code once. With `refresh_for` (the code's record, as `unspent_code` read it),
+    /// the first refresh token of its family is stored in the same write, so the exchange
+    /// costs the writer one trip. Unknown, expired and replayed codes give `None`; a replay
+    /// also revokes every token issued from the code.
+    pub async fn spend_code(
         &self,
         code: &str,
-        matches: impl FnOnce(&CodeRecord) -> bool,
-    ) -> Result<Option<CodeRecord>> {
-        let hash = self.hasher.hash(code);
-        if let Some(unspent) = storage::tokens::find_unspent_code(&self.db, &hash).await?
-            && !matches(&unspent)
-        {
-            return Ok(None);
-        }
-        // Spent or unknown codes go through `consume_code` too: it recognises a replay. A
+        refresh_for: Option<&CodeRecord>,
+    ) -> Result<Option<(CodeRecord, Option<RefreshToken>)>> {
+        let now = self.now();
+        let refresh = refresh_for
+            .filter(|rec| rec.expires_at > now)
+            .map(|rec| self.new_refresh(&rec.family_id, &rec.client_id, &rec.user_id, &rec.scope));
+        let (token, refresh) = match refresh {
+            Some((token, hash, rec)) => (Some(token), Some((hash, rec))),
+            None => (None, None),
+        };
+        // Spent or unknown codes are presented to the writer too: it recognises a replay. A
         // redemption racing this one is decided there, atomically.
-        match storage::tokens::consume_code(&self.db, &hash, self.now()).await? {
-            CodeOutcome::Redeemed(rec) if rec.expires_at > self.now() => Ok(Some(rec)),
+        let spent = self.writer.write(Write::ConsumeCode {
+            hash: self.hasher.hash(code),
+            at: now,
+            refresh,
+        });
+        match spent.await?.code()? {
+            CodeOutcome::Redeemed(rec) if rec.expires_at > now => Ok(Some((rec, token))),
             CodeOutcome::Redeemed(_) | CodeOutcome::Unknown => Ok(None),
             CodeOutcome::Replayed {
                 family_id,

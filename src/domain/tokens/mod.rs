@@ -22,12 +22,15 @@ use crate::domain::jwt::{KeySet, Keys, SigningAlg, StoredKey, generate_key};
 use crate::error::{AppError, Result};
 use crate::runtime::cache::Caches;
 use crate::secret::SecretHasher;
+use crate::storage::writer::Writer;
 use crate::storage::{self, Db};
 
 /// Everything needed to mint and check tokens; cheap to clone.
 #[derive(Clone)]
 pub struct TokenService {
     db: Db,
+    /// Where codes and refresh tokens are written (`storage::writer`).
+    writer: Writer,
     hasher: SecretHasher,
     keys: Keys,
     issuer: String,
@@ -56,6 +59,7 @@ impl TokenService {
         refresh_ttl: i64,
     ) -> Self {
         Self {
+            writer: Writer::direct(&db),
             db,
             hasher,
             keys,
@@ -75,6 +79,12 @@ impl TokenService {
     /// it ends.
     pub fn with_session_max(mut self, secs: i64) -> Self {
         self.session_max = secs;
+        self
+    }
+
+    /// Writes codes and refresh tokens through `writer` (the server's one).
+    pub fn with_writer(mut self, writer: Writer) -> Self {
+        self.writer = writer;
         self
     }
 

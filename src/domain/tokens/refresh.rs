@@ -9,6 +9,7 @@ use crate::error::Result;
 use crate::runtime::invalidation::Stale;
 use crate::secret::{RefreshToken, random_token};
 use crate::storage;
+use crate::storage::writer::Write;
 
 /// A stored refresh token.
 #[derive(Debug, Clone)]
@@ -43,15 +44,16 @@ impl RefreshRecord {
 }
 
 impl TokenService {
-    /// Issues a refresh token in a family.
-    pub async fn issue_refresh(
+    /// A new refresh token, its keyed hash and its record (not stored yet).
+    pub(super) fn new_refresh(
         &self,
         family_id: &str,
         client_id: &str,
         user_id: &str,
         scope: &str,
-    ) -> Result<RefreshToken> {
+    ) -> (RefreshToken, String, RefreshRecord) {
         let token = RefreshToken::new(random_token::<32>());
+        let hash = self.hasher.hash(token.expose());
         let rec = RefreshRecord {
             family_id: family_id.to_owned(),
             client_id: client_id.to_owned(),
@@ -65,14 +67,7 @@ impl TokenService {
             sid: None,
             methods: None,
         };
-        storage::tokens::insert_refresh(
-            &self.db,
-            &self.hasher.hash(token.expose()),
-            &rec,
-            self.now(),
-        )
-        .await?;
-        Ok(token)
+        (token, hash, rec)
     }
 
     /// A usable refresh token's record. Presenting an already-rotated token is reuse: the whole
@@ -89,19 +84,27 @@ impl TokenService {
         Ok(rec.is_active(self.now()).then_some(rec))
     }
 
-    /// Spends a refresh token whose record `recover_refresh` returned; a lost race (concurrent
-    /// reuse) revokes the family.
+    /// Spends a refresh token whose record `recover_refresh` returned and stores its successor
+    /// in the same family, in one write: both or neither. A lost race (concurrent reuse)
+    /// revokes the family and issues nothing.
     pub async fn rotate_refresh(
         &self,
         token: &str,
         rec: RefreshRecord,
-    ) -> Result<Option<RefreshRecord>> {
-        let hash = self.hasher.hash(token);
-        if !storage::tokens::rotate_refresh(&self.db, &hash, self.now()).await? {
+    ) -> Result<Option<(RefreshRecord, RefreshToken)>> {
+        let (next, new, next_rec) =
+            self.new_refresh(&rec.family_id, &rec.client_id, &rec.user_id, &rec.scope);
+        let rotation = Write::RotateRefresh {
+            old: self.hasher.hash(token),
+            new,
+            rec: next_rec,
+            at: self.now(),
+        };
+        if !self.writer.write(rotation).await?.rotated()? {
             self.reuse_detected(&rec).await?;
             return Ok(None);
         }
-        Ok(Some(rec))
+        Ok(Some((rec, next)))
     }
 
     async fn reuse_detected(&self, rec: &RefreshRecord) -> Result<()> {
