@@ -36,7 +36,9 @@ function setup(thread)
     if not addrs then
       addrs = {}
       for host, port in addrs_env:gmatch("([^,:]+):(%d+)") do
-        table.insert(addrs, assert(wrk.lookup(host, port)[1], "cannot resolve " .. host))
+        local addr = wrk.lookup(host, port)[1]
+        if not addr then error("cannot resolve " .. host) end
+        table.insert(addrs, addr)
       end
     end
     thread.addr = addrs[#threads % #addrs + 1]
