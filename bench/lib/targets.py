@@ -43,7 +43,7 @@ def _absent(r, who):
     """Why a row has no figure, or None when it has one."""
     if r is None:
         return f"{who} not measured"
-    return f"{who}: {r['skipped']}" if "skipped" in r else None
+    return r["skipped"] if "skipped" in r else None  # the reason names who could not
 
 
 def _exchanges(rows):
