@@ -51,9 +51,9 @@ if [ "$NODES" -gt 1 ]; then
   # and every thread needs a connection.
   THREADS=$(( (THREADS + NODES - 1) / NODES * NODES ))
   [ "$CONCURRENCY" -ge "$THREADS" ] || CONCURRENCY=$THREADS
-  SCENARIOS="${SCENARIOS:-livez client_credentials introspection me_api_key me_jwt login_personal_token}"
+  SCENARIOS="${SCENARIOS:-livez client_credentials client_credentials_opaque introspection introspection_opaque me_api_key me_jwt me_opaque login_personal_token browser_flow browser_flow_opaque}"
 fi
-SCENARIOS="${SCENARIOS:-livez client_credentials introspection me_api_key me_jwt login_personal_token authorization_code refresh_token}"
+SCENARIOS="${SCENARIOS:-livez client_credentials client_credentials_opaque introspection introspection_opaque me_api_key me_jwt me_opaque login_personal_token browser_flow browser_flow_opaque authorization_code refresh_token}"
 GROWTH_STEPS="${GROWTH_STEPS:-10000 100000 1000000}"
 PEER="${PEER:-auto}"
 PEER_DIR="${PEER_DIR:-$ROOT/../shared/peer}"
@@ -151,47 +151,98 @@ start_server() {  # every node: same database and issuer, its own port
   done
 }
 
+client_create() {  # NAME OUT EXTRA...: a confidential resource-server client with every grant
+  local name=$1 out=$2; shift 2
+  "$BIN" client create --name "$name" --redirect-uri "$REDIRECT_URI" --scope "read write" --grant client_credentials \
+    --grant authorization_code --grant refresh_token --resource-server "$@" --json >"$out" 2>>"$TMP/cli.log"
+}
+
+OPAQUE_WHY=""   # why the opaque-token scenarios cannot run on this binary, when they cannot
 seed() {
-  say "bench: seeding $BASE (admin, client, consent, session token, API key, personal token)"
+  say "bench: seeding $BASE (admin, clients, consent, session token, API key, personal token)"
   printf '%s\n' 'bench admin password' | "$BIN" user create --email admin@bench.test --name Admin --admin \
     >/dev/null 2>>"$TMP/cli.log" || die "user create failed (see $TMP/cli.log)"
-  "$BIN" client create --name Bench --redirect-uri "$REDIRECT_URI" --scope "read write" --grant client_credentials \
-    --grant authorization_code --grant refresh_token --resource-server --json >"$TMP/client.json" 2>>"$TMP/cli.log" || die "client create failed"
+  client_create Bench "$TMP/client.json" || die "client create failed (see $TMP/cli.log)"
   CLIENT_ID="$(py get "$TMP/client.json" client_id)"
+  # The same client issuing opaque access tokens. A binary without the flag refuses it by name
+  # (clap): its opaque scenarios are then skipped, and any other failure is a failure.
+  local -a opaque=()
+  if client_create "Bench opaque" "$TMP/client-opaque.json" --token-format opaque; then
+    opaque=("$(py get "$TMP/client-opaque.json" client_id)" "$(py get "$TMP/client-opaque.json" client_secret)")
+  elif grep -q -- '--token-format' "$TMP/cli.log"; then
+    OPAQUE_WHY="this binary refuses \`client create --token-format opaque\`"
+    say "bench: $OPAQUE_WHY ($(grep -m1 -- '--token-format' "$TMP/cli.log")): skipping the opaque Portcullis scenarios"
+  else
+    die "client create --token-format opaque failed (see $TMP/cli.log)"
+  fi
   start_server
   python3 "$LIB/seed.py" all "$BASE" "$CLIENT_ID" "$(py get "$TMP/client.json" client_secret)" \
-    admin@bench.test 'bench admin password' "$REDIRECT_URI" >"$TMP/seed.json" || die "seeding failed"
+    admin@bench.test 'bench admin password' "$REDIRECT_URI" "${opaque[@]}" >"$TMP/seed.json" || die "seeding failed"
   BASIC="$(py get "$TMP/seed.json" basic)"
 }
 S() { py get "$TMP/seed.json" "$1"; }
 
 # ---- one measured scenario -------------------------------------------------------------------
-# run NAME TARGET PID URL VAR=VALUE...: probe, warm-up, measured wrk run, one row in rows.jsonl
+# run NAME TARGET PID URL VAR=VALUE...: probe, warm-up, measured wrk run, one row in rows.jsonl.
+# WRK_MODE=flow runs lib/flow.lua (the browser flow), any other mode lib/load.lua. With
+# PROBE_ACTIVE=1 the probe must also answer "active": true (introspection of a valid token),
+# before the run and again after it (wrk does not read the bodies of fixed requests).
 ROWS="$TMP/rows.jsonl"; : >"$ROWS"
 STEP=0
 run() {
   local name=$1 target=$2 pid=$3 url=$4; shift 4
   local -a vars=("$@" "WRK_THREADS=$THREADS")
   [ "$target" != portcullis ] || [ "$NODES" = 1 ] || vars+=("WRK_ADDRS=$ADDRS")
-  local probe=200 mode method=GET auth="" body=""
+  local probe=200 mode=static method=GET auth="" body="" script="$LIB/load.lua"
   local v; for v in "$@"; do
     case "$v" in WRK_MODE=*) mode=${v#*=} ;; WRK_METHOD=*) method=${v#*=} ;; WRK_AUTH=*) auth=${v#*=} ;; WRK_BODY=*) body=${v#*=} ;; esac
   done
-  if [ "${mode:-static}" = static ]; then  # single-use secrets are not probed: that would spend one
+  [ "$mode" != flow ] || script="$LIB/flow.lua"
+  if [ "$mode" = static ]; then  # single-use secrets are not probed: that would spend one
     probe="$(curl -s -o "$TMP/probe.out" -w '%{http_code}' --max-time 10 -X "$method" \
       ${auth:+-H "Authorization: $auth"} ${body:+-H 'Content-Type: application/x-www-form-urlencoded' --data-raw "$body"} "$url")" || probe=000
+    [ "${PROBE_ACTIVE:-0}" = 0 ] || [ "$probe" != 200 ] || py active "$TMP/probe.out" \
+      || probe="$probe without \"active\": true"
+  fi
+  if [ "$mode" = static ] || [ "$mode" = flow ]; then  # both repeat themselves without running out
     [ "$WARMUP" -gt 0 ] && env "${vars[@]}" WRK_JSON=/dev/null timeout $((WARMUP + 30)) \
-      wrk -t"$THREADS" -c"$CONCURRENCY" -d"${WARMUP}s" -s "$LIB/load.lua" "$url" >/dev/null 2>&1 || true
+      wrk -t"$THREADS" -c"$CONCURRENCY" -d"${WARMUP}s" -s "$script" "$url" >/dev/null 2>&1 || true
   fi
   local json="$TMP/$name.$target.$STEP.json" reset c0
   reset="$(reset_hwm "$pid")"; c0="$(cpu_ticks "$pid")"
   env "${vars[@]}" WRK_JSON="$json" timeout $((DURATION + 30)) \
-    wrk -t"$THREADS" -c"$CONCURRENCY" -d"${DURATION}s" --latency -s "$LIB/load.lua" "$url" >"${json%.json}.txt" 2>&1 \
+    wrk -t"$THREADS" -c"$CONCURRENCY" -d"${DURATION}s" --latency -s "$script" "$url" >"${json%.json}.txt" 2>&1 \
     || die "wrk failed for $name: $(tail -3 "${json%.json}.txt")"
+  if [ "$mode" = static ] && [ "${PROBE_ACTIVE:-0}" = 1 ] && [ "$probe" = 200 ]; then  # still valid at the end?
+    curl -s -o "$TMP/probe.out" --max-time 10 -X "$method" -H "Authorization: $auth" \
+      -H 'Content-Type: application/x-www-form-urlencoded' --data-raw "$body" "$url" || true
+    py active "$TMP/probe.out" || probe="200 before the run, without \"active\": true after it"
+  fi
   py row scenario="$name" target="$target" step="$STEP" wrk="$json" cpu0="$c0" cpu1="$(cpu_ticks "$pid")" \
     tck="$TCK" hwm_kb="$(hwm_kb "$pid")" hwm_reset="$reset" probe="$probe" c="$CONCURRENCY" t="$THREADS" \
-    nodes="$([ "$target" = portcullis ] && echo "$NODES" || echo 1)" note="${NOTE:-}" >>"$ROWS"
+    nodes="$([ "$target" = portcullis ] && echo "$NODES" || echo 1)" note="${NOTE:-}" tokens="${TOKENS:-}" >>"$ROWS"
   python3 "$LIB/report.py" line "$ROWS"
+}
+
+# skip NAME TARGET REASON [TOKENS]: a row saying why a scenario was not measured
+skip() {
+  py skip scenario="$1" target="$2" step="$STEP" reason="$3" tokens="${4:-}" >>"$ROWS"
+  python3 "$LIB/report.py" line "$ROWS"
+}
+
+# PKCE S256 pairs for the browser flow, "verifier challenge" a line, reused round-robin (flow.lua)
+flow_pairs() {
+  [ -s "$TMP/flow-pairs" ] && return 0
+  py pairs 256 "$TMP/flow-challenges" "$TMP/flow-verifiers"
+  paste -d' ' "$TMP/flow-verifiers" "$TMP/flow-challenges" >"$TMP/flow-pairs"
+}
+
+# flow NAME TARGET PID BASE AUTHORIZE_PATH TOKEN_PATH CLIENT_ID COOKIE BASIC: the browser flow
+flow() {
+  flow_pairs
+  run "$1" "$2" "$3" "$4/" WRK_MODE=flow FLOW_PAIRS="$TMP/flow-pairs" FLOW_TOKEN="$6" FLOW_COOKIE="$8" FLOW_AUTH="$9" \
+    FLOW_REDIRECT="$(py quote "$REDIRECT_URI")" \
+    FLOW_AUTHORIZE="$5?response_type=code&client_id=$(py quote "$7")&redirect_uri=$(py quote "$REDIRECT_URI")&scope=read%20write&code_challenge_method=S256&state="
 }
 
 # Codes live 60 s and work once: mint them with wrk right before the exchange run, as many as the
@@ -219,14 +270,28 @@ mint_codes() {
 portcullis_scenarios() {
   local sc cc_rps
   for sc in $SCENARIOS; do
+    if [ -n "$OPAQUE_WHY" ] && [ "${sc%_opaque}" != "$sc" ]; then skip "$sc" portcullis "$OPAQUE_WHY"; continue; fi
     case "$sc" in
       livez) run livez portcullis "$SERVER_PID" "$BASE/livez" ;;
       client_credentials) run client_credentials portcullis "$SERVER_PID" "$BASE/oauth/token" WRK_METHOD=POST \
         WRK_AUTH="$BASIC" WRK_BODY="grant_type=client_credentials&scope=read%20write" ;;
-      introspection) run introspection portcullis "$SERVER_PID" "$BASE/oauth/introspect" WRK_METHOD=POST \
+      client_credentials_opaque) run "$sc" portcullis "$SERVER_PID" "$BASE/oauth/token" WRK_METHOD=POST \
+        WRK_AUTH="$(S opaque_basic)" WRK_BODY="grant_type=client_credentials&scope=read%20write" ;;
+      introspection) PROBE_ACTIVE=1 run introspection portcullis "$SERVER_PID" "$BASE/oauth/introspect" WRK_METHOD=POST \
         WRK_AUTH="$BASIC" WRK_BODY="token=$(S cc_access_token)&token_type_hint=access_token" ;;
+      introspection_opaque) PROBE_ACTIVE=1 run "$sc" portcullis "$SERVER_PID" "$BASE/oauth/introspect" WRK_METHOD=POST \
+        WRK_AUTH="$(S opaque_basic)" WRK_BODY="token=$(py quote "$(S opaque_cc_access_token)")&token_type_hint=access_token" ;;
       me_api_key) run me_api_key portcullis "$SERVER_PID" "$BASE/v1/users/me" WRK_AUTH="Bearer $(S api_key)" ;;
       me_jwt) run me_jwt portcullis "$SERVER_PID" "$BASE/v1/users/me" WRK_AUTH="Bearer $(S user_access_token)" ;;
+      me_opaque)
+        if [ -z "$(py opt "$TMP/seed.json" opaque_user_access_token)" ]; then
+          skip "$sc" portcullis "$(py opt "$TMP/seed.json" opaque_user_error)"
+        else
+          run "$sc" portcullis "$SERVER_PID" "$BASE/v1/users/me" WRK_AUTH="Bearer $(S opaque_user_access_token)"
+        fi ;;
+      browser_flow) flow "$sc" portcullis "$SERVER_PID" "$BASE" /oauth/authorize /oauth/token "$CLIENT_ID" "$(S cookie)" "$BASIC" ;;
+      browser_flow_opaque) flow "$sc" portcullis "$SERVER_PID" "$BASE" /oauth/authorize /oauth/token \
+        "$(S opaque_client_id)" "$(S cookie)" "$(S opaque_basic)" ;;
       login_personal_token) run login_personal_token portcullis "$SERVER_PID" "$BASE/api/v0/login" \
         WRK_METHOD=POST WRK_AUTH="Bearer $(S personal_token)" ;;
       authorization_code)
@@ -245,44 +310,7 @@ portcullis_scenarios() {
 }
 
 # ---- the peer --------------------------------------------------------------------------------
-peer_scenarios() {
-  [ "$PEER" != off ] || return 0
-  if [ ! -f "$PEER_DIR/server.js" ]; then say "bench: no peer at $PEER_DIR; measuring Portcullis alone"; return 0; fi
-  command -v node >/dev/null && command -v npm >/dev/null || { say "bench: node/npm missing; skipping the peer"; return 0; }
-  # The shared copy is read-only: install into a work copy, reused while package-lock.json matches.
-  local work="${PEER_WORK:-${TMPDIR:-/tmp}/portcullis-bench-peer}"
-  if ! cmp -s "$PEER_DIR/package-lock.json" "$work/package-lock.json" || [ ! -d "$work/node_modules" ]; then
-    say "bench: npm ci for the peer in $work"
-    rm -rf "$work"; mkdir -p "$work"; cp -r "$PEER_DIR/." "$work/"; chmod -R u+w "$work"
-    if ! (cd "$work" && nice -n 19 timeout 600 npm ci --no-audit --no-fund >"$TMP/npm.log" 2>&1); then
-      say "bench: the peer could not be installed (npm ci failed, see below); continuing without it"
-      tail -5 "$TMP/npm.log" >&2; rm -rf "$work"; return 0
-    fi
-  fi
-  cp "$PEER_DIR/server.js" "$work/server.js"
-  local pport; pport="$(py port)"
-  local pbase="http://127.0.0.1:$pport"
-  (cd "$work" && PEER_HOST=127.0.0.1 PEER_PORT="$pport" PEER_AT_FORMAT=opaque exec node server.js) >"$TMP/peer.log" 2>&1 &
-  PEER_PID=$!
-  wait_http "$pbase/.well-known/openid-configuration" 30 "$PEER_PID" || { say "bench: the peer did not start:"; tail -5 "$TMP/peer.log" >&2; return 0; }
-  curl -sf "$pbase/.well-known/openid-configuration" -o "$TMP/peer-meta.json"
-  local token_ep introspect_ep pauth token
-  token_ep="$(py get "$TMP/peer-meta.json" token_endpoint)"
-  introspect_ep="$(py get "$TMP/peer-meta.json" introspection_endpoint)"
-  # Client and secret of the peer's server.js (its README); scope as in its bench.sh.
-  pauth="Basic $(printf '%s' 'acceptance-client:acceptance-secret-0123456789abcdef' | base64 -w0)"
-  local body="grant_type=client_credentials&scope=read%20write"
-  token="$(curl -sf -H "Authorization: $pauth" -d "$body" "$token_ep" | python3 -c 'import json,sys; print(json.load(sys.stdin)["access_token"])')" \
-    || { say "bench: the peer refused client_credentials; skipping it"; return 0; }
-  for sc in $SCENARIOS; do
-    case "$sc" in
-      client_credentials) run client_credentials peer "$PEER_PID" "$token_ep" WRK_METHOD=POST WRK_AUTH="$pauth" WRK_BODY="$body" ;;
-      introspection) run introspection peer "$PEER_PID" "$introspect_ep" WRK_METHOD=POST WRK_AUTH="$pauth" \
-        WRK_BODY="token=$token&token_type_hint=access_token" ;;
-    esac
-  done
-  stop_pid "$PEER_PID"; PEER_PID=""
-}
+. "$LIB/peer.sh"   # peer_scenarios
 
 # ---- modes -----------------------------------------------------------------------------------
 say "bench: mode $MODE, $NODES node(s), $DURATION s per scenario, $CONCURRENCY connections, $THREADS wrk threads, binary $BIN"

@@ -2,7 +2,7 @@
 """Seeds a running Portcullis over HTTP the way a person and an app would, and prints JSON with
 everything the load scenarios need.
 
-    seed.py all BASE_URL CLIENT_ID CLIENT_SECRET EMAIL PASSWORD REDIRECT_URI > seed.json
+    seed.py all BASE_URL CLIENT_ID CLIENT_SECRET EMAIL PASSWORD REDIRECT_URI [OPAQUE_ID OPAQUE_SECRET] > seed.json
     seed.py refresh BASE_URL seed.json N > tokens.txt     N fresh refresh tokens, one a line
 
 Takes the admin password from argv (the server is throwaway, on a temp database). Standard
@@ -117,6 +117,50 @@ def fresh_code(b, client_id, redirect_uri, state):
     return code_from(headers["location"]), verifier
 
 
+def is_jwt(token):
+    return token.count(".") == 2
+
+
+def approve(b, client_id, redirect_uri, auth):
+    """The first authorization of a client shows the consent page; approving it once is
+    remembered, so every later GET /oauth/authorize answers 303 with a code (what the mint step
+    and the browser flow rely on). Returns the tokens of the code exchange."""
+    verifier, challenge = pkce()
+    path = authorize_path(client_id, redirect_uri, challenge, "seed")
+    _, page = b.expect(200, "GET", path)
+    headers, _ = b.expect(303, "POST", path, body={"csrf_token": csrf_of(page), "decision": "allow"})
+    tokens = exchange(b, auth, code_from(headers["location"]), verifier, redirect_uri)
+    code, verifier = fresh_code(b, client_id, redirect_uri, "check")  # consent is remembered
+    exchange(b, auth, code, verifier, redirect_uri)
+    return tokens
+
+
+def client_credentials(b, auth):
+    _, data = b.expect(200, "POST", "/oauth/token", cookies=False, headers={"Authorization": auth},
+                       body={"grant_type": "client_credentials", "scope": "read write"})
+    return json.loads(data)["access_token"]
+
+
+def opaque(b, client_id, secret, redirect_uri):
+    """The opaque-token client's figures: a client-credentials token and, from a code exchange
+    on the same signed-in session, a user's access token. Either must be opaque: a JWT here
+    would make the opaque scenarios measure JWTs under another name."""
+    auth = basic(client_id, secret)
+    cc = client_credentials(b, auth)
+    if is_jwt(cc):
+        raise SystemExit("the client created with --token-format opaque was issued a JWT")
+    out = {"opaque_client_id": client_id, "opaque_basic": auth, "opaque_cc_access_token": cc}
+    try:
+        user = approve(b, client_id, redirect_uri, auth)["access_token"]
+    except SystemExit as e:  # the scenario that needs it is skipped with this reason
+        out["opaque_user_error"] = f"no opaque access token from a code exchange ({e})"
+        return out
+    if is_jwt(user):
+        raise SystemExit("the code exchange of the opaque client returned a JWT")
+    out["opaque_user_access_token"] = user
+    return out
+
+
 def refresh_tokens(base, seed_file, n):
     """Refresh tokens for the rotation scenario, each from its own code, so each starts a family;
     the load script then chains them (every response's new token replaces the spent one)."""
@@ -127,7 +171,7 @@ def refresh_tokens(base, seed_file, n):
         print(exchange(b, s["basic"], code, verifier, s["redirect_uri"])["refresh_token"])
 
 
-def seed(base, client_id, client_secret, email, password, redirect_uri):
+def seed(base, client_id, client_secret, email, password, redirect_uri, opaque_id=None, opaque_secret=None):
     auth = basic(client_id, client_secret)
     b = Browser(base)
 
@@ -136,16 +180,8 @@ def seed(base, client_id, client_secret, email, password, redirect_uri):
     b.expect(303, "POST", "/signin", body={"csrf_token": csrf_of(page), "email": email,
                                            "password": password, "return_to": ""})
 
-    # First authorization shows the consent page; approving it once is remembered, so every
-    # later GET /oauth/authorize answers 303 with a code (what the mint step relies on).
-    verifier, challenge = pkce()
-    path = authorize_path(client_id, redirect_uri, challenge, "seed")
-    _, page = b.expect(200, "GET", path)
-    headers, _ = b.expect(303, "POST", path, body={"csrf_token": csrf_of(page), "decision": "allow"})
-    user_tokens = exchange(b, auth, code_from(headers["location"]), verifier, redirect_uri)
-
-    code, verifier = fresh_code(b, client_id, redirect_uri, "check")  # consent is remembered
-    exchange(b, auth, code, verifier, redirect_uri)
+    user_tokens = approve(b, client_id, redirect_uri, auth)
+    extra = opaque(b, opaque_id, opaque_secret, redirect_uri) if opaque_id else {}
 
     # Session token (Settings -> Credentials), then an API key and the personal token with it.
     _, page = b.expect(200, "GET", "/settings/credentials")
@@ -160,21 +196,19 @@ def seed(base, client_id, client_secret, email, password, redirect_uri):
     _, data = b.expect(201, "POST", "/api/v1/active/personal-token", cookies=False, headers=bearer)
     personal_token = json.loads(data)["token"]
 
-    _, data = b.expect(200, "POST", "/oauth/token", cookies=False, headers={"Authorization": auth},
-                       body={"grant_type": "client_credentials", "scope": "read write"})
-    cc_token = json.loads(data)["access_token"]
+    cc_token = client_credentials(b, auth)
 
     json.dump({
         "cookies": b.cookies, "cookie": "; ".join(f"{k}={v}" for k, v in b.cookies.items()),
         "basic": auth, "redirect_uri": redirect_uri, "client_id": client_id,
         "user_access_token": user_tokens["access_token"], "cc_access_token": cc_token,
-        "session_token": session_token, "api_key": api_key, "personal_token": personal_token,
+        "session_token": session_token, "api_key": api_key, "personal_token": personal_token, **extra,
     }, sys.stdout)
 
 
 if __name__ == "__main__":
     if sys.argv[1:2] == ["all"]:
-        seed(*sys.argv[2:8])
+        seed(*sys.argv[2:10])
     elif sys.argv[1:2] == ["refresh"]:
         refresh_tokens(*sys.argv[2:5])
     else:

@@ -4,16 +4,21 @@ need exact arithmetic):
 
     util.py port                              a free loopback TCP port
     util.py get FILE KEY                      a top-level value of a JSON file
+    util.py opt FILE KEY                      the same, or nothing when the key is absent
     util.py quote STRING                      application/x-www-form-urlencoded value
+    util.py path URL                          the path of a URL (the peer's endpoints, from its metadata)
     util.py pairs N CHALLENGES VERIFIERS      N PKCE S256 pairs, line i of each file belongs together
     util.py merge VERIFIERS OUT_PREFIX N      minted "state code" lines -> "code verifier" lines
     util.py row KEY=VALUE...                  one result row (JSON) from a wrk summary and /proc samples
+    util.py skip KEY=VALUE...                 a row for a scenario that could not be measured, and why
+    util.py active FILE                       exit 0 if FILE is JSON with "active": true
     util.py machine                           the machine description (JSON)
     util.py pgurl URL NAME                    URL with its database (path) replaced by NAME
 """
 import json
 import os
 import platform
+import re
 import socket
 import subprocess
 import sys
@@ -62,11 +67,18 @@ def row(args):
     cpu = (int(a["cpu1"]) - int(a["cpu0"])) / int(a["tck"])
     socket_errors = sum(w[k] for k in ("errors_connect", "errors_read", "errors_write", "errors_timeout"))
     bad = w["non2xx"] if w["non2xx_counted"] else w["errors_status"]
+    flow = "flows" in w  # lib/flow.lua: two requests per flow, every answer checked
     problems = []
-    if a.get("probe", "200")[:1] != "2":
+    if not re.fullmatch(r"2\d\d", a.get("probe", "200")):
         problems.append(f"probe answered {a['probe']}")
-    if bad:
+    if flow and w["bad_authorize"]:
+        problems.append(f"{w['bad_authorize']} authorization answers without a code")
+    if flow and w["bad_exchange"]:
+        problems.append(f"{w['bad_exchange']} failed exchanges")
+    if bad and not flow:
         problems.append(f"{bad} non-2xx")
+    if flow and n and not w["flows"]:
+        problems.append("no completed flows")
     if socket_errors:
         problems.append(f"{socket_errors} socket errors")
     if w["exhausted"]:
@@ -88,7 +100,30 @@ def row(args):
         "concurrency": int(a["c"]), "threads": int(a["t"]), "nodes": int(a.get("nodes", 1)),
         "ok": not problems, "problems": problems, "note": a.get("note", ""),
     }
+    if a.get("tokens"):
+        out["tokens"] = a["tokens"]  # the peer's PEER_AT_FORMAT
+    if flow:
+        out.update(flows=w["flows"], flows_per_s=round(w["flows"] / secs, 1) if secs else 0,
+                   cpu_ms_per_flow=round(1000 * cpu / w["flows"], 3) if w["flows"] else None)
     print(json.dumps(out))
+
+
+def skip(args):
+    """A row that stands for a scenario that was not measured: the report shows the reason where
+    the figures would be, and no target can pass on it."""
+    a = dict(x.split("=", 1) for x in args)
+    print(json.dumps({"scenario": a["scenario"], "target": a["target"], "step": int(a.get("step", 0)),
+                      "skipped": a["reason"], "ok": True, "problems": [],
+                      **({"tokens": a["tokens"]} if a.get("tokens") else {})}))
+
+
+def active(path):
+    """Introspection answered with an active token (RFC 7662 §2.2); a 200 with active:false or an
+    error body means the load would measure refusals."""
+    try:
+        sys.exit(0 if json.load(open(path)).get("active") is True else 1)
+    except (ValueError, AttributeError):
+        sys.exit(1)
 
 
 def machine():
@@ -116,9 +151,13 @@ def main():
     cmd, args = sys.argv[1], sys.argv[2:]
     if cmd == "port":
         port()
-    elif cmd == "get":
-        v = json.load(open(args[0]))[args[1]]
-        print(v if isinstance(v, str) else json.dumps(v))
+    elif cmd in ("get", "opt"):
+        d = json.load(open(args[0]))
+        if cmd == "get" or args[1] in d:
+            v = d[args[1]]
+            print(v if isinstance(v, str) else json.dumps(v))
+    elif cmd == "path":
+        print(urllib.parse.urlsplit(args[0]).path)
     elif cmd == "quote":
         print(urllib.parse.quote(args[0], safe=""))
     elif cmd == "pairs":
@@ -127,6 +166,10 @@ def main():
         merge(*args)
     elif cmd == "row":
         row(args)
+    elif cmd == "skip":
+        skip(args)
+    elif cmd == "active":
+        active(args[0])
     elif cmd == "machine":
         machine()
     elif cmd == "pgurl":
