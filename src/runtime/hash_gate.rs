@@ -6,16 +6,18 @@
 //! them only delays every answer past any client's patience.
 //!
 //! The computations run on `concurrency` threads of their own, each computing in one `Scratch`
-//! buffer it keeps for its life. Bounding only how many run at once is not enough: allocating and
+//! buffer it keeps while work keeps coming (and gives back after `IDLE_RELEASE` without any). Bounding only how many run at once is not enough: allocating and
 //! freeing 19 MiB per computation on whichever blocking-pool thread is free leaves the allocator
 //! holding hundreds of MiB after a burst (measured: 64 checks two at a time left the process at
-//! ~700 MiB). With fixed threads and buffers, hashing memory is `concurrency` buffers, ever.
+//! ~700 MiB). With fixed threads and buffers, hashing memory is `concurrency` buffers at most, and none
+//! once the sign-ins stop.
 //!
 //! Machinery only: what is hashed, and when, is the domain's (`domain::password`).
 
 use std::panic::AssertUnwindSafe;
 use std::sync::mpsc;
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use tokio::sync::{Semaphore, oneshot};
 
@@ -36,11 +38,27 @@ type Job = Box<dyn FnOnce(&mut Scratch) + Send>;
 #[derive(Default)]
 pub struct Scratch(Vec<argon2::Block>);
 
+/// Blocks reserved for a buffer, at least: 33 MiB, above glibc's largest mmap threshold
+/// (32 MiB on 64-bit), so the buffer is mapped on its own and unmapped when dropped. A smaller
+/// one would come from the heap once glibc had raised its threshold to the size of a freed
+/// buffer, and stay resident after being freed. Reserved pages that are never touched cost no
+/// memory.
+const RESERVE_BLOCKS: usize = 33 * 1024;
+
+/// A hashing thread with no work for this long gives its buffer back to the system: the
+/// memory of a burst of sign-ins does not outlive it.
+const IDLE_RELEASE: Duration = Duration::from_secs(2);
+
 impl Scratch {
     /// The first `count` blocks, growing the buffer when a computation needs more than any
     /// before it on this thread.
     pub fn blocks(&mut self, count: usize) -> &mut [argon2::Block] {
         if self.0.len() < count {
+            if self.0.capacity() < count {
+                let mut fresh = Vec::with_capacity(count.max(RESERVE_BLOCKS));
+                fresh.extend_from_slice(&self.0);
+                self.0 = fresh;
+            }
             self.0.resize(count, argon2::Block::default());
         }
         &mut self.0[..count]
@@ -157,7 +175,7 @@ fn start_threads(count: usize) -> Result<mpsc::Sender<Job>> {
                 let mut scratch = Scratch::default();
                 loop {
                     let next = match queue.lock() {
-                        Ok(q) => q.recv(),
+                        Ok(q) => q.recv_timeout(IDLE_RELEASE),
                         Err(_) => return,
                     };
                     match next {
@@ -165,7 +183,8 @@ fn start_threads(count: usize) -> Result<mpsc::Sender<Job>> {
                             let run = AssertUnwindSafe(|| job(&mut scratch));
                             let _ = std::panic::catch_unwind(run);
                         }
-                        Err(_) => return,
+                        Err(mpsc::RecvTimeoutError::Timeout) => scratch = Scratch::default(),
+                        Err(mpsc::RecvTimeoutError::Disconnected) => return,
                     }
                 }
             })
