@@ -1,5 +1,5 @@
-//! The janitor: once a minute, removes expired sessions, codes, refresh tokens, session-token
-//! records, revoked-token entries, expired invitations and mailed links, shared rate and failure counts that
+//! The janitor: once a minute, removes expired sessions, codes, refresh tokens, opaque access
+//! tokens, session-token records, revoked-token entries, expired invitations and mailed links, shared rate and failure counts that
 //! tell nothing any more, usage rollups past their retention, and old audit events, a batch at a time, yielding between batches.
 
 use std::time::Duration;
@@ -34,6 +34,12 @@ pub async fn run_once(db: &Db, now: i64, audit_retention_days: i64) -> Result<u6
         },
         Rule {
             table: "refresh_tokens",
+            key: "token_hash",
+            condition: "expires_at <",
+            keep_secs: 0,
+        },
+        Rule {
+            table: "opaque_access_tokens",
             key: "token_hash",
             condition: "expires_at <",
             keep_secs: 0,

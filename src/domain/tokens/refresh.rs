@@ -10,6 +10,9 @@ use crate::runtime::invalidation::Stale;
 use crate::secret::{RefreshToken, random_token};
 use crate::storage;
 
+/// Random bytes in a refresh token (256 bits).
+pub(super) const REFRESH_BYTES: usize = 32;
+
 /// A stored refresh token.
 #[derive(Debug, Clone)]
 pub struct RefreshRecord {
@@ -51,7 +54,7 @@ impl TokenService {
         user_id: &str,
         scope: &str,
     ) -> Result<RefreshToken> {
-        let token = RefreshToken::new(random_token::<32>());
+        let token = RefreshToken::new(random_token::<REFRESH_BYTES>());
         let rec = RefreshRecord {
             family_id: family_id.to_owned(),
             client_id: client_id.to_owned(),
