@@ -2,6 +2,7 @@
 //! every grant, which introspect, authenticate, revoke, expire and die with their family exactly
 //! as its JWTs would; the database keeps only their keyed hash; the format is set on the app's
 //! page and with `portcullis client create|set --token-format`, and stays JWT by default.
+//! (`opaque_revocation` covers the family, app and account events that end them.)
 
 use std::process::Output;
 
@@ -14,7 +15,7 @@ use crate::helpers::{TestApp, spawn_app, spawn_app_with, sqlite_only};
 use crate::oauth_helpers::*;
 
 /// A confidential client with opaque access tokens and every grant.
-async fn opaque_client(app: &TestApp) -> TestClient {
+pub(crate) async fn opaque_client(app: &TestApp) -> TestClient {
     register_new(
         app,
         NewClient {
@@ -34,30 +35,30 @@ async fn opaque_client(app: &TestApp) -> TestClient {
 }
 
 /// Asserts `token` is an opaque token, not a JWT.
-fn assert_opaque(token: &str) {
+pub(crate) fn assert_opaque(token: &str) {
     assert!(token.starts_with("at_"), "{}", &token[..8]);
     assert!(!token.contains('.'), "no JWT dots");
     assert_eq!(token.len(), 3 + 43 + 6);
 }
 
 /// A signed-in person's code for `c`, exchanged: the token response.
-async fn code_tokens(app: &TestApp, c: &TestClient) -> Value {
+pub(crate) async fn code_tokens(app: &TestApp, c: &TestClient) -> Value {
     let (code, verifier) = obtain_code(app, c, "read").await;
     let res = exchange(app, c, &code, &verifier).await;
     assert_eq!(res.status(), 200);
     json(res).await
 }
 
-fn token_of(body: &Value) -> String {
+pub(crate) fn token_of(body: &Value) -> String {
     body["access_token"].as_str().unwrap().to_owned()
 }
 
-async fn me(app: &TestApp, token: &str) -> reqwest::Response {
+pub(crate) async fn me(app: &TestApp, token: &str) -> reqwest::Response {
     let req = app.client.get(app.url("/v1/users/me")).bearer_auth(token);
     req.send().await.unwrap()
 }
 
-async fn revoke(app: &TestApp, c: &TestClient, token: &str) {
+pub(crate) async fn revoke(app: &TestApp, c: &TestClient, token: &str) {
     let res = app
         .client
         .post(app.url("/oauth/revoke"))
