@@ -203,6 +203,20 @@ async fn an_expired_opaque_token_is_refused() {
     assert_eq!(res.status(), 401);
     assert_eq!(json(res).await["error"]["code"], "token_expired");
     assert_eq!(introspect(&app, &rs, &at).await, serde_json::json!({"active": false}));
+
+    // The janitor removes the expired row; the token stays refused.
+    let rows = "SELECT COUNT(*) AS n FROM opaque_access_tokens";
+    let count = || async {
+        let sql = Statement::from_string(app.db.get_database_backend(), rows);
+        let row = app.db.query_one_raw(sql).await.unwrap().unwrap();
+        row.try_get::<i64>("", "n").unwrap()
+    };
+    assert_eq!(count().await, 1);
+    portcullis::runtime::purge::run_once(&app.db, app.clock.now(), 90)
+        .await
+        .unwrap();
+    assert_eq!(count().await, 0);
+    assert_eq!(me(&app, &at).await.status(), 401);
 }
 
 #[tokio::test]
