@@ -411,3 +411,33 @@ async fn the_cli_sets_the_format_and_refuses_bad_values() {
     assert!(String::from_utf8_lossy(&out.stdout).contains("access_token_format: opaque"));
     assert_opaque(&token_of(&json(client_credentials(&app, &c).await).await));
 }
+
+#[tokio::test]
+async fn the_id_token_stays_a_jwt_whose_at_hash_covers_the_opaque_token() {
+    use crate::oidc::{payload, rs256_at_hash, tokens_with_nonce, userinfo};
+    let app = spawn_app().await;
+    let email = app.signed_in_user().await;
+    let c = register_new(
+        &app,
+        NewClient {
+            name: "Opaque Relying Party".into(),
+            redirect_uris: vec![REDIRECT.into()],
+            scope: "openid email read".into(),
+            access_token_format: AccessTokenFormat::Opaque,
+            ..NewClient::default()
+        },
+    )
+    .await;
+    let body = tokens_with_nonce(&app, &c, "openid email read", "n-1").await;
+    let at = token_of(&body);
+    assert_opaque(&at);
+    let id_token = body["id_token"].as_str().unwrap();
+    assert_eq!(id_token.matches('.').count(), 2);
+    let claims = payload(id_token);
+    assert_eq!(claims["at_hash"], rs256_at_hash(&at));
+    assert_eq!(claims["nonce"], "n-1");
+    // UserInfo takes the opaque token as it takes a JWT.
+    let res = userinfo(&app, &at).await;
+    assert_eq!(res.status(), 200);
+    assert_eq!(json(res).await["email"], email.as_str());
+}
