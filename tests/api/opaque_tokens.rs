@@ -359,6 +359,13 @@ async fn the_app_page_switches_the_format_and_marks_a_bad_value() {
     assert_eq!(post("jwt").await.status(), 303);
     let at = token_of(&json(client_credentials(&app, &c).await).await);
     assert_eq!(at.matches('.').count(), 2, "back to JWTs");
+    let changed = crate::users_admin::events(&app, "app.settings_changed").await;
+    let formats: Vec<_> = changed
+        .iter()
+        .map(|e| (e["detail"]["from"]["access_token_format"].as_str().unwrap(), e["detail"]["to"]["access_token_format"].as_str().unwrap()))
+        .collect();
+    assert_eq!(formats.len(), 2, "two changes, the refusal not one: {changed:?}");
+    assert!(formats.contains(&("jwt", "opaque")) && formats.contains(&("opaque", "jwt")));
 }
 
 #[tokio::test]
