@@ -170,14 +170,9 @@ pub async fn update(
     if settings == client.oidc && format == client.access_token_format {
         return Ok(client);
     }
-    if settings != client.oidc {
-        storage::clients::update_oidc_settings(ctx.db(), &client.id, &settings, ctx.now()).await?;
-    }
-    if format != client.access_token_format {
-        // Tokens already issued keep their format until they expire: only new ones change.
-        storage::clients::update_access_token_format(ctx.db(), &client.id, format, ctx.now())
-            .await?;
-    }
+    // A new format applies to the tokens issued from now on; those already issued keep
+    // theirs until they expire.
+    storage::clients::update_settings(ctx.db(), &client.id, &settings, format, ctx.now()).await?;
     // The token endpoint reads clients through this cache.
     ctx.caches().invalidate(Stale::CLIENTS);
     let from = snapshot(&client.oidc, client.access_token_format);

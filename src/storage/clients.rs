@@ -232,11 +232,12 @@ fn uris_json(uris: &[String]) -> Result<String> {
     serde_json::to_string(uris).map_err(AppError::internal)
 }
 
-/// Sets a client's OpenID Connect settings.
-pub async fn update_oidc_settings(
+/// Sets a client's OpenID Connect settings and access-token format, in one statement.
+pub async fn update_settings(
     db: &Db,
     id: &str,
     settings: &OidcSettings,
+    format: AccessTokenFormat,
     at: i64,
 ) -> Result<()> {
     oauth_clients::Entity::update_many()
@@ -248,22 +249,6 @@ pub async fn update_oidc_settings(
             oauth_clients::Column::PostLogoutRedirectUris,
             Expr::value(uris_json(&settings.post_logout_redirect_uris)?),
         )
-        .col_expr(oauth_clients::Column::UpdatedAt, Expr::value(at))
-        .filter(oauth_clients::Column::Id.eq(id))
-        .exec(db)
-        .await
-        .map_err(map_err)?;
-    Ok(())
-}
-
-/// Sets the format of the access tokens a client gets from now on.
-pub async fn update_access_token_format(
-    db: &Db,
-    id: &str,
-    format: AccessTokenFormat,
-    at: i64,
-) -> Result<()> {
-    oauth_clients::Entity::update_many()
         .col_expr(
             oauth_clients::Column::AccessTokenFormat,
             Expr::value(format.as_str()),

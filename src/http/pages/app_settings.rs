@@ -1,8 +1,7 @@
 //! Settings → Developer apps → an app's token settings: the form on the app's page
 //! (`app_details`) that changes what its owner (or a server administrator) may change after
 //! registration (`domain::client_settings`): its access-token format and its OpenID Connect
-//! settings. The form is CSRF-protected; the domain decides who
-//! may see and change which app.
+//! settings. The form is CSRF-protected; the domain decides who may see and change which app.
 
 use actix_session::Session;
 use actix_web::http::StatusCode;
