@@ -10,7 +10,7 @@ use crate::config::{Settings, UserCreate, UserVerifyEmail};
 use crate::domain::accounts::{self, NewAccount};
 use crate::domain::client::{ClientFlags, GrantType, NewClient};
 use crate::domain::client_flags::{self, FlagChange};
-use crate::domain::client_settings::{self, OidcSettings, SettingsChange};
+use crate::domain::client_settings::{self, AccessTokenFormat, OidcSettings, SettingsChange};
 use crate::domain::context::{Actor, Context};
 use crate::domain::password_reset;
 use crate::domain::people::{self, Person};
@@ -173,6 +173,7 @@ pub async fn client_create(
         id_token_alg: client_settings::parse_alg(&args.id_token_signed_response_alg)?,
         post_logout_redirect_uris: args.post_logout_redirect_uris,
     };
+    let access_token_format = AccessTokenFormat::parse(&args.token_format)?;
     let ctx = context(settings).await?;
     let new = NewClient {
         name: args.name,
@@ -181,6 +182,7 @@ pub async fn client_create(
         public: args.public,
         grants,
         oidc,
+        access_token_format,
     };
     let flags = ClientFlags {
         resource_server: args.resource_server,
@@ -189,14 +191,17 @@ pub async fn client_create(
     };
     let reg = audited(&ctx, client_flags::register(&ctx, new, flags)).await?;
     let secret = reg.secret.as_ref().map(|s| s.expose().to_owned());
+    let format = reg.client.access_token_format;
     if args.json {
-        let mut out = serde_json::json!({"client_id": reg.client.id});
+        let mut out =
+            serde_json::json!({"client_id": reg.client.id, "access_token_format": format});
         if let Some(s) = &secret {
             out["client_secret"] = serde_json::json!(s);
         }
         println!("{out}");
     } else {
         println!("client_id:     {}", reg.client.id);
+        println!("access tokens: {format}");
         if let Some(s) = &secret {
             println!("client_secret: {s}");
             println!("(the secret is shown only now; store it safely)");
@@ -229,6 +234,11 @@ pub async fn client_set(settings: &Settings, args: crate::config::ClientSet) -> 
             .map(client_settings::parse_alg)
             .transpose()?,
         post_logout_redirect_uris: post_logout,
+        access_token_format: args
+            .token_format
+            .as_deref()
+            .map(AccessTokenFormat::parse)
+            .transpose()?,
     };
     let ctx = context(settings).await?;
     let set = async {
@@ -237,6 +247,19 @@ pub async fn client_set(settings: &Settings, args: crate::config::ClientSet) -> 
         client_settings::update(&ctx, by, &args.client_id, change).await
     };
     let client = audited(&ctx, set).await?;
+    if args.json {
+        let out = serde_json::json!({
+            "client_id": client.id,
+            "resource_server": client.flags.resource_server,
+            "first_party": client.flags.first_party,
+            "require_second_factor": client.flags.require_second_factor,
+            "id_token_signed_response_alg": client.oidc.id_token_alg.as_str(),
+            "post_logout_redirect_uris": client.oidc.post_logout_redirect_uris,
+            "access_token_format": client.access_token_format,
+        });
+        println!("{out}");
+        return Ok(());
+    }
     println!("client_id:       {}", client.id);
     println!("resource_server: {}", client.flags.resource_server);
     println!("first_party:     {}", client.flags.first_party);
@@ -249,6 +272,7 @@ pub async fn client_set(settings: &Settings, args: crate::config::ClientSet) -> 
         "post_logout_redirect_uris: {}",
         client.oidc.post_logout_redirect_uris.join(" ")
     );
+    println!("access_token_format: {}", client.access_token_format);
     println!("running servers see the change within --cache-ttl-ms (1 s by default)");
     Ok(())
 }

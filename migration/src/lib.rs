@@ -27,6 +27,7 @@ mod m20261201_000013_create_passkeys;
 mod m20261201_000014_add_user_disabled;
 mod m20261201_000015_create_usage_rollups;
 mod m20261201_000016_add_app_profile;
+mod m20261201_000017_create_opaque_access_tokens;
 
 /// Applies every migration in order; called at server start and by `portcullis migrate`.
 pub struct Migrator;
@@ -55,6 +56,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261201_000014_add_user_disabled::Migration),
             Box::new(m20261201_000015_create_usage_rollups::Migration),
             Box::new(m20261201_000016_add_app_profile::Migration),
+            Box::new(m20261201_000017_create_opaque_access_tokens::Migration),
         ]
     }
 }

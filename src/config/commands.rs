@@ -81,7 +81,11 @@ pub struct ClientCreate {
     /// loopback; matched exactly.
     #[arg(long = "post-logout-redirect-uri", value_name = "URI")]
     pub post_logout_redirect_uris: Vec<String>,
-    /// Print JSON: {"client_id": ..., "client_secret": ...}.
+    /// Format of the access tokens it gets: jwt (self-contained; resource servers verify it with
+    /// the JWKS) or opaque (a reference resource servers introspect; revocation is immediate).
+    #[arg(long, value_name = "jwt|opaque", default_value = "jwt")]
+    pub token_format: String,
+    /// Print JSON: {"client_id": ..., "client_secret": ..., "access_token_format": ...}.
     #[arg(long)]
     pub json: bool,
 }
@@ -113,6 +117,13 @@ pub struct ClientSet {
     /// Remove every post-logout redirect URI.
     #[arg(long)]
     pub clear_post_logout_redirect_uris: bool,
+    /// Format of the access tokens it gets from now on: jwt or opaque (tokens already issued keep
+    /// theirs until they expire).
+    #[arg(long, value_name = "jwt|opaque")]
+    pub token_format: Option<String>,
+    /// Print the app's settings as JSON instead of lines.
+    #[arg(long)]
+    pub json: bool,
 }
 
 /// `portcullis keys ...`

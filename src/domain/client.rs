@@ -4,7 +4,7 @@
 
 use crate::domain::app_profile::AppProfile;
 use crate::domain::audit::AuditEvent;
-use crate::domain::client_settings::{self, OidcSettings};
+use crate::domain::client_settings::{self, AccessTokenFormat, OidcSettings};
 use crate::domain::context::{Actor, Context};
 use crate::domain::policy::ServerAction;
 use crate::domain::redirect_uri;
@@ -91,6 +91,8 @@ pub struct Client {
     /// The secret replaced by the last rotation, while it is still accepted (see
     /// `domain::secret_rotation`).
     pub previous_secret: Option<PreviousSecret>,
+    /// What the access tokens it gets look like (see `domain::client_settings`).
+    pub access_token_format: AccessTokenFormat,
 }
 
 /// A replaced secret that keeps working until `until`, so the app's deployments can switch to
@@ -141,6 +143,7 @@ impl std::fmt::Debug for Client {
             .field("flags", &self.flags)
             .field("oidc", &self.oidc)
             .field("previous_secret", &self.previous_secret)
+            .field("access_token_format", &self.access_token_format)
             .finish_non_exhaustive()
     }
 }
@@ -224,6 +227,8 @@ pub struct NewClient {
     pub grants: Vec<GrantType>,
     /// OpenID Connect settings (post-logout redirect URIs are validated here).
     pub oidc: OidcSettings,
+    /// What its access tokens look like.
+    pub access_token_format: AccessTokenFormat,
 }
 
 /// A newly registered client and its secret, shown once.
@@ -276,6 +281,7 @@ pub async fn register(ctx: &Context, by: Actor<'_>, new: NewClient) -> Result<Re
         oidc,
         profile: AppProfile::default(),
         previous_secret: None,
+        access_token_format: new.access_token_format,
     };
     let client = storage::clients::insert_client(ctx.db(), &client, ctx.now()).await?;
     let event = AuditEvent::here("app.registered").target(format!("client:{}", client.id));
@@ -446,6 +452,7 @@ mod tests {
             oidc: OidcSettings::default(),
             profile: AppProfile::default(),
             previous_secret: None,
+            access_token_format: AccessTokenFormat::Jwt,
         };
         let shown = format!("{client:?}");
         assert!(!shown.contains(&hash), "{shown}");
@@ -477,6 +484,7 @@ mod tests {
             },
             profile: AppProfile::default(),
             previous_secret: None,
+            access_token_format: AccessTokenFormat::Jwt,
         };
         assert!(client.allows_post_logout_redirect("https://app.example/bye"));
         assert!(client.allows_post_logout_redirect("http://127.0.0.1/out"));

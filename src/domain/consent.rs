@@ -150,6 +150,7 @@ mod tests {
             oidc: Default::default(),
             profile: Default::default(),
             previous_secret: None,
+            access_token_format: Default::default(),
         }
     }
 

@@ -64,7 +64,8 @@ pub async fn introspect(
     if caller.is_public {
         return Ok(Introspection::Refused);
     }
-    if secret_format::check(token).is_ok() {
+    // Opaque access tokens share the credential format but are tokens: `tokens.introspect`.
+    if secret_format::check(token).is_ok_and(secret_format::Kind::is_credential) {
         // Decided before any lookup: a client that may not see credentials learns nothing, and
         // costs nothing, by presenting them.
         if !may_see(caller, Subject::Credential) {
@@ -131,6 +132,7 @@ mod tests {
             oidc: Default::default(),
             profile: Default::default(),
             previous_secret: None,
+            access_token_format: Default::default(),
         }
     }
 

@@ -32,18 +32,23 @@ pub enum Kind {
     ClientSecret,
     /// System-credential secret.
     SystemSecret,
+    /// Opaque OAuth access token: a reference to claims only this server holds (clients whose
+    /// access-token format is `opaque`). Not a long-lived credential.
+    AccessToken,
 }
 
 impl Kind {
-    /// Every kind, longest prefixes first so matching is unambiguous.
-    pub const ALL: [Kind; 7] = [
+    /// Every kind, longest prefixes first so matching is unambiguous (no prefix starts another
+    /// either: see the tests).
+    pub const ALL: [Kind; 8] = [
         Kind::ApiKeyLive,
         Kind::ApiKeyTest,
+        Kind::AccountSecretKey,
+        Kind::SystemSecret,
         Kind::PersonalAccessToken,
         Kind::PersonalToken,
-        Kind::AccountSecretKey,
         Kind::ClientSecret,
-        Kind::SystemSecret,
+        Kind::AccessToken,
     ];
 
     /// The prefix that starts secrets of this kind.
@@ -56,6 +61,7 @@ impl Kind {
             Kind::AccountSecretKey => "usk_",
             Kind::ClientSecret => "cs_",
             Kind::SystemSecret => "sys_",
+            Kind::AccessToken => "at_",
         }
     }
 
@@ -69,7 +75,15 @@ impl Kind {
             Kind::AccountSecretKey => "account secret key",
             Kind::ClientSecret => "OAuth client secret",
             Kind::SystemSecret => "system credential secret",
+            Kind::AccessToken => "opaque access token",
         }
+    }
+
+    /// Whether secrets of this kind are long-lived credentials a person or an app holds (API
+    /// keys, personal tokens, secret keys, client secrets), as opposed to a short-lived access
+    /// token the token endpoint issued.
+    pub const fn is_credential(self) -> bool {
+        !matches!(self, Kind::AccessToken)
     }
 }
 
@@ -165,6 +179,40 @@ mod tests {
             v /= 62;
         }
         assert_eq!(check(&format!("{body}{expected}")), Ok(Kind::ClientSecret));
+    }
+
+    #[test]
+    fn prefixes_are_longest_first_and_none_starts_another() {
+        let lengths: Vec<usize> = Kind::ALL.iter().map(|k| k.prefix().len()).collect();
+        assert!(lengths.windows(2).all(|w| w[0] >= w[1]), "{lengths:?}");
+        for a in Kind::ALL {
+            for b in Kind::ALL {
+                if a != b {
+                    assert!(!a.prefix().starts_with(b.prefix()), "{a:?} / {b:?}");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn an_opaque_access_token_is_its_own_kind_and_no_credential() {
+        let token = generate(Kind::AccessToken);
+        assert!(token.starts_with("at_"));
+        assert_eq!(token.len(), 3 + RANDOM_LEN + CHECKSUM_LEN);
+        assert_eq!(check(&token), Ok(Kind::AccessToken));
+        assert!(!Kind::AccessToken.is_credential());
+        assert_eq!(
+            Kind::ALL.iter().filter(|k| k.is_credential()).count(),
+            Kind::ALL.len() - 1
+        );
+        // One character changed anywhere in the random part breaks the checksum.
+        let mut typo = token.clone().into_bytes();
+        typo[10] = if typo[10] == b'x' { b'y' } else { b'x' };
+        assert_eq!(
+            check(std::str::from_utf8(&typo).unwrap()),
+            Err(FormatError::BadChecksum)
+        );
+        assert_ne!(generate(Kind::AccessToken), token);
     }
 
     #[test]

@@ -75,6 +75,8 @@ pub async fn create(
         oidc: Default::default(),
         profile: Default::default(),
         previous_secret: None,
+        // Nothing sets another format for system credentials: their tokens are JWTs.
+        access_token_format: Default::default(),
     };
     let client = storage::clients::insert_client(ctx.db(), &client, ctx.now()).await?;
     tracing::info!(client_id = %client.id, tenant_id = %tenant.id, user_id = %access.user.id, "system credential created");

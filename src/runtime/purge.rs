@@ -1,6 +1,6 @@
 //! The janitor: once a minute, through the writer (`storage::writer`) so that no request's
-//! write waits on its deletes, removes expired sessions, codes, refresh tokens, session-token
-//! records, revoked-token entries, expired invitations and mailed links, shared rate and failure counts that
+//! write waits on its deletes, removes expired sessions, codes, refresh tokens, opaque access
+//! tokens, session-token records, revoked-token entries, expired invitations and mailed links, shared rate and failure counts that
 //! tell nothing any more, usage rollups past their retention, and old audit events, a batch at a time, yielding between batches.
 
 use std::time::Duration;
@@ -36,6 +36,12 @@ pub async fn run_once(db: &Writer, now: i64, audit_retention_days: i64) -> Resul
         },
         Rule {
             table: "refresh_tokens",
+            key: "token_hash",
+            condition: "expires_at <",
+            keep_secs: 0,
+        },
+        Rule {
+            table: "opaque_access_tokens",
             key: "token_hash",
             condition: "expires_at <",
             keep_secs: 0,

@@ -10,7 +10,7 @@ use super::entity::oauth_clients;
 use super::{Db, map_err};
 use crate::domain::app_profile::AppProfile;
 use crate::domain::client::{Client, ClientFlags, ClientKind, GrantType, PreviousSecret};
-use crate::domain::client_settings::OidcSettings;
+use crate::domain::client_settings::{AccessTokenFormat, OidcSettings};
 use crate::domain::jwt::SigningAlg;
 use crate::domain::roles::RoleAssignment;
 use crate::domain::scope::ScopeSet;
@@ -64,6 +64,7 @@ fn to_domain(m: oauth_clients::Model) -> Result<Client> {
             (Some(hash), Some(until)) => Some(PreviousSecret { hash, until }),
             _ => None,
         },
+        access_token_format: AccessTokenFormat::from_stored(&m.access_token_format),
     })
 }
 
@@ -97,6 +98,7 @@ pub async fn insert_client(db: &Db, client: &Client, at: i64) -> Result<Client> 
         logo_url: Set(client.profile.logo_url.clone()),
         previous_secret_hash: Set(None),
         previous_secret_until: Set(None),
+        access_token_format: Set(client.access_token_format.as_str().to_owned()),
     }
     .insert(db)
     .await
@@ -230,11 +232,12 @@ fn uris_json(uris: &[String]) -> Result<String> {
     serde_json::to_string(uris).map_err(AppError::internal)
 }
 
-/// Sets a client's OpenID Connect settings.
-pub async fn update_oidc_settings(
+/// Sets a client's OpenID Connect settings and access-token format, in one statement.
+pub async fn update_settings(
     db: &Db,
     id: &str,
     settings: &OidcSettings,
+    format: AccessTokenFormat,
     at: i64,
 ) -> Result<()> {
     oauth_clients::Entity::update_many()
@@ -245,6 +248,10 @@ pub async fn update_oidc_settings(
         .col_expr(
             oauth_clients::Column::PostLogoutRedirectUris,
             Expr::value(uris_json(&settings.post_logout_redirect_uris)?),
+        )
+        .col_expr(
+            oauth_clients::Column::AccessTokenFormat,
+            Expr::value(format.as_str()),
         )
         .col_expr(oauth_clients::Column::UpdatedAt, Expr::value(at))
         .filter(oauth_clients::Column::Id.eq(id))

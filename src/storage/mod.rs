@@ -15,6 +15,7 @@ pub mod limits;
 pub mod limits_redis;
 pub mod migrate;
 pub mod notify;
+pub mod opaque_tokens;
 pub mod passkeys;
 pub mod purge;
 pub mod secrets;

@@ -586,6 +586,19 @@ async fn run_every_secret_past_a_debug_log(format: &str) {
     let client_id = registered["client_id"].as_str().unwrap().to_owned();
     let client_secret = registered["client_secret"].as_str().unwrap().to_owned();
     secrets.push(Secret::new("OAuth client secret", &client_secret));
+    // A machine client with opaque access tokens.
+    let out = portcullis()
+        .args(["client", "create", "--name", "Opaque Log App", "--json"])
+        .args(["--grant", "client_credentials", "--token-format", "opaque"])
+        .env("PORTCULLIS_DATABASE_URL", &db_url)
+        .env("PORTCULLIS_LOG", "error")
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let registered: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let opaque_id = registered["client_id"].as_str().unwrap().to_owned();
+    let opaque_secret = registered["client_secret"].as_str().unwrap().to_owned();
+    secrets.push(Secret::new("OAuth client secret", &opaque_secret));
 
     let server = Server::start(
         &db_url,
@@ -879,6 +892,48 @@ async fn run_every_secret_past_a_debug_log(format: &str) {
         .unwrap()
         .to_owned();
     secrets.push(Secret::new("system access token", system_access));
+
+    // An opaque access token: introspected, presented mistyped, revoked, presented again.
+    let opaque = json_ok(
+        http.post(server.url("/oauth/token"))
+            .basic_auth(&opaque_id, Some(&opaque_secret))
+            .form(&[("grant_type", "client_credentials")])
+            .send()
+            .await
+            .unwrap(),
+        200,
+    )
+    .await["access_token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert!(opaque.starts_with("at_"));
+    let info = json_ok(
+        http.post(server.url("/oauth/introspect"))
+            .basic_auth(&opaque_id, Some(&opaque_secret))
+            .form(&[("token", &opaque)])
+            .send()
+            .await
+            .unwrap(),
+        200,
+    )
+    .await;
+    assert_eq!(info["active"], true);
+    let mut typo = opaque.clone().into_bytes();
+    typo[20] = if typo[20] == b'x' { b'y' } else { b'x' };
+    let typo = String::from_utf8(typo).unwrap();
+    assert_eq!(me_status(&http, &server, &typo).await, 401);
+    secrets.push(Secret::new("mistyped opaque access token", typo));
+    let revoked = http
+        .post(server.url("/oauth/revoke"))
+        .basic_auth(&opaque_id, Some(&opaque_secret))
+        .form(&[("token", &opaque)])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(revoked.status(), 200);
+    assert_eq!(me_status(&http, &server, &opaque).await, 401);
+    secrets.push(Secret::new("opaque access token", opaque));
 
     let mut server = server;
     server.stop();

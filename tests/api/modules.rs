@@ -50,6 +50,8 @@ mod oidc_logout;
 mod oidc_parameters;
 mod oidc_prompt;
 mod oidc_settings;
+mod opaque_revocation;
+mod opaque_tokens;
 mod openapi;
 mod passkeys;
 mod passkeys_browser;

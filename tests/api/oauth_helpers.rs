@@ -47,6 +47,7 @@ pub async fn register(
         public,
         grants: grants.to_vec(),
         oidc: Default::default(),
+        access_token_format: Default::default(),
     };
     register_new(app, new).await
 }

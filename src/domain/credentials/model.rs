@@ -63,14 +63,14 @@ impl CredentialKind {
     }
 
     /// The credential kind a secret's format names; `None` for secrets that are not people's
-    /// credentials (client and system secrets).
+    /// credentials (client and system secrets, opaque access tokens).
     pub(super) fn of_secret(kind: Kind) -> Option<Self> {
         match kind {
             Kind::ApiKeyLive | Kind::ApiKeyTest => Some(Self::ApiKey),
             Kind::PersonalAccessToken => Some(Self::PersonalAccessToken),
             Kind::PersonalToken => Some(Self::PersonalToken),
             Kind::AccountSecretKey => Some(Self::SecretKey),
-            Kind::ClientSecret | Kind::SystemSecret => None,
+            Kind::ClientSecret | Kind::SystemSecret | Kind::AccessToken => None,
         }
     }
 }

@@ -71,9 +71,9 @@ pub async fn exchange(
         .await?
         .ok_or_else(bad_code)?;
 
-    // Records `token.issued`.
+    // Records `token.issued`; a JWT or an opaque token, as the client chose.
     let system = client.kind == ClientKind::System;
-    let (access_token, _) = g.tokens.mint_with(Mint {
+    let mint = Mint {
         owner_id: &rec.user_id,
         client_id: &rec.client_id,
         scope: &rec.scope,
@@ -83,7 +83,11 @@ pub async fn exchange(
         grant: "authorization_code",
         methods: Some(rec.methods().unwrap_or_default()),
         ..Mint::default()
-    })?;
+    };
+    let (access_token, _) = g
+        .tokens
+        .issue_access(mint, client.access_token_format)
+        .await?;
     let id_token = if is_openid(&rec.scope) {
         let what = IdTokenFor {
             user_id: &rec.user_id,

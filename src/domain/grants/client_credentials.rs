@@ -35,7 +35,7 @@ pub async fn exchange(
     if id_in_body_too {
         return Err(OAuthRefusal::invalid_request("Invalid request."));
     }
-    Ok(mint(g.tokens, &client, &scope)?)
+    Ok(mint(g.tokens, &client, &scope).await?)
 }
 
 /// `POST /api/v0/login` with HTTP Basic: a system credential's id and secret buy a token with
@@ -50,14 +50,14 @@ pub async fn system_login(g: &Grants<'_>, id: &str, secret: &str) -> Result<Issu
             Ok(_) | Err(AppError::Unauthenticated(_)) => return Err(fail()),
             Err(e) => return Err(e),
         };
-    mint(g.tokens, &client, &client.scopes)
+    mint(g.tokens, &client, &client.scopes).await
 }
 
 /// The one client-credentials mint: the client is its own subject; a system credential's token
-/// carries its tenant and roles. Records `token.issued`.
-fn mint(tokens: &TokenService, client: &Client, scope: &ScopeSet) -> Result<IssuedToken> {
+/// carries its tenant and roles. In the client's format; records `token.issued`.
+async fn mint(tokens: &TokenService, client: &Client, scope: &ScopeSet) -> Result<IssuedToken> {
     let system = client.kind == ClientKind::System;
-    let (access_token, claims) = tokens.mint_with(Mint {
+    let mint = Mint {
         owner_id: &client.id,
         client_id: &client.id,
         scope: &scope.to_string(),
@@ -65,7 +65,10 @@ fn mint(tokens: &TokenService, client: &Client, scope: &ScopeSet) -> Result<Issu
         roles: system.then(|| client.roles.iter().map(RoleClaim::from).collect()),
         grant: GrantType::ClientCredentials.as_str(),
         ..Mint::default()
-    })?;
+    };
+    let (access_token, claims) = tokens
+        .issue_access(mint, client.access_token_format)
+        .await?;
     Ok(IssuedToken {
         access_token,
         expires_in: claims.exp - claims.iat,

@@ -96,7 +96,7 @@ pub struct TokenRequest {
 /// A successful token response (RFC 6749 §5.1; RFC 8693 §2.2.1 adds `issued_token_type`).
 /// No `Debug`: it carries the tokens.
 pub struct IssuedToken {
-    /// The JWT.
+    /// The access token: a JWT, or an opaque `at_` token for clients that chose that format.
     pub access_token: String,
     /// Seconds until it expires.
     pub expires_in: i64,

@@ -51,9 +51,10 @@ pub async fn exchange(
         )
     })?;
 
-    // Records `token.issued`. The access token may be narrowed; the new refresh token, stored
-    // with the rotation, keeps the grant's full scope (§6).
-    let (access_token, _) = g.tokens.mint_with(Mint {
+    // Records `token.issued`; in the format the client chooses now. The access token may be
+    // narrowed; the new refresh token, stored with the rotation, keeps the grant's full scope
+    // (§6).
+    let mint = Mint {
         owner_id: &rec.user_id,
         client_id: &rec.client_id,
         scope: &scope,
@@ -61,7 +62,11 @@ pub async fn exchange(
         grant: "refresh_token",
         methods: Some(rec.methods.clone().unwrap_or_default()),
         ..Mint::default()
-    })?;
+    };
+    let (access_token, _) = g
+        .tokens
+        .issue_access(mint, client.access_token_format)
+        .await?;
     let id_token = if is_openid(&scope) {
         let what = IdTokenFor {
             user_id: &rec.user_id,

@@ -1,9 +1,11 @@
-//! Signing access tokens: what goes into the claims, and the `token.issued` audit event that
-//! every grant's mint records. Which grant may mint what is decided in `domain::grants`.
+//! Issuing access tokens: what goes into the claims, the format they go out in (a signed JWT, or
+//! an opaque reference, as the client chose), and the `token.issued` audit event that every
+//! grant's issuance records. Which grant may mint what is decided in `domain::grants`.
 
 use super::TokenService;
 use crate::domain::audit::AuditEvent;
 use crate::domain::auth_methods::AuthMethods;
+use crate::domain::client_settings::AccessTokenFormat;
 use crate::domain::jwt::AccessClaims;
 use crate::domain::roles::RoleClaim;
 use crate::domain::scope::ScopeSet;
@@ -95,20 +97,52 @@ impl TokenService {
         })
     }
 
-    /// Signs an access token with every option; records `token.issued` when `grant` is named.
+    /// Signs an access token (a JWT) with every option; records `token.issued` when `grant` is
+    /// named. Tokens for a client's grant go through `issue_access`, which honours its format.
     pub fn mint_with(&self, m: Mint<'_>) -> Result<(String, AccessClaims)> {
         let grant = m.grant;
-        let jti = crate::secret::unordered_uuid_v7().to_string();
-        let claims = m.claims(&self.issuer, self.now(), self.access_ttl, jti);
+        let claims = self.claims_of(m);
         let token = self.keys.current().sign(&claims)?;
-        if !grant.is_empty() {
-            self.audit(issued_event(&claims, grant));
-            crate::runtime::metrics::token_issued(grant);
-            if claims.cid.is_none() {
-                self.count_token_request(&claims.client_id, false);
+        self.issued(&claims, grant);
+        Ok((token, claims))
+    }
+
+    /// Issues a client's access token in the format it chose: a JWT as `mint_with` signs, or an
+    /// opaque `at_` token standing for the same claims. Either way `token.issued` is recorded and
+    /// counted alike, and the claims come back for `expires_in` and the ID token.
+    pub async fn issue_access(
+        &self,
+        m: Mint<'_>,
+        format: AccessTokenFormat,
+    ) -> Result<(String, AccessClaims)> {
+        match format {
+            AccessTokenFormat::Jwt => self.mint_with(m),
+            AccessTokenFormat::Opaque => {
+                let grant = m.grant;
+                let claims = self.claims_of(m);
+                let token = self.store_opaque(&claims).await?;
+                self.issued(&claims, grant);
+                Ok((token, claims))
             }
         }
-        Ok((token, claims))
+    }
+
+    /// The claims of a new token, with a fresh `jti`, issued now.
+    fn claims_of(&self, m: Mint<'_>) -> AccessClaims {
+        let jti = crate::secret::unordered_uuid_v7().to_string();
+        m.claims(&self.issuer, self.now(), self.access_ttl, jti)
+    }
+
+    /// Records and counts an issued token, when a grant is named.
+    fn issued(&self, claims: &AccessClaims, grant: &str) {
+        if grant.is_empty() {
+            return;
+        }
+        self.audit(issued_event(claims, grant));
+        crate::runtime::metrics::token_issued(grant);
+        if claims.cid.is_none() {
+            self.count_token_request(&claims.client_id, false);
+        }
     }
 }
 

@@ -1,14 +1,16 @@
-//! Issuing, verifying, introspecting and revoking tokens. Access tokens are self-contained JWTs;
-//! what makes one inactive before its expiry is its family being revoked (authorization-code
-//! grants: code replay, refresh reuse, consent withdrawn) or its `jti` being revoked (RFC 7009).
+//! Issuing, verifying, introspecting and revoking tokens. Access tokens are self-contained JWTs,
+//! or for clients that chose so opaque references to the same claims held here; either way, what
+//! makes one inactive before its expiry is its family being revoked (authorization-code grants:
+//! code replay, refresh reuse, consent withdrawn) or its `jti` being revoked (RFC 7009).
 //!
 //! `TokenService` is split by concept: `codes` (authorization codes and PKCE), `refresh`
-//! (refresh tokens and their families), `minting` (signing access tokens), `verification`
-//! (checking, introspecting and revoking). The grant rules that use them live in
+//! (refresh tokens and their families), `minting` (signing access tokens, or storing opaque
+//! ones: `opaque`), `verification` (checking, introspecting and revoking). The grant rules that use them live in
 //! `domain::grants`; nothing here knows about HTTP or oxide-auth's flows.
 
 mod codes;
 mod minting;
+mod opaque;
 mod refresh;
 mod verification;
 

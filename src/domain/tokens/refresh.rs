@@ -11,6 +11,9 @@ use crate::secret::{RefreshToken, random_token};
 use crate::storage;
 use crate::storage::writer::Write;
 
+/// Random bytes in a refresh token (256 bits).
+pub(super) const REFRESH_BYTES: usize = 32;
+
 /// A stored refresh token.
 #[derive(Debug, Clone)]
 pub struct RefreshRecord {
@@ -52,7 +55,7 @@ impl TokenService {
         user_id: &str,
         scope: &str,
     ) -> (RefreshToken, String, RefreshRecord) {
-        let token = RefreshToken::new(random_token::<32>());
+        let token = RefreshToken::new(random_token::<REFRESH_BYTES>());
         let hash = self.hasher.hash(token.expose());
         let rec = RefreshRecord {
             family_id: family_id.to_owned(),

@@ -1,9 +1,11 @@
-//! Checking tokens: bearer verification (signature, expiry, revocation), introspection
-//! (RFC 7662) and revocation (RFC 7009). Revocation verdicts are cached (`runtime::cache`);
-//! everything that revokes invalidates them.
+//! Checking tokens: bearer verification (a JWT's signature or an opaque token's record, expiry,
+//! revocation), introspection (RFC 7662) and revocation (RFC 7009). The claims of a checked token
+//! and revocation verdicts are cached (`runtime::cache`); everything that revokes invalidates
+//! the verdicts, so a revoked token is refused at once even while its claims stay cached.
 
 use sha2::{Digest, Sha256};
 
+use super::opaque::{is_opaque, well_formed};
 use super::{RefreshRecord, TokenService, reload_keys};
 use crate::domain::jwt::{AccessClaims, VerifyError};
 use crate::domain::principal::Principal;
@@ -96,19 +98,21 @@ pub enum BearerError {
     Unchecked(AppError),
 }
 
-/// Why a token's signature was not accepted.
+/// Why a token's claims were not accepted.
 enum SignatureFailure {
-    /// Expired, malformed, forged, or signed by no key of ours.
+    /// Expired, malformed, forged, signed by no key of ours, or (opaque) never issued.
     Refused(VerifyError),
     /// Signed by a key this node has not loaded, and the keys could not be read (the database
-    /// cannot be reached): another node may well have signed it, so it is not refused.
+    /// cannot be reached): another node may well have signed it, so it is not refused. For an
+    /// opaque token: its record could not be read.
     Unchecked(AppError),
 }
 
 impl TokenService {
-    /// Verifies a bearer access token: signature, expiry and revocation.
+    /// Verifies a bearer access token, JWT or opaque: signature (or record), expiry and
+    /// revocation.
     pub async fn verify_bearer(&self, token: &str) -> Result<AccessClaims, BearerError> {
-        let claims = match self.verify_signature(token).await {
+        let claims = match self.claims_of_token(token).await {
             Ok(c) => c,
             Err(SignatureFailure::Refused(VerifyError::Expired)) => {
                 return Err(BearerError::Expired);
@@ -123,9 +127,15 @@ impl TokenService {
         }
     }
 
-    /// Checks a JWT against the key set, reloading it once if the key id is new (another node,
-    /// or `portcullis keys rotate`, may have added a key).
-    async fn verify_signature(&self, token: &str) -> Result<AccessClaims, SignatureFailure> {
+    /// The claims of a token: a JWT's once its signature checks out, an opaque token's from its
+    /// record. Either is cached by the token's SHA-256 (claims never change; revocation is
+    /// judged afresh by `is_revoked`), so a hot token costs neither a signature check nor a query.
+    async fn claims_of_token(&self, token: &str) -> Result<AccessClaims, SignatureFailure> {
+        let opaque = is_opaque(token);
+        if opaque && !well_formed(token) {
+            // A damaged opaque token is refused before the cache or the database is asked.
+            return Err(SignatureFailure::Refused(VerifyError::Invalid));
+        }
         let digest: [u8; 32] = Sha256::digest(token.as_bytes()).into();
         let cache = self.caches.verified();
         if let Some(claims) = cache.get(&digest) {
@@ -135,13 +145,31 @@ impl TokenService {
                 Ok(claims)
             };
         }
-        let verified = self.verify_uncached(token).await;
+        let verified = if opaque {
+            self.opaque_uncached(token).await
+        } else {
+            self.verify_uncached(token).await
+        };
         if let Ok(claims) = &verified {
             cache.put(cache.ticket(), digest, claims.clone());
         }
         verified
     }
 
+    /// An opaque token's claims from its record, refused once expired as a JWT would be.
+    async fn opaque_uncached(&self, token: &str) -> Result<AccessClaims, SignatureFailure> {
+        match self.find_opaque(token).await {
+            Ok(Some(claims)) if claims.exp <= self.now() => {
+                Err(SignatureFailure::Refused(VerifyError::Expired))
+            }
+            Ok(Some(claims)) => Ok(claims),
+            Ok(None) => Err(SignatureFailure::Refused(VerifyError::Invalid)),
+            Err(e) => Err(SignatureFailure::Unchecked(e)),
+        }
+    }
+
+    /// Checks a JWT against the key set, reloading it once if the key id is new (another node,
+    /// or `portcullis keys rotate`, may have added a key).
     async fn verify_uncached(&self, token: &str) -> Result<AccessClaims, SignatureFailure> {
         match self.keys.current().verify(token, self.now()) {
             Err(VerifyError::UnknownKey(_)) => {
@@ -227,7 +255,7 @@ impl TokenService {
 
     /// RFC 7662: what is known about a token, `None` when it is not active.
     pub async fn introspect(&self, token: &str) -> Result<Option<ActiveToken>> {
-        if token.contains('.') {
+        if token.contains('.') || is_opaque(token) {
             return match self.verify_bearer(token).await {
                 Ok(claims) => Ok(Some(ActiveToken::from_claims(claims))),
                 Err(BearerError::Unchecked(e)) => Err(e),
@@ -244,9 +272,11 @@ impl TokenService {
 
     /// RFC 7009: revokes a token issued to `client_id`. Tokens that are unknown, invalid or
     /// another client's are ignored (the endpoint answers 200 all the same).
+    /// An opaque token is revoked by its `jti`, as a JWT is, so every cache and node learns of it
+    /// the same way.
     pub async fn revoke(&self, client_id: &str, token: &str) -> Result<()> {
-        if token.contains('.') {
-            let claims = match self.verify_signature(token).await {
+        if token.contains('.') || is_opaque(token) {
+            let claims = match self.claims_of_token(token).await {
                 Ok(c) => c,
                 Err(SignatureFailure::Unchecked(e)) => return Err(e),
                 Err(SignatureFailure::Refused(_)) => return Ok(()),

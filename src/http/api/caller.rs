@@ -109,7 +109,8 @@ async fn presented(
     token: &str,
     ip: Option<IpAddr>,
 ) -> Result<Principal, ApiError> {
-    if secret_format::check(token).is_ok() || looks_like_credential(token) {
+    let credential = secret_format::check(token).is_ok_and(secret_format::Kind::is_credential);
+    if credential || looks_like_credential(token) {
         return match state.credentials.verify(token, ip).await {
             Ok(c) => Ok(Principal::from_credential(&c)),
             Err(r) => Err(refusal_error(r)),
@@ -135,11 +136,12 @@ async fn presented(
 }
 
 /// A damaged credential (bad checksum, truncated) still has a credential prefix: say "invalid
-/// API key" rather than "invalid access token".
+/// API key" rather than "invalid access token". Opaque access tokens (`at_`) are access tokens,
+/// damaged or not.
 fn looks_like_credential(token: &str) -> bool {
     secret_format::Kind::ALL
         .iter()
-        .any(|k| token.starts_with(k.prefix()))
+        .any(|k| k.is_credential() && token.starts_with(k.prefix()))
         && !token.contains('.')
 }
 

@@ -1,7 +1,7 @@
 //! Settings → Developer apps → an app: everything about one registered app on one page, for its
 //! owner or a server administrator (`domain::client::get_manageable` decides; anyone else gets
-//! 404). The page edits the app (`domain::app_edit`), its OpenID Connect settings (posted to
-//! `app_settings`), rotates its secret with an optional overlap (`domain::secret_rotation`; the
+//! 404). The page edits the app (`domain::app_edit`), its token and OpenID Connect settings
+//! (posted to `app_settings`), rotates its secret with an optional overlap (`domain::secret_rotation`; the
 //! new secret is revealed once through `http::reveal`) and deletes it. Every form is
 //! CSRF-protected and leaves a flash message for the page it leads to.
 
@@ -17,6 +17,7 @@ use super::settings::{app_reveal, date};
 use crate::domain::app_edit::{self, AppEdit, Edited, FieldError};
 use crate::domain::app_profile::ProfileInput;
 use crate::domain::client::{self, Client, GrantType};
+use crate::domain::client_settings::AccessTokenFormat;
 use crate::domain::context::Actor;
 use crate::domain::credentials::format_time;
 use crate::domain::jwt::SigningAlg;
@@ -45,8 +46,9 @@ pub struct AppDetailsPage {
     grants: [&'static str; 3],
     overlaps: [Overlap; 4],
     algs: [SigningAlg; 2],
+    formats: [AccessTokenFormat; 2],
     settings: SettingsForm,
-    settings_error: Option<String>,
+    settings_error: Option<FieldError>,
 }
 
 impl AppDetailsPage {
@@ -71,6 +73,13 @@ impl AppDetailsPage {
     /// Whether the form has `grant` ticked.
     fn has_grant(&self, grant: &str) -> bool {
         self.form.grant.iter().any(|g| g == grant)
+    }
+
+    /// Whether the settings form's `field` was refused.
+    fn settings_bad(&self, field: &str) -> bool {
+        self.settings_error
+            .as_ref()
+            .is_some_and(|e| e.field == field)
     }
 }
 
@@ -145,10 +154,10 @@ pub fn page(
     client: Client,
     form: Option<EditForm>,
     errors: Vec<FieldError>,
-    settings: Option<(SettingsForm, String)>,
+    settings: Option<(SettingsForm, FieldError)>,
 ) -> AppDetailsPage {
     let (settings, settings_error) = match settings {
-        Some((form, message)) => (form, Some(message)),
+        Some((form, error)) => (form, Some(error)),
         None => (SettingsForm::of(&client), None),
     };
     AppDetailsPage {
@@ -169,6 +178,7 @@ pub fn page(
         ],
         overlaps: Overlap::ALL,
         algs: SigningAlg::ALL,
+        formats: AccessTokenFormat::ALL,
         settings,
         settings_error,
     }

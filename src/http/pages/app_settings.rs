@@ -1,7 +1,7 @@
-//! Settings → Developer apps → an app's OpenID Connect settings: the form on the app's page
+//! Settings → Developer apps → an app's token settings: the form on the app's page
 //! (`app_details`) that changes what its owner (or a server administrator) may change after
-//! registration (`domain::client_settings`). The form is CSRF-protected; the domain decides who
-//! may see and change which app.
+//! registration (`domain::client_settings`): its access-token format and its OpenID Connect
+//! settings. The form is CSRF-protected; the domain decides who may see and change which app.
 
 use actix_session::Session;
 use actix_web::http::StatusCode;
@@ -11,8 +11,9 @@ use serde::Deserialize;
 use super::app_details;
 use super::auth::html;
 use super::see_other;
+use crate::domain::app_edit::FieldError;
 use crate::domain::client::{self, Client};
-use crate::domain::client_settings::{self, SettingsChange};
+use crate::domain::client_settings::{self, AccessTokenFormat, SettingsChange};
 use crate::domain::context::Actor;
 use crate::error::AppError;
 use crate::http::csrf::CsrfForm;
@@ -29,6 +30,9 @@ pub struct SettingsForm {
     /// One URI per line.
     #[serde(default)]
     pub post_logout_redirect_uris: String,
+    /// `jwt` or `opaque`; absent keeps the current format.
+    #[serde(default)]
+    pub access_token_format: String,
 }
 
 impl SettingsForm {
@@ -37,6 +41,7 @@ impl SettingsForm {
         Self {
             id_token_signed_response_alg: client.oidc.id_token_alg.as_str().to_owned(),
             post_logout_redirect_uris: client.oidc.post_logout_redirect_uris.join("\n"),
+            access_token_format: client.access_token_format.as_str().to_owned(),
         }
     }
 }
@@ -61,19 +66,23 @@ pub async fn app_settings_post(
                     .map(str::to_owned)
                     .collect(),
             ),
+            access_token_format: match form.access_token_format.as_str() {
+                "" => None,
+                raw => Some(AccessTokenFormat::parse(raw)?),
+            },
         };
         client_settings::update(&state.ctx, by, &id, change).await
     }
     .await;
     match updated {
         Ok(client) => {
-            flash(&session, "OpenID Connect settings saved.")?;
+            flash(&session, "Token settings saved.")?;
             Ok(see_other(&format!("/settings/apps/{}", client.id)))
         }
-        Err(AppError::Validation { message, .. }) => {
+        Err(AppError::Validation { field, message }) => {
             let client = client::get_manageable(&state.ctx, by, &id).await?;
-            let page =
-                app_details::page(current.layout, client, None, vec![], Some((form, message)));
+            let refused = Some((form, FieldError { field, message }));
+            let page = app_details::page(current.layout, client, None, vec![], refused);
             Ok(html(StatusCode::UNPROCESSABLE_ENTITY, &page)?)
         }
         Err(e) => Err(e.into()),

@@ -149,6 +149,8 @@ pub async fn apps_post(
         public: form.client_type == "public",
         grants,
         oidc: Default::default(),
+        // JWT until the app's settings say otherwise.
+        access_token_format: Default::default(),
     };
     match client::register(&state.ctx, Actor::User(&current.user), new).await {
         Ok(reg) => {

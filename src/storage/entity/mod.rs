@@ -6,6 +6,7 @@ pub mod consents;
 pub mod credentials;
 pub mod email_tokens;
 pub mod oauth_clients;
+pub mod opaque_access_tokens;
 pub mod passkeys;
 pub mod recovery_codes;
 pub mod refresh_tokens;

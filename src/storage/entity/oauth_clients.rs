@@ -29,6 +29,7 @@ pub struct Model {
     pub logo_url: Option<String>,
     pub previous_secret_hash: Option<String>,
     pub previous_secret_until: Option<i64>,
+    pub access_token_format: String,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -1,5 +1,6 @@
 //! Applying a group of writes inside one transaction with as few statements as the group
-//! allows: every code stored by one insert, every refresh token by one, every code spent and
+//! allows: every code stored by one insert, every refresh token by one, every opaque access
+//! token by one, every code spent and
 //! every refresh token rotated by one conditional update each. A statement costs far more than a
 //! row here (a round trip to SQLite's thread, building and binding), so a group of thirty costs
 //! little more than a group of one.
@@ -15,7 +16,7 @@ use super::{Write, Written};
 use crate::domain::tokens::RefreshRecord;
 use crate::error::Result;
 use crate::storage::tokens::CodeOutcome;
-use crate::storage::{audit, credentials, purge, sessions, tokens, usage};
+use crate::storage::{audit, credentials, opaque_tokens, purge, sessions, tokens, usage};
 
 /// A code to spend: the write's place in the group, the code's hash, when, and the refresh
 /// token to store if this presentation spends it.
@@ -30,6 +31,7 @@ pub(super) async fn all(tx: &DatabaseTransaction, writes: &[&Write]) -> Result<V
     let mut spends: Vec<Spend<'_>> = Vec::new();
     let mut rotations = Vec::new();
     let mut touches: Vec<(&str, i64, i64)> = Vec::new();
+    let mut opaque = Vec::new();
     for (i, w) in writes.iter().enumerate() {
         match w {
             Write::InsertCode { hash, code, at } => {
@@ -40,6 +42,10 @@ pub(super) async fn all(tx: &DatabaseTransaction, writes: &[&Write]) -> Result<V
                 spends.push((i, hash.as_str(), *at, refresh.as_ref()));
             }
             Write::RotateRefresh { old, new, rec, at } => rotations.push((i, old, new, rec, *at)),
+            Write::InsertOpaque { hash, claims } => {
+                opaque.push((hash.as_str(), &**claims));
+                out[i] = Some(Written::Done);
+            }
             Write::TouchSession { id, expires_at, at } => {
                 touches.push((id.as_str(), *expires_at, *at));
                 out[i] = Some(Written::Done);
@@ -68,6 +74,7 @@ pub(super) async fn all(tx: &DatabaseTransaction, writes: &[&Write]) -> Result<V
         }
     }
     tokens::insert_codes(tx, &codes).await?;
+    opaque_tokens::insert_opaque(tx, &opaque).await?;
 
     if !spends.is_empty() {
         // One time for the group: they were sent within moments of one another.

@@ -27,6 +27,7 @@ use super::{Db, map_err, tokens};
 
 mod apply;
 use crate::domain::audit::AuditEvent;
+use crate::domain::jwt::AccessClaims;
 use crate::domain::tokens::{CodeRecord, RefreshRecord};
 use crate::error::{AppError, Result};
 
@@ -71,6 +72,13 @@ pub enum Write {
         rec: RefreshRecord,
         /// Now.
         at: i64,
+    },
+    /// Stores the claims an opaque access token stands for, under the token's keyed hash.
+    InsertOpaque {
+        /// Keyed hash of the token.
+        hash: String,
+        /// What it stands for.
+        claims: Box<AccessClaims>,
     },
     /// Extends a live browser session's idle expiry (every request of a session).
     TouchSession {
