@@ -12,7 +12,8 @@ use crate::domain::client::{Client, GrantType};
 use crate::domain::oidc_request::{self, Interaction};
 use crate::domain::scope::ScopeSet;
 use crate::error::AppError;
-use crate::storage::{self, Db};
+use crate::runtime::cache::Caches;
+use crate::storage::Db;
 
 /// The parameters of `GET /oauth/authorize`. Parameters not named here are ignored (RFC 6749
 /// §3.1), among them OpenID Connect's `display`, `ui_locales`, `claims_locales`, `acr_values`
@@ -174,6 +175,7 @@ const MAX_NONCE: usize = 512;
 /// Checks an authorization request against the registered client.
 pub async fn validate(
     db: &Db,
+    caches: &Caches,
     issuer: &str,
     p: &AuthorizeParams,
 ) -> Result<ValidAuthorize, Rejection> {
@@ -182,10 +184,8 @@ pub async fn validate(
         .as_deref()
         .ok_or_else(|| Rejection::Page("The request has no client_id.".into()))?;
     let unknown = || Rejection::Page("This app is not registered with this server.".into());
-    if !crate::domain::client::is_issued_id(client_id) {
-        return Err(unknown());
-    }
-    let client = storage::clients::find_client(db, client_id)
+    // From the cache: every sign-in through an app starts here.
+    let client = crate::domain::client_auth::find_cached(db, caches, client_id)
         .await
         .map_err(Rejection::Failed)?
         .ok_or_else(unknown)?;

@@ -122,7 +122,9 @@ pub async fn find_for_action(ctx: &Context, by: Actor<'_>, who: Person<'_>) -> R
 /// The signed-in account behind a browser session: `None` once it is deleted or disabled (the
 /// session then ends).
 pub async fn signed_in(ctx: &Context, id: &str) -> Result<Option<User>> {
-    Ok(crate::domain::accounts::find(ctx, id)
+    // Every page of a signed-in person asks: from the cache, which every change to an account
+    // invalidates (as the policy's own account checks do).
+    Ok(crate::domain::accounts::find_cached(ctx, id)
         .await?
         .filter(User::is_active))
 }

@@ -293,6 +293,10 @@ pub async fn signed_in_user(session: &Session, state: &AppState) -> Result<Optio
 /// Extractor for pages anyone may see.
 pub struct MaybeUser(pub Layout);
 
+/// Extractor for handlers that only need to know who is signed in and mostly answer with a
+/// redirect (the authorization endpoint): no layout, which costs a query of the person's tenants.
+pub struct SignedInUser(pub Option<User>);
+
 /// Extractor for pages that need a signed-in account; sends others to sign in first.
 pub struct CurrentUser {
     /// The account.
@@ -323,6 +327,19 @@ impl FromRequest for MaybeUser {
             let state = state.ok_or_else(missing_state)?;
             let user = signed_in_user(&session, &state).await?;
             Ok(Self(Layout::build(&session, &state, user, &path).await?))
+        })
+    }
+}
+
+impl FromRequest for SignedInUser {
+    type Error = PageError;
+    type Future = Pin<Box<dyn Future<Output = Result<Self, PageError>>>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let (session, state) = parts(req);
+        Box::pin(async move {
+            let state = state.ok_or_else(missing_state)?;
+            Ok(Self(signed_in_user(&session, &state).await?))
         })
     }
 }

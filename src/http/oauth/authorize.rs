@@ -28,7 +28,7 @@ use crate::http::csrf;
 use crate::http::error::{PageError, error_page};
 use crate::http::pages::auth::{enrol_location, html, signin_redirect};
 use crate::http::pages::see_other;
-use crate::http::session::{self, Layout, MaybeUser};
+use crate::http::session::{self, Layout, MaybeUser, SignedInUser};
 use crate::state::AppState;
 
 /// One line of the consent page.
@@ -71,7 +71,7 @@ async fn validate(
     let params = web::Query::<AuthorizeParams>::from_query(http.query_string()).map_err(|_| {
         PageError::BadRequest("The authorization request could not be read.".into())
     })?;
-    Ok(oauth::validate(&state.db, state.tokens.issuer(), &params).await)
+    Ok(oauth::validate(&state.db, &state.caches, state.tokens.issuer(), &params).await)
 }
 
 fn bad_request() -> PageError {
@@ -82,7 +82,7 @@ fn bad_request() -> PageError {
 pub async fn authorize_get(
     http: HttpRequest,
     req: Result<OAuthRequest, WebError>,
-    MaybeUser(layout): MaybeUser,
+    SignedInUser(user): SignedInUser,
     session: Session,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, PageError> {
@@ -91,7 +91,7 @@ pub async fn authorize_get(
         Err(r) => return rejected(r),
     };
     let query = http.query_string();
-    let signed_in = match &layout.user {
+    let signed_in = match &user {
         Some(user) => Some(SignedIn {
             user_id: &user.id,
             signed_in_at: session::browser_session(&session)?.signed_in_at,
@@ -110,7 +110,7 @@ pub async fn authorize_get(
         Step::Refuse(answer) => reply::send(answer),
         Step::SecondFactor { enrol } => {
             let return_to = format!("/oauth/authorize?{query}");
-            let user = layout.user.as_ref().ok_or_else(bad_request)?;
+            let user = user.as_ref().ok_or_else(bad_request)?;
             if enrol {
                 return Ok(see_other(&enrol_location(&return_to)));
             }
@@ -133,6 +133,8 @@ pub async fn authorize_get(
         }
         Step::Consent { new_scopes } => {
             let app = app_profile::presented(&state.ctx, &valid.client).await?;
+            // Only the consent page needs the layout.
+            let layout = Layout::for_session(&session, &state, user).await?;
             let page = consent_page(layout, app, &valid, &new_scopes, &http)?;
             Ok(html(StatusCode::OK, &page)?)
         }
