@@ -15,7 +15,6 @@
 //! Machinery only: what is hashed, and when, is the domain's (`domain::password`).
 
 use std::panic::AssertUnwindSafe;
-use std::sync::mpsc;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -75,7 +74,7 @@ pub struct HashGate {
     /// without waiting so that a full line refuses instead of growing.
     admitted: Arc<Semaphore>,
     /// The way to the hashing threads, once started.
-    threads: Arc<Mutex<Option<mpsc::Sender<Job>>>>,
+    threads: Arc<Mutex<Option<flume::Sender<Job>>>>,
     concurrency: usize,
     queue: usize,
 }
@@ -148,7 +147,7 @@ impl HashGate {
     }
 
     /// The way to the hashing threads, starting them on first use.
-    fn threads(&self) -> Result<mpsc::Sender<Job>> {
+    fn threads(&self) -> Result<flume::Sender<Job>> {
         let mut threads = self
             .threads
             .lock()
@@ -164,27 +163,24 @@ impl HashGate {
 
 /// Starts `count` threads that run jobs until every sender is dropped. A job that panics takes
 /// only its own answer with it (its caller sees an internal error), never the thread.
-fn start_threads(count: usize) -> Result<mpsc::Sender<Job>> {
-    let (jobs, queue) = mpsc::channel::<Job>();
-    let queue = Arc::new(Mutex::new(queue));
+fn start_threads(count: usize) -> Result<flume::Sender<Job>> {
+    let (jobs, queue) = flume::unbounded::<Job>();
     for i in 0..count {
-        let queue = Arc::clone(&queue);
+        let queue = queue.clone();
         std::thread::Builder::new()
             .name(format!("password-hash-{i}"))
             .spawn(move || {
                 let mut scratch = Scratch::default();
+                // Each thread waits on the queue with its own timeout, so each gives its
+                // buffer back once it has been idle, whichever thread took the last job.
                 loop {
-                    let next = match queue.lock() {
-                        Ok(q) => q.recv_timeout(IDLE_RELEASE),
-                        Err(_) => return,
-                    };
-                    match next {
+                    match queue.recv_timeout(IDLE_RELEASE) {
                         Ok(job) => {
                             let run = AssertUnwindSafe(|| job(&mut scratch));
                             let _ = std::panic::catch_unwind(run);
                         }
-                        Err(mpsc::RecvTimeoutError::Timeout) => scratch = Scratch::default(),
-                        Err(mpsc::RecvTimeoutError::Disconnected) => return,
+                        Err(flume::RecvTimeoutError::Timeout) => scratch = Scratch::default(),
+                        Err(flume::RecvTimeoutError::Disconnected) => return,
                     }
                 }
             })
@@ -208,7 +204,6 @@ pub fn default_concurrency() -> usize {
 mod tests {
     use super::*;
     use std::sync::mpsc;
-    use std::time::Duration;
 
     /// Starts a computation that runs until `release` is sent something (or dropped).
     fn blocked(gate: &HashGate) -> (tokio::task::JoinHandle<Result<()>>, mpsc::Sender<()>) {
@@ -294,6 +289,33 @@ mod tests {
         release.send(()).unwrap();
         settle(&gate, 1).await;
         gate.run(|_| ()).await.unwrap();
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn each_idle_hashing_thread_gives_its_buffer_back_and_a_busy_one_keeps_it() {
+        let gate = HashGate::new(2, 4);
+        let reserved = |gate: &HashGate| {
+            let gate = gate.clone();
+            async move { gate.run(|s| s.0.capacity()).await.unwrap() }
+        };
+        // Both threads compute at once, so both hold a buffer.
+        let (a, b) = tokio::join!(
+            gate.run(|s| {
+                std::thread::sleep(Duration::from_millis(300));
+                s.blocks(64).len()
+            }),
+            gate.run(|s| {
+                std::thread::sleep(Duration::from_millis(300));
+                s.blocks(64).len()
+            }),
+        );
+        assert_eq!((a.unwrap(), b.unwrap()), (64, 64));
+        // A buffer reserves past glibc's largest mmap threshold, so it is unmapped when dropped.
+        assert!(reserved(&gate).await >= RESERVE_BLOCKS);
+        tokio::time::sleep(IDLE_RELEASE * 2).await;
+        // Idle long enough: whichever thread answers has nothing reserved any more.
+        let (a, b) = tokio::join!(reserved(&gate), reserved(&gate));
+        assert_eq!((a, b), (0, 0), "idle threads keep no buffer");
     }
 
     #[tokio::test]
