@@ -7,26 +7,17 @@ use super::{Db, map_err};
 use crate::domain::audit::{AuditEvent, Filter};
 use crate::error::Result;
 
-/// Rows per multi-row insert. Each distinct row count is another statement that SQLite prepares
-/// and keeps in every connection's statement cache (hundreds of KB each for wide inserts), so
-/// batches are written in chunks of these sizes only.
-const CHUNKS: [usize; 3] = [64, 8, 1];
-
 /// Writes a batch of events (in one transaction when `tx` is one: the writer's).
 pub async fn insert_events(
     tx: &impl sea_orm::ConnectionTrait,
     events: &[AuditEvent],
 ) -> Result<()> {
-    let mut rest = events;
-    for size in CHUNKS {
-        while rest.len() >= size {
-            let (chunk, tail) = rest.split_at(size);
-            audit_events::Entity::insert_many(chunk.iter().map(row))
-                .exec_without_returning(tx)
-                .await
-                .map_err(map_err)?;
-            rest = tail;
-        }
+    // In chunks of a few sizes only (`super::chunks`).
+    for chunk in super::chunks(events) {
+        audit_events::Entity::insert_many(chunk.iter().map(row))
+            .exec_without_returning(tx)
+            .await
+            .map_err(map_err)?;
     }
     Ok(())
 }

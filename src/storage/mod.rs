@@ -200,6 +200,27 @@ pub(crate) fn is_unreachable(err: &DbErr) -> bool {
     }
 }
 
+/// Rows per multi-row statement. Each distinct row count is another statement that SQLite
+/// prepares and keeps in the connection's statement cache (hundreds of KB each for wide inserts),
+/// so batches go in chunks of these sizes only: at most seven statements per kind whatever the
+/// batches, and a batch of n rows takes as many statements as n has bits set (fewer sizes meant
+/// more statements per group, which the write paths measured as CPU).
+const CHUNKS: [usize; 7] = [64, 32, 16, 8, 4, 2, 1];
+
+/// `items` cut into chunks of the sizes in `CHUNKS`, largest first.
+pub(crate) fn chunks<T>(items: &[T]) -> Vec<&[T]> {
+    let mut out = Vec::new();
+    let mut rest = items;
+    for size in CHUNKS {
+        while rest.len() >= size {
+            let (chunk, tail) = rest.split_at(size);
+            out.push(chunk);
+            rest = tail;
+        }
+    }
+    out
+}
+
 /// Unique-key lookups without sea-orm's `.one()`, which binds `LIMIT ?`: SQLite re-prepares a
 /// statement whose LIMIT is a bound parameter on every call (measurable on the hot paths). A
 /// primary or unique key needs no limit. Only for queries that match at most one row.

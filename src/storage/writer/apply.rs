@@ -1,7 +1,7 @@
 //! Applying a group of writes inside one transaction with as few statements as the group
-//! allows: every code stored by one insert, every refresh token by one, every opaque access
-//! token by one, every code spent and
-//! every refresh token rotated by one conditional update each. A statement costs far more than a
+//! allows: codes, refresh tokens and opaque access tokens stored by multi-row inserts, codes
+//! spent and refresh tokens rotated by one conditional update each, in chunks of a few fixed
+//! sizes (`storage::chunks`). A statement costs far more than a
 //! row here (a round trip to SQLite's thread, building and binding), so a group of thirty costs
 //! little more than a group of one.
 //!
@@ -16,7 +16,7 @@ use super::{Write, Written};
 use crate::domain::tokens::RefreshRecord;
 use crate::error::Result;
 use crate::storage::tokens::CodeOutcome;
-use crate::storage::{audit, credentials, opaque_tokens, purge, sessions, tokens, usage};
+use crate::storage::{audit, chunks, credentials, opaque_tokens, purge, sessions, tokens, usage};
 
 /// A code to spend: the write's place in the group, the code's hash, when, and the refresh
 /// token to store if this presentation spends it.
@@ -73,14 +73,23 @@ pub(super) async fn all(tx: &DatabaseTransaction, writes: &[&Write]) -> Result<V
             }
         }
     }
-    tokens::insert_codes(tx, &codes).await?;
-    opaque_tokens::insert_opaque(tx, &opaque).await?;
+    // Every multi-row statement goes in chunks of a few sizes (`storage::chunks`), so the
+    // writer's connection prepares a few statements per kind, not one per group size.
+    for chunk in chunks(&codes) {
+        tokens::insert_codes(tx, chunk).await?;
+    }
+    for chunk in chunks(&opaque) {
+        opaque_tokens::insert_opaque(tx, chunk).await?;
+    }
 
     if !spends.is_empty() {
         // One time for the group: they were sent within moments of one another.
         let at = spends.iter().map(|s| s.2).max().unwrap_or_default();
         let hashes: Vec<&str> = spends.iter().map(|s| s.1).collect();
-        let outcomes = tokens::consume_codes(tx, &hashes, at).await?;
+        let mut outcomes = Vec::with_capacity(hashes.len());
+        for chunk in chunks(&hashes) {
+            outcomes.extend(tokens::consume_codes(tx, chunk, at).await?);
+        }
         for ((i, _, at, refresh), outcome) in spends.iter().zip(outcomes) {
             // Only the presentation that spent the code gets its refresh token stored.
             if let (CodeOutcome::Redeemed(code), Some((hash, rec))) = (&outcome, refresh)
@@ -95,7 +104,10 @@ pub(super) async fn all(tx: &DatabaseTransaction, writes: &[&Write]) -> Result<V
     if !rotations.is_empty() {
         let at = rotations.iter().map(|r| r.4).max().unwrap_or_default();
         let olds: Vec<&str> = rotations.iter().map(|r| r.1.as_str()).collect();
-        let won = tokens::rotate_refreshes(tx, &olds, at).await?;
+        let mut won = Vec::with_capacity(olds.len());
+        for chunk in chunks(&olds) {
+            won.extend(tokens::rotate_refreshes(tx, chunk, at).await?);
+        }
         for ((i, _, new, rec, at), won) in rotations.iter().zip(won) {
             if won {
                 refreshes.push((new.as_str(), rec, *at));
@@ -103,13 +115,17 @@ pub(super) async fn all(tx: &DatabaseTransaction, writes: &[&Write]) -> Result<V
             out[*i] = Some(Written::Rotated(won));
         }
     }
-    tokens::insert_refreshes(tx, &refreshes).await?;
+    for chunk in chunks(&refreshes) {
+        tokens::insert_refreshes(tx, chunk).await?;
+    }
 
     // Sessions touched in the same second get the same expiry: one statement for each second.
     touches.sort_unstable_by_key(|t| (t.1, t.2));
     for same in touches.chunk_by(|a, b| (a.1, a.2) == (b.1, b.2)) {
         let ids: Vec<&str> = same.iter().map(|t| t.0).collect();
-        sessions::touch(tx, &ids, same[0].1, same[0].2).await?;
+        for chunk in chunks(&ids) {
+            sessions::touch(tx, chunk, same[0].1, same[0].2).await?;
+        }
     }
 
     Ok(out
